@@ -1,0 +1,67 @@
+//! Typed configuration, read once from the environment at start-up and passed explicitly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the service keeps its data, listens, and finds its rules.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `postgres://…` for PostgreSQL; anything else is a SQLite file path (or `sqlite://path`).
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub rules_dir: PathBuf,
+    /// Largest request body the API accepts, in bytes.
+    pub body_limit: usize,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "aitriage.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_RULES_DIR: &str = "rules";
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+impl Config {
+    /// Reads `DATABASE_URL`, `BIND` and `RULES_DIR` (`RUST_LOG` is read by the logger).
+    /// A bad value is an error that names the variable.
+    pub fn from_env() -> Result<Config, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if database_url.trim().is_empty() {
+            return Err("DATABASE_URL is set but empty".into());
+        }
+        let bind_text = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind = bind_text.parse().map_err(|e| {
+            format!("BIND={bind_text:?} is not an address like 127.0.0.1:8080 ({e})")
+        })?;
+        let rules_dir =
+            PathBuf::from(get("RULES_DIR").unwrap_or_else(|| DEFAULT_RULES_DIR.to_string()));
+        Ok(Config {
+            database_url,
+            bind,
+            rules_dir,
+            body_limit: DEFAULT_BODY_LIMIT,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.database_url, "aitriage.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rules_dir, PathBuf::from("rules"));
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_the_variable() {
+        let err =
+            Config::from_lookup(|k| (k == "BIND").then(|| "localhost".to_string())).unwrap_err();
+        assert!(err.starts_with("BIND="), "{err}");
+    }
+}

@@ -1,0 +1,467 @@
+//! Use cases: created as drafts, edited, submitted (scored, triaged and stored in one
+//! transaction), withdrawn, read and listed. Every read is filtered by the caller's [`Scope`],
+//! so a case in another agency is simply not found.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::audit::{self, Event};
+use super::schema::{agencies, assessments, use_cases};
+use super::{new_id, now, DbConnection};
+use crate::domain::access::{Principal, Scope};
+use crate::domain::answers::Answers;
+use crate::domain::case::{Status, Tier};
+use crate::domain::{assess, Assessment};
+use crate::error::{AppError, AppResult};
+use crate::rules::RuleSet;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct CaseRow {
+    pub id: String,
+    pub agency_id: String,
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+    pub status: String,
+    pub version: i32,
+    pub revision: i32,
+    pub answers: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub business_value: Option<i32>,
+    pub feasibility: Option<i32>,
+    pub readiness: Option<i32>,
+    pub priority: Option<i32>,
+    pub quadrant: Option<String>,
+    pub tier: Option<String>,
+    pub route: Option<String>,
+    pub rules_version: Option<String>,
+    pub scores: Option<String>,
+    pub triage: Option<String>,
+}
+
+/// A case and its agency's code.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub row: CaseRow,
+    pub agency: String,
+}
+
+impl Case {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.row.status).unwrap_or(Status::Draft)
+    }
+
+    pub fn answers(&self) -> AppResult<Answers> {
+        Ok(serde_json::from_str(&self.row.answers)?)
+    }
+}
+
+/// The descriptive fields of a case.
+pub struct CaseFields {
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+}
+
+/// A change to a draft: fields given are replaced; answers are merged (a `null` answer in the
+/// request has already been turned into a removal by the caller).
+pub struct CasePatch {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub business_function: Option<String>,
+    pub set_answers: Answers,
+    pub remove_answers: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub tier: Option<Tier>,
+    pub agency: Option<String>,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+fn scope_ids(scope: &Scope) -> Option<&[String]> {
+    match scope {
+        Scope::All => None,
+        Scope::Agencies(ids) => Some(ids),
+    }
+}
+
+/// One case, if it exists and is within `scope`.
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> AppResult<Option<Case>> {
+    let mut q = use_cases::table
+        .inner_join(agencies::table)
+        .filter(use_cases::id.eq(id))
+        .select((use_cases::all_columns, agencies::code))
+        .into_boxed();
+    if let Some(ids) = scope_ids(scope) {
+        q = q.filter(use_cases::agency_id.eq_any(ids));
+    }
+    let found: Option<(CaseRow, String)> = q.first(conn).optional()?;
+    Ok(found.map(|(row, agency)| Case { row, agency }))
+}
+
+/// Cases within `scope`, newest first, with a cursor for the next page.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &ListFilter,
+) -> AppResult<(Vec<Case>, Option<String>)> {
+    let mut q = use_cases::table
+        .inner_join(agencies::table)
+        .select((use_cases::all_columns, agencies::code))
+        .into_boxed();
+    if let Some(ids) = scope_ids(scope) {
+        q = q.filter(use_cases::agency_id.eq_any(ids));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(use_cases::status.eq(s.as_str()));
+    }
+    if let Some(t) = f.tier {
+        q = q.filter(use_cases::tier.eq(t.as_str()));
+    }
+    if let Some(code) = &f.agency {
+        q = q.filter(agencies::code.eq(code));
+    }
+    if let Some(c) = &f.cursor {
+        q = q.filter(use_cases::id.lt(c));
+    }
+    let mut rows: Vec<(CaseRow, String)> = q
+        .order(use_cases::id.desc())
+        .limit(f.limit + 1)
+        .load(conn)?;
+    let next = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        rows.last().map(|(r, _)| r.id.clone())
+    } else {
+        None
+    };
+    Ok((
+        rows.into_iter()
+            .map(|(row, agency)| Case { row, agency })
+            .collect(),
+        next,
+    ))
+}
+
+/// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
+fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Case> {
+    let case = get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    if !who.may_author(&case.row.agency_id) {
+        return Err(AppError::Forbidden(
+            "only a submitter of the case's agency may change it".into(),
+        ));
+    }
+    Ok(case)
+}
+
+fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()> {
+    match expected {
+        Some(v) if v != case.row.version => Err(stale(case.row.version)),
+        _ => Ok(()),
+    }
+}
+
+fn stale(current: i32) -> AppError {
+    AppError::conflict(
+        format!("the case has changed since you read it; it is now at version {current}"),
+        Some(current),
+    )
+}
+
+/// Re-reads the current version after a conditional update matched no row.
+fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError {
+    match use_cases::table
+        .filter(use_cases::id.eq(id))
+        .select(use_cases::version)
+        .first::<i32>(conn)
+    {
+        Ok(v) => stale(v),
+        Err(e) => e.into(),
+    }
+}
+
+/// Creates a draft in the caller's agency.
+pub fn create(
+    conn: &mut DbConnection,
+    who: &Principal,
+    fields: CaseFields,
+    answers: &Answers,
+) -> AppResult<Case> {
+    if !who.may_author(&who.agency_id) {
+        return Err(AppError::Forbidden(
+            "only submitters create use cases".into(),
+        ));
+    }
+    let id = new_id();
+    let t = now();
+    let answers_json = serde_json::to_string(answers)?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        diesel::insert_into(use_cases::table)
+            .values((
+                use_cases::id.eq(&id),
+                use_cases::agency_id.eq(&who.agency_id),
+                use_cases::title.eq(&fields.title),
+                use_cases::summary.eq(&fields.summary),
+                use_cases::business_function.eq(&fields.business_function),
+                use_cases::status.eq(Status::Draft.as_str()),
+                use_cases::version.eq(1),
+                use_cases::revision.eq(0),
+                use_cases::answers.eq(&answers_json),
+                use_cases::created_by.eq(&who.user_id),
+                use_cases::created_at.eq(t),
+                use_cases::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            &[Event {
+                use_case_id: Some(&id),
+                actor_id: Some(&who.user_id),
+                action: "created",
+                from_status: None,
+                to_status: Some(Status::Draft),
+                details: json!({ "title": fields.title }),
+            }],
+        )
+    })?;
+    get(conn, &Scope::All, &id)?.ok_or(AppError::NotFound)
+}
+
+/// Edits a draft (or a case returned for changes) at the version the caller read.
+pub fn edit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: i32,
+    patch: CasePatch,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, Some(version))?;
+    let status = case.status();
+    if !status.is_editable() {
+        return Err(AppError::conflict(
+            format!("a case that is {status} cannot be edited"),
+            Some(case.row.version),
+        ));
+    }
+    let mut answers = case.answers()?;
+    for k in &patch.remove_answers {
+        answers.remove(k);
+    }
+    let changed_answers: Vec<&String> = patch
+        .set_answers
+        .keys()
+        .chain(patch.remove_answers.iter())
+        .collect();
+    let fields: Vec<&str> = [
+        patch.title.as_ref().map(|_| "title"),
+        patch.summary.as_ref().map(|_| "summary"),
+        patch
+            .business_function
+            .as_ref()
+            .map(|_| "business_function"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let details = json!({ "fields": fields, "answers": changed_answers });
+    answers.extend(patch.set_answers);
+    let answers_json = serde_json::to_string(&answers)?;
+    let r = &case.row;
+    conn.transaction::<_, AppError, _>(|conn| {
+        let n = diesel::update(
+            use_cases::table
+                .filter(use_cases::id.eq(id))
+                .filter(use_cases::version.eq(version)),
+        )
+        .set((
+            use_cases::title.eq(patch.title.as_ref().unwrap_or(&r.title)),
+            use_cases::summary.eq(patch.summary.as_ref().unwrap_or(&r.summary)),
+            use_cases::business_function.eq(patch
+                .business_function
+                .as_ref()
+                .unwrap_or(&r.business_function)),
+            use_cases::answers.eq(&answers_json),
+            use_cases::version.eq(version + 1),
+            use_cases::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Err(conflict_after_race(conn, id));
+        }
+        audit::append(
+            conn,
+            &[Event {
+                use_case_id: Some(id),
+                actor_id: Some(&who.user_id),
+                action: "edited",
+                from_status: Some(status),
+                to_status: Some(status),
+                details,
+            }],
+        )
+    })?;
+    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+}
+
+/// Submits a case: checks the answers are complete, scores and triages them under `rules`,
+/// and stores the assessment, the new status and the audit events in one transaction.
+pub fn submit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: Option<i32>,
+    rules: &RuleSet,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, version)?;
+    let from = case.status();
+    if !from.can_submit() {
+        return Err(AppError::conflict(
+            format!("a case that is {from} cannot be submitted"),
+            Some(case.row.version),
+        ));
+    }
+    let answers = case.answers()?;
+    let Assessment { scores, triage } =
+        assess(rules, &answers, true).map_err(AppError::Validation)?;
+    let to = triage.route.status_after_submit();
+    let scores_json = serde_json::to_string(&scores)?;
+    let triage_json = serde_json::to_string(&triage)?;
+    let revision = case.row.revision + 1;
+    let v = case.row.version;
+    let t = now();
+    conn.transaction::<_, AppError, _>(|conn| {
+        let n = diesel::update(use_cases::table.filter(use_cases::id.eq(id)).filter(use_cases::version.eq(v)))
+            .set((
+                use_cases::status.eq(to.as_str()),
+                use_cases::version.eq(v + 1),
+                use_cases::revision.eq(revision),
+                use_cases::updated_at.eq(t),
+                use_cases::submitted_at.eq(t),
+                use_cases::business_value.eq(scores.business_value),
+                use_cases::feasibility.eq(scores.feasibility),
+                use_cases::readiness.eq(scores.readiness),
+                use_cases::priority.eq(scores.priority),
+                use_cases::quadrant.eq(&scores.quadrant),
+                use_cases::tier.eq(triage.tier.as_str()),
+                use_cases::route.eq(triage.route.as_str()),
+                use_cases::rules_version.eq(&triage.rules_version),
+                use_cases::scores.eq(&scores_json),
+                use_cases::triage.eq(&triage_json),
+            ))
+            .execute(conn)?;
+        if n == 0 {
+            return Err(conflict_after_race(conn, id));
+        }
+        diesel::insert_into(assessments::table)
+            .values((
+                assessments::id.eq(new_id()),
+                assessments::use_case_id.eq(id),
+                assessments::revision.eq(revision),
+                assessments::answers.eq(&case.row.answers),
+                assessments::scores.eq(&scores_json),
+                assessments::triage.eq(&triage_json),
+                assessments::tier.eq(triage.tier.as_str()),
+                assessments::route.eq(triage.route.as_str()),
+                assessments::rules_version.eq(&triage.rules_version),
+                assessments::created_at.eq(t),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            &[
+                Event {
+                    use_case_id: Some(id),
+                    actor_id: Some(&who.user_id),
+                    action: "submitted",
+                    from_status: Some(from),
+                    to_status: Some(Status::Submitted),
+                    details: json!({ "revision": revision }),
+                },
+                Event {
+                    use_case_id: Some(id),
+                    actor_id: None,
+                    action: "triaged",
+                    from_status: Some(Status::Submitted),
+                    to_status: Some(to),
+                    details: json!({
+                        "revision": revision,
+                        "rules_version": triage.rules_version,
+                        "tier": triage.tier,
+                        "route": triage.route,
+                        "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+                        "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
+                    }),
+                },
+            ],
+        )
+    })?;
+    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+}
+
+/// Withdraws an open case.
+pub fn withdraw(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: Option<i32>,
+    reason: &str,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, version)?;
+    let from = case.status();
+    if !from.can_withdraw() {
+        return Err(AppError::conflict(
+            format!("a case that is {from} cannot be withdrawn"),
+            Some(case.row.version),
+        ));
+    }
+    let v = case.row.version;
+    conn.transaction::<_, AppError, _>(|conn| {
+        let n = diesel::update(
+            use_cases::table
+                .filter(use_cases::id.eq(id))
+                .filter(use_cases::version.eq(v)),
+        )
+        .set((
+            use_cases::status.eq(Status::Withdrawn.as_str()),
+            use_cases::version.eq(v + 1),
+            use_cases::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Err(conflict_after_race(conn, id));
+        }
+        audit::append(
+            conn,
+            &[Event {
+                use_case_id: Some(id),
+                actor_id: Some(&who.user_id),
+                action: "withdrawn",
+                from_status: Some(from),
+                to_status: Some(Status::Withdrawn),
+                details: json!({ "reason": reason }),
+            }],
+        )
+    })?;
+    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+}
+
+/// Counts rows in every table, for tests that check a failed request changed nothing.
+pub fn table_counts(conn: &mut DbConnection) -> AppResult<[i64; 4]> {
+    use super::schema::{audit_events, users};
+    Ok([
+        use_cases::table.count().get_result(conn)?,
+        assessments::table.count().get_result(conn)?,
+        audit_events::table.count().get_result(conn)?,
+        users::table.count().get_result(conn)?,
+    ])
+}

@@ -1,0 +1,116 @@
+// The tables as both backends' migrations create them. Written by hand: the portable column
+// types (Text, Integer, BigInt, Timestamp) are what one code path over SQLite and PostgreSQL
+// needs, and the test suite runs every query on both.
+
+diesel::table! {
+    agencies (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        agency_id -> Text,
+        email -> Text,
+        roles -> Text,
+        review_groups -> Text,
+        review_scope -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use_cases (id) {
+        id -> Text,
+        agency_id -> Text,
+        title -> Text,
+        summary -> Text,
+        business_function -> Text,
+        status -> Text,
+        version -> Integer,
+        revision -> Integer,
+        answers -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        business_value -> Nullable<Integer>,
+        feasibility -> Nullable<Integer>,
+        readiness -> Nullable<Integer>,
+        priority -> Nullable<Integer>,
+        quadrant -> Nullable<Text>,
+        tier -> Nullable<Text>,
+        route -> Nullable<Text>,
+        rules_version -> Nullable<Text>,
+        scores -> Nullable<Text>,
+        triage -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        use_case_id -> Text,
+        revision -> Integer,
+        answers -> Text,
+        scores -> Text,
+        triage -> Text,
+        tier -> Text,
+        route -> Text,
+        rules_version -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        use_case_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        details -> Text,
+        created_at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(users -> agencies (agency_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(use_cases -> agencies (agency_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    users,
+    api_tokens,
+    use_cases,
+    assessments,
+    audit_events,
+    audit_head
+);

@@ -1,0 +1,217 @@
+//! Answers to the questionnaire: parsed from JSON against the questions' kinds, options and
+//! ranges, and narrowed to the questions that are visible, which alone count.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cel::objects::{Key, Map};
+use cel::Value;
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+use crate::rules::model::{Kind, Questionnaire};
+
+/// One answer, typed by its question's kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Bool(bool),
+    Int(i64),
+    Number(f64),
+    /// A single choice or free text.
+    Text(String),
+    /// A multiple choice.
+    Choices(Vec<String>),
+}
+
+/// Answers keyed by question id, in a stable order.
+pub type Answers = BTreeMap<String, Answer>;
+
+impl Answer {
+    fn to_cel(&self) -> Value {
+        match self {
+            Answer::Bool(b) => Value::Bool(*b),
+            Answer::Int(i) => Value::Int(*i),
+            Answer::Number(n) => Value::Float(*n),
+            Answer::Text(s) => Value::from(s.as_str()),
+            Answer::Choices(v) => Value::from(
+                v.iter()
+                    .map(|s| Value::from(s.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+}
+
+fn field(id: &str) -> String {
+    format!("answers.{id}")
+}
+
+/// Parses a JSON object of answers. Every problem is reported, each under `answers.<id>`.
+/// `null` means "no answer" and is dropped.
+pub fn parse(
+    q: &Questionnaire,
+    json: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Answers, Vec<FieldError>> {
+    let mut out = Answers::new();
+    let mut errors = Vec::new();
+    for (id, v) in json {
+        let Some(question) = q.get(id) else {
+            errors.push(FieldError::new(field(id), "unknown question id"));
+            continue;
+        };
+        if v.is_null() {
+            continue;
+        }
+        match parse_one(question, v) {
+            Ok(a) => {
+                out.insert(id.clone(), a);
+            }
+            Err(msg) => errors.push(FieldError::new(field(id), msg)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result<Answer, String> {
+    use serde_json::Value as J;
+    let options = || {
+        q.options
+            .iter()
+            .map(|o| o.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (q.kind, v) {
+        (Kind::Bool, J::Bool(b)) => Ok(Answer::Bool(*b)),
+        (Kind::Bool, _) => Err("must be true or false".into()),
+        (Kind::Text, J::String(s)) => {
+            if s.chars().count() > q.max_length {
+                Err(format!("must be at most {} characters", q.max_length))
+            } else {
+                Ok(Answer::Text(s.trim().to_string()))
+            }
+        }
+        (Kind::Text, _) => Err("must be a string".into()),
+        (Kind::Single, J::String(s)) => match q.option(s) {
+            Some(_) => Ok(Answer::Text(s.clone())),
+            None => Err(format!("\"{s}\" is not one of: {}", options())),
+        },
+        (Kind::Single, _) => Err(format!("must be one of: {}", options())),
+        (Kind::Multi, J::Array(items)) => {
+            let mut chosen: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let Some(s) = item.as_str() else {
+                    return Err("must be an array of strings".into());
+                };
+                if q.option(s).is_none() {
+                    return Err(format!("\"{s}\" is not one of: {}", options()));
+                }
+                if chosen.iter().any(|c| c == s) {
+                    return Err(format!("\"{s}\" is given twice"));
+                }
+                chosen.push(s.to_string());
+            }
+            if chosen.len() > 1 && chosen.iter().any(|c| c == "none") {
+                return Err("\"none\" cannot be combined with other options".into());
+            }
+            // Store in questionnaire order so equal selections compare and hash equal.
+            chosen.sort_by_key(|c| q.options.iter().position(|o| &o.value == c));
+            Ok(Answer::Choices(chosen))
+        }
+        (Kind::Multi, _) => Err("must be an array of strings".into()),
+        (Kind::Scale, J::Number(n)) => {
+            let Some(i) = n.as_i64() else {
+                return Err("must be a whole number".into());
+            };
+            in_range(q, i as f64)?;
+            Ok(Answer::Int(i))
+        }
+        (Kind::Scale, _) => Err("must be a whole number".into()),
+        (Kind::Number, J::Number(n)) => {
+            let f = n
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .ok_or("must be a finite number")?;
+            in_range(q, f)?;
+            Ok(Answer::Number(f))
+        }
+        (Kind::Number, _) => Err("must be a number".into()),
+    }
+}
+
+fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), String> {
+    let lo = q.min.unwrap_or(f64::MIN);
+    let hi = q.max.unwrap_or(f64::MAX);
+    if v < lo || v > hi {
+        let fmt = |x: Option<f64>| x.map_or("…".to_string(), |x| x.to_string());
+        return Err(format!("must be from {} to {}", fmt(q.min), fmt(q.max)));
+    }
+    Ok(())
+}
+
+/// The answers that count: those to visible questions, in questionnaire order, as a CEL value
+/// ready for triage, plus which questions are visible.
+pub struct Effective {
+    pub visible: Vec<bool>,
+    pub cel: Value,
+}
+
+/// Works out which questions are visible. A `visible_when` reads only earlier questions, so one
+/// pass in order settles every question; a hidden answer is removed before later conditions
+/// (and triage) see it.
+pub fn effective(q: &Questionnaire, answers: &Answers) -> Effective {
+    let map: HashMap<Key, Value> = answers
+        .iter()
+        .map(|(k, a)| (Key::String(Arc::new(k.clone())), a.to_cel()))
+        .collect();
+    let mut cel = Value::Map(Map { map: Arc::new(map) });
+    let mut visible = Vec::with_capacity(q.questions.len());
+    for question in &q.questions {
+        let shown = match &question.visible_when {
+            None => true,
+            // A condition that cannot be evaluated hides nothing: better to ask too much.
+            Some(c) => c.eval(&cel).unwrap_or(true),
+        };
+        if !shown && answers.contains_key(&question.id) {
+            if let Value::Map(m) = &mut cel {
+                Arc::make_mut(&mut m.map).remove(&Key::String(Arc::new(question.id.clone())));
+            }
+        }
+        visible.push(shown);
+    }
+    Effective { visible, cel }
+}
+
+/// Checks that every visible required question is answered (for submission, not for drafts).
+pub fn check_complete(
+    q: &Questionnaire,
+    answers: &Answers,
+    eff: &Effective,
+) -> Result<(), Vec<FieldError>> {
+    let errors: Vec<FieldError> = q
+        .questions
+        .iter()
+        .zip(&eff.visible)
+        .filter(|(question, &shown)| {
+            shown
+                && question.required
+                && match answers.get(&question.id) {
+                    None => true,
+                    Some(Answer::Text(s)) => s.is_empty(),
+                    Some(Answer::Choices(v)) => v.is_empty(),
+                    Some(_) => false,
+                }
+        })
+        .map(|(question, _)| FieldError::new(field(&question.id), "an answer is required"))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,85 @@
+//! Pure logic: answers, scoring, triage, access and the case vocabulary. No database, no HTTP.
+
+/// An enum spelled in snake_case strings in JSON, the database and the rules.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod access;
+pub mod answers;
+pub mod case;
+pub mod scoring;
+pub mod triage;
+
+use serde::Serialize;
+
+use crate::rules::RuleSet;
+use answers::Answers;
+use scoring::Scores;
+use triage::Triage;
+
+/// A problem with one input field, reported to clients as `{field, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Scores and triage of one answer set under one rule pack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub scores: Scores,
+    pub triage: Triage,
+}
+
+/// Scores and triages `answers`. With `complete`, every visible required question must be
+/// answered (a submission); without, partial answers are assessed as they stand (a preview).
+pub fn assess(
+    rules: &RuleSet,
+    answers: &Answers,
+    complete: bool,
+) -> Result<Assessment, Vec<FieldError>> {
+    let eff = answers::effective(&rules.questionnaire, answers);
+    if complete {
+        answers::check_complete(&rules.questionnaire, answers, &eff)?;
+    }
+    Ok(Assessment {
+        scores: scoring::score(rules, answers, &eff),
+        triage: triage::triage(rules, &eff),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,327 @@
+//! Scoring and triage on the shipped rule pack.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::json;
+
+use super::answers::{self, Answers};
+use super::case::{Route, Tier};
+use super::*;
+use crate::rules::{load_dir, RuleSet};
+
+pub(crate) fn shipped() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        load_dir(&dir).unwrap_or_else(|errs| {
+            panic!(
+                "{}",
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+    })
+}
+
+/// A complete, benign back-office answer set: nothing in it should fire a risk rule.
+pub(crate) fn benign() -> serde_json::Value {
+    json!({
+        "purpose": "Sort incoming procurement e-mails into folders for the team.",
+        "beneficiaries": ["staff"],
+        "stage": "pilot",
+        "mandate_alignment": 2,
+        "people_served": 40,
+        "efficiency_gain": "significant",
+        "urgency": "medium",
+        "replicability": "some_agencies",
+        "data_availability": "available",
+        "data_quality": 4,
+        "model_maturity": "proven",
+        "integration_complexity": "few_systems",
+        "cost_estimate": "under_50k",
+        "vendor_dependence": "replaceable",
+        "executive_sponsor": true,
+        "team_skills": "partial",
+        "budget_secured": "yes",
+        "governance_in_place": true,
+        "change_management": "planned",
+        "data_governance": "established",
+        "autonomy_level": 1,
+        "human_oversight": "human_in_the_loop",
+        "tool_actions": ["read_internal"],
+        "actions_reversible": true,
+        "multi_agent": "no",
+        "data_categories": ["internal"],
+        "affects_individuals": "no",
+        "public_facing": false,
+        "generative": false,
+        "deployment_context": ["headquarters"],
+        "prohibited_practices": ["none"],
+        "model_provenance": "in_house",
+        "data_retention": "defined",
+        "cross_border_transfer": false,
+        "explainability_need": "low",
+        "evaluation_done": ["accuracy"],
+        "incident_response": true
+    })
+}
+
+pub(crate) fn with(base: serde_json::Value, changes: serde_json::Value) -> serde_json::Value {
+    let mut b = base;
+    for (k, v) in changes.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+fn parse(v: serde_json::Value) -> Answers {
+    answers::parse(&shipped().questionnaire, v.as_object().unwrap()).unwrap()
+}
+
+fn assess_json(v: serde_json::Value) -> Assessment {
+    assess(shipped(), &parse(v), true).unwrap()
+}
+
+fn fired(a: &Assessment) -> Vec<&str> {
+    a.triage.fired.iter().map(|f| f.rule.as_str()).collect()
+}
+
+#[test]
+fn the_shipped_pack_loads_with_enough_content() {
+    let r = shipped();
+    assert!(r.questionnaire.questions.len() >= 30);
+    assert!(r.taxonomy.rules.len() >= 40);
+    let nodes: std::collections::BTreeSet<&str> =
+        r.taxonomy.rules.iter().map(|x| x.node.as_str()).collect();
+    assert!(nodes.len() >= 12, "{nodes:?}");
+    assert_eq!(r.version.len(), 16);
+}
+
+#[test]
+fn a_benign_back_office_tool_is_low_risk_and_cleared() {
+    let a = assess_json(benign());
+    assert_eq!(fired(&a), Vec::<&str>::new());
+    assert_eq!(a.triage.tier, Tier::Low);
+    assert_eq!(a.triage.route, Route::AutoClear);
+    assert_eq!(a.triage.required_approvals, 0);
+}
+
+#[test]
+fn each_route_is_reachable() {
+    let medium = assess_json(with(
+        benign(),
+        json!({"data_categories": ["personal"], "legal_basis": "mandate"}),
+    ));
+    assert_eq!(
+        (medium.triage.tier, medium.triage.route),
+        (Tier::Medium, Route::FunctionalReview)
+    );
+    assert_eq!(medium.triage.review_groups, ["privacy"]);
+    assert_eq!(medium.triage.required_approvals, 1);
+
+    let high = assess_json(with(
+        benign(),
+        json!({"generative": true, "public_facing": true, "tool_actions": ["none"], "evaluation_done": ["accuracy", "red_teaming"]}),
+    ));
+    assert_eq!(
+        (high.triage.tier, high.triage.route),
+        (Tier::High, Route::HumanApproval),
+        "{:?}",
+        fired(&high)
+    );
+    assert_eq!(high.triage.required_approvals, 1);
+
+    let critical = assess_json(with(
+        benign(),
+        json!({"affects_individuals": "determines_outcomes", "evaluation_done": ["accuracy", "bias"]}),
+    ));
+    assert_eq!(
+        (critical.triage.tier, critical.triage.route),
+        (Tier::Critical, Route::HumanApproval)
+    );
+    assert_eq!(critical.triage.required_approvals, 2);
+    assert!(critical.triage.senior_required);
+
+    let blocked = assess_json(with(
+        benign(),
+        json!({"prohibited_practices": ["social_scoring"]}),
+    ));
+    assert_eq!(
+        (blocked.triage.tier, blocked.triage.route),
+        (Tier::Prohibited, Route::Blocked)
+    );
+    assert_eq!(fired(&blocked), ["prohibited.social_scoring"]);
+}
+
+#[test]
+fn a_hidden_questions_answer_is_ignored_by_scoring_and_triage() {
+    // With autonomy 0 the agentic questions are hidden: an alarming answer to them changes nothing.
+    let base = with(benign(), json!({"autonomy_level": 0}));
+    let hidden = with(
+        base.clone(),
+        json!({"tool_actions": ["financial_transaction", "physical_world"], "actions_reversible": false, "multi_agent": "external_agents"}),
+    );
+    let mut base_no_agentic = base.clone();
+    for k in ["tool_actions", "actions_reversible", "multi_agent"] {
+        base_no_agentic.as_object_mut().unwrap().remove(k);
+    }
+    let a = assess_json(base_no_agentic);
+    let b = assess_json(hidden.clone());
+    assert_eq!(a, b);
+    assert_eq!(b.triage.tier, Tier::Low);
+    // The same answers with autonomy above zero are seen, and fire.
+    let shown = assess_json(with(
+        hidden,
+        json!({"autonomy_level": 3, "action_limits": "enforced", "objective_observable": true, "agent_identity": true}),
+    ));
+    assert!(
+        fired(&shown).contains(&"agentic.physical_world"),
+        "{:?}",
+        fired(&shown)
+    );
+    assert_eq!(shown.triage.tier, Tier::Critical);
+}
+
+#[test]
+fn a_chain_of_hidden_questions_is_hidden_too() {
+    // agent_identity depends on multi_agent, which depends on autonomy_level.
+    let a = assess_json(with(
+        benign(),
+        json!({"autonomy_level": 0, "multi_agent": "external_agents", "agent_identity": false}),
+    ));
+    assert!(!fired(&a).contains(&"agentic.unverified_agent_identity"));
+}
+
+#[test]
+fn missing_required_answers_block_submission_but_not_preview() {
+    let mut v = benign();
+    v.as_object_mut().unwrap().remove("human_oversight");
+    let answers = parse(v);
+    let errs = assess(shipped(), &answers, true).unwrap_err();
+    assert_eq!(
+        errs,
+        [FieldError::new(
+            "answers.human_oversight",
+            "an answer is required"
+        )]
+    );
+    assert!(assess(shipped(), &answers, false).is_ok());
+}
+
+#[test]
+fn a_conditional_required_question_is_required_only_when_visible() {
+    let v = with(benign(), json!({"data_categories": ["children"]}));
+    let errs = assess(shipped(), &parse(v.clone()), true).unwrap_err();
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "answers.children_safeguards"),
+        "{errs:?}"
+    );
+    let ok = assess_json(with(
+        v,
+        json!({"children_safeguards": "assessed", "legal_basis": "mandate"}),
+    ));
+    assert!(fired(&ok).contains(&"privacy.children"));
+}
+
+#[test]
+fn answers_of_the_wrong_kind_or_out_of_range_are_refused_with_their_field() {
+    let q = &shipped().questionnaire;
+    let bad = json!({
+        "autonomy_level": 9,
+        "human_oversight": "sometimes",
+        "tool_actions": "none",
+        "public_facing": "yes",
+        "nonexistent": 1,
+        "data_categories": ["none", "personal"],
+        "people_served": -5,
+        "data_quality": 2.5
+    });
+    let errs = answers::parse(q, bad.as_object().unwrap()).unwrap_err();
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    for f in [
+        "answers.autonomy_level",
+        "answers.human_oversight",
+        "answers.tool_actions",
+        "answers.public_facing",
+        "answers.nonexistent",
+        "answers.data_categories",
+        "answers.people_served",
+        "answers.data_quality",
+    ] {
+        assert!(fields.contains(&f), "{f} missing from {errs:?}");
+    }
+}
+
+#[test]
+fn scores_are_bounded_and_explained_by_their_breakdown() {
+    let a = assess_json(benign());
+    for s in [
+        a.scores.business_value,
+        a.scores.feasibility,
+        a.scores.readiness,
+        a.scores.priority,
+    ] {
+        assert!((0..=100).contains(&s), "{s}");
+    }
+    assert!(a
+        .scores
+        .breakdown
+        .iter()
+        .any(|c| c.question == "mandate_alignment" && c.business_value == 4.0));
+    // A stronger case scores higher on each dimension.
+    let strong = assess_json(with(
+        benign(),
+        json!({
+            "mandate_alignment": 4, "urgency": "critical", "efficiency_gain": "transformative",
+            "replicability": "system_wide", "people_served": 2000000,
+            "data_availability": "available_curated", "data_quality": 5, "integration_complexity": "standalone",
+            "team_skills": "in_house", "change_management": "underway"
+        }),
+    ));
+    assert!(strong.scores.business_value > a.scores.business_value);
+    assert!(strong.scores.feasibility > a.scores.feasibility);
+    assert!(strong.scores.readiness > a.scores.readiness);
+    assert_eq!(strong.scores.quadrant, "pursue_now");
+    let weak = assess_json(with(
+        benign(),
+        json!({
+            "mandate_alignment": 0, "urgency": "low", "efficiency_gain": "none", "replicability": "agency_specific",
+            "beneficiaries": ["staff"], "people_served": 1,
+            "data_availability": "not_available", "data_quality": 1, "model_maturity": "research",
+            "integration_complexity": "legacy_core", "cost_estimate": "over_1m", "vendor_dependence": "locked_in"
+        }),
+    ));
+    assert_eq!(weak.scores.quadrant, "reconsider");
+}
+
+#[test]
+fn the_priority_follows_the_documented_formula() {
+    let a = assess_json(benign());
+    let s = &a.scores;
+    let expected =
+        0.5 * s.business_value as f64 + 0.25 * s.feasibility as f64 + 0.25 * s.readiness as f64;
+    assert!((s.priority as f64 - expected).abs() <= 1.0, "{s:?}");
+}
+
+#[test]
+fn many_nodes_firing_raise_the_tier() {
+    // Four medium-scoring rules on four nodes: medium raised to high.
+    let a = assess_json(with(
+        benign(),
+        json!({
+            "data_categories": ["personal"],
+            "legal_basis": "mandate",
+            "public_facing": true,
+            "vendor_dependence": "locked_in",
+            "energy_intensive": true,
+            "data_retention": "defined",
+            "incident_response": true
+        }),
+    ));
+    assert!(a.triage.raised, "{:?}", fired(&a));
+    assert_eq!(a.triage.tier, Tier::High);
+}

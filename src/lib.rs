@@ -1,0 +1,14 @@
+//! aitriage: intake and risk triage for AI and agentic-AI use cases.
+//!
+//! Layers, from pure to effectful: [`rules`] (load and compile the rule pack), [`domain`]
+//! (answers, scoring, triage, the case vocabulary), [`db`] (storage on SQLite or PostgreSQL),
+//! [`http`] (the JSON API), and [`cli`] (the command line).
+
+//pub mod cli;
+pub mod config;
+pub mod db;
+//pub mod demo;
+pub mod domain;
+pub mod error;
+//pub mod http;
+pub mod rules;

@@ -1,0 +1,11 @@
+//! Rule packs: load the declarative files in `rules/` into typed, compiled structures.
+//! Nothing here does I/O after load; the compiled [`RuleSet`] is shared read-only.
+
+pub mod condition;
+pub mod diag;
+mod load;
+pub mod model;
+
+pub use diag::Diagnostic;
+pub use load::{load_dir, CORE_QUESTIONS};
+pub use model::RuleSet;
