@@ -4,11 +4,11 @@
 //! (answers, scoring, triage, the case vocabulary), [`db`] (storage on SQLite or PostgreSQL),
 //! [`http`] (the JSON API), and [`cli`] (the command line).
 
-//pub mod cli;
+pub mod cli;
 pub mod config;
 pub mod db;
-//pub mod demo;
+pub mod demo;
 pub mod domain;
 pub mod error;
-//pub mod http;
+pub mod http;
 pub mod rules;

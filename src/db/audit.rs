@@ -4,7 +4,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_events, audit_head};
@@ -23,7 +22,7 @@ pub struct Event<'a> {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Queryable)]
 pub struct StoredEvent {
     pub seq: i64,
     pub id: String,
@@ -32,7 +31,6 @@ pub struct StoredEvent {
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
-    #[serde(skip)]
     pub details_json: String,
     pub created_at: NaiveDateTime,
     pub prev_hash: String,

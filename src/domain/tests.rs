@@ -325,3 +325,62 @@ fn many_nodes_firing_raise_the_tier() {
     assert!(a.triage.raised, "{:?}", fired(&a));
     assert_eq!(a.triage.tier, Tier::High);
 }
+
+/// Every example case in rules/cases gets exactly the tier, route and fired rules it states.
+/// All mismatches are reported together, each as a readable diff.
+#[test]
+fn the_example_cases_get_their_expected_triage() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/cases");
+    let cases = crate::rules::cases::load_cases(&dir).unwrap();
+    assert!(cases.len() >= 30, "only {} example cases", cases.len());
+    let mut report = Vec::new();
+    for c in &cases {
+        let answers = match answers::parse(&shipped().questionnaire, &c.answers) {
+            Ok(a) => a,
+            Err(e) => {
+                report.push(format!(
+                    "{}: answers do not fit the questionnaire: {e:?}",
+                    c.name
+                ));
+                continue;
+            }
+        };
+        let a = match assess(shipped(), &answers, true) {
+            Ok(a) => a,
+            Err(e) => {
+                report.push(format!("{}: incomplete answers: {e:?}", c.name));
+                continue;
+            }
+        };
+        let got: std::collections::BTreeSet<String> =
+            a.triage.fired.iter().map(|f| f.rule.clone()).collect();
+        let mut lines = Vec::new();
+        if a.triage.tier != c.expect.tier {
+            lines.push(format!(
+                "  tier:  expected {}, got {} (risk score {}, raised {})",
+                c.expect.tier, a.triage.tier, a.triage.risk_score, a.triage.raised
+            ));
+        }
+        if a.triage.route != c.expect.route {
+            lines.push(format!(
+                "  route: expected {}, got {}",
+                c.expect.route, a.triage.route
+            ));
+        }
+        for r in c.expect.fired.difference(&got) {
+            lines.push(format!("  - {r} (expected to fire, did not)"));
+        }
+        for r in got.difference(&c.expect.fired) {
+            lines.push(format!("  + {r} (fired, not expected)"));
+        }
+        if !lines.is_empty() {
+            report.push(format!("cases/{}.toml:\n{}", c.name, lines.join("\n")));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "{} example case(s) differ:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}

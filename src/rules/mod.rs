@@ -1,6 +1,7 @@
 //! Rule packs: load the declarative files in `rules/` into typed, compiled structures.
 //! Nothing here does I/O after load; the compiled [`RuleSet`] is shared read-only.
 
+pub mod cases;
 pub mod condition;
 pub mod diag;
 mod load;

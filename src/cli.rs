@@ -1,0 +1,293 @@
+//! The command line. `main.rs` only calls [`main`].
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use diesel::Connection;
+
+use crate::config::Config;
+use crate::db::{self, agencies, users};
+use crate::domain::access::{split_list, ReviewScope, Role};
+use crate::error::AppError;
+use crate::rules::{load_dir, RuleSet};
+use crate::{demo, http};
+
+#[derive(Parser)]
+#[command(
+    name = "aitriage",
+    version,
+    about = "Intake and risk triage for AI and agentic-AI use cases"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate, load the rules and serve on BIND (the default command).
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Check and inspect rule packs.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Manage agencies.
+    #[command(subcommand)]
+    Agencies(AgenciesCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Seed a demo portfolio into an empty database and print logins and tokens.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load and validate a rule pack; print every problem as file:line:column: message.
+    Check {
+        /// The rule pack folder (default: RULES_DIR, or ./rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgenciesCommand {
+    /// Create an agency.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user and print a new API token (the last line of output).
+    Create {
+        /// The user's agency code.
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        email: String,
+        /// Roles, comma-separated: submitter, reviewer, senior_reviewer, portfolio_owner, admin.
+        #[arg(long = "role")]
+        roles: String,
+        /// Review groups, comma-separated (privacy, security, legal, ethics, technical, …).
+        #[arg(long)]
+        groups: Option<String>,
+        /// The agencies a reviewer decides for: agency codes, comma-separated, or `all`.
+        #[arg(long)]
+        reviews: Option<String>,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(config, args.demo),
+        Command::Migrate => migrate(&config),
+        Command::Rules(RulesCommand::Check { rules }) => {
+            return rules_check(rules.as_deref().unwrap_or(&config.rules_dir));
+        }
+        Command::Agencies(AgenciesCommand::Create { code, name }) => {
+            create_agency(&config, &code, &name)
+        }
+        Command::Users(UsersCommand::Create {
+            agency,
+            email,
+            roles,
+            groups,
+            reviews,
+        }) => create_user(
+            &config,
+            &agency,
+            &email,
+            &roles,
+            groups.as_deref(),
+            reviews.as_deref(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("aitriage: {msg}");
+    ExitCode::FAILURE
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn app_error(e: AppError) -> String {
+    match e {
+        AppError::Validation(errs) => errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// Loads a rule pack, or describes every problem in it.
+pub fn load_rules(dir: &Path) -> Result<RuleSet, String> {
+    load_dir(dir).map_err(|diags| {
+        let mut msg = format!(
+            "the rules in {} have {} problem(s):",
+            dir.display(),
+            diags.len()
+        );
+        for d in diags {
+            msg += &format!("\n{d}");
+        }
+        msg
+    })
+}
+
+fn rules_check(dir: &Path) -> ExitCode {
+    match load_dir(dir) {
+        Ok(rules) => {
+            println!(
+                "{}: ok — {} questions, {} rules over {} nodes, rules_version {}",
+                dir.display(),
+                rules.questionnaire.questions.len(),
+                rules.taxonomy.rules.len(),
+                rules.taxonomy.nodes.len(),
+                rules.version
+            );
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            for d in &diags {
+                println!("{d}");
+            }
+            eprintln!("{} problem(s) found", diags.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    // connect() runs pending migrations; say what the database holds now.
+    db::connect(&config.database_url)?;
+    println!("migrations applied to {}", db::redact(&config.database_url));
+    Ok(())
+}
+
+fn create_agency(config: &Config, code: &str, name: &str) -> Result<(), String> {
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let a = agencies::create(&mut conn, code, name).map_err(app_error)?;
+    println!("created agency {} ({}) id {}", a.code, a.name, a.id);
+    Ok(())
+}
+
+fn parse_roles(s: &str) -> Result<Vec<Role>, String> {
+    let roles: Vec<Role> = split_list(s)
+        .iter()
+        .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role `{r}` (submitter, reviewer, senior_reviewer, portfolio_owner, admin)")))
+        .collect::<Result<_, _>>()?;
+    if roles.is_empty() {
+        return Err("--role needs at least one role".into());
+    }
+    Ok(roles)
+}
+
+fn create_user(
+    config: &Config,
+    agency: &str,
+    email: &str,
+    roles: &str,
+    groups: Option<&str>,
+    reviews: Option<&str>,
+) -> Result<(), String> {
+    let roles = parse_roles(roles)?;
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let home = agencies::find_by_code(&mut conn, agency)
+        .map_err(app_error)?
+        .ok_or_else(|| {
+            format!("no agency with code {agency}; create it first with `aitriage agencies create`")
+        })?;
+    let review_scope = match reviews.map(str::trim) {
+        None | Some("") => ReviewScope::Own,
+        Some("all") | Some("*") => ReviewScope::All,
+        Some(list) => {
+            let mut ids = Vec::new();
+            for code in split_list(list) {
+                let a = agencies::find_by_code(&mut conn, &code)
+                    .map_err(app_error)?
+                    .ok_or_else(|| format!("--reviews: no agency with code {code}"))?;
+                ids.push(a.id);
+            }
+            ReviewScope::Agencies(ids)
+        }
+    };
+    let groups = groups.map(split_list).unwrap_or_default();
+    let token = conn
+        .transaction::<_, AppError, _>(|conn| {
+            let id = users::create(
+                conn,
+                users::NewUser {
+                    agency_id: &home.id,
+                    email,
+                    roles: &roles,
+                    review_groups: &groups,
+                    review_scope,
+                },
+            )?;
+            users::issue_token(conn, &id)
+        })
+        .map_err(app_error)?;
+    println!("created user {email} in {agency}; API token (shown once):");
+    println!("{token}");
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let rules = load_rules(&config.rules_dir)?;
+    let pool = db::connect(&config.database_url)?;
+    if demo {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let report =
+            demo::seed(&mut conn, &rules, &config.rules_dir.join("cases")).map_err(app_error)?;
+        println!("{}", report.render(&config.bind.to_string()));
+    }
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    println!(
+        "aitriage serving on http://{} (rules_version {}, database {})",
+        config.bind,
+        rules.version,
+        db::redact(&config.database_url)
+    );
+    let state = actix_web::web::Data::new(http::AppState::new(pool, rules, config));
+    actix_web::rt::System::new()
+        .block_on(async move { http::server(state, listener)?.await })
+        .map_err(|e| format!("server stopped: {e}"))
+}

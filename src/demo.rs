@@ -1,0 +1,175 @@
+//! `serve --demo`: a demo portfolio (agencies, one user of each role, and the example cases
+//! of the rule pack submitted across agencies), so a visitor can try every part at once.
+
+use std::path::Path;
+
+use crate::db::{agencies, cases, users, DbConnection};
+use crate::domain::access::{Principal, ReviewScope, Role};
+use crate::domain::answers;
+use crate::error::{AppError, AppResult};
+use crate::rules::cases::load_cases;
+use crate::rules::RuleSet;
+
+const AGENCIES: &[(&str, &str)] = &[
+    ("UNICEF", "United Nations Children's Fund"),
+    ("UNHCR", "United Nations High Commissioner for Refugees"),
+    ("IMF", "International Monetary Fund"),
+    ("WFP", "World Food Programme"),
+    ("WHO", "World Health Organization"),
+    ("UNICC", "United Nations International Computing Centre"),
+];
+
+const GROUPS: &[&str] = &["privacy", "security", "legal", "ethics", "technical"];
+
+struct DemoUser {
+    email: String,
+    agency: &'static str,
+    roles: Vec<Role>,
+    all_scope: bool,
+}
+
+fn demo_users() -> Vec<DemoUser> {
+    let mut v: Vec<DemoUser> = AGENCIES
+        .iter()
+        .map(|(code, _)| DemoUser {
+            email: format!("submitter@{}.demo", code.to_lowercase()),
+            agency: code,
+            roles: vec![Role::Submitter],
+            all_scope: false,
+        })
+        .collect();
+    for (name, role) in [
+        ("reviewer", Role::Reviewer),
+        ("senior", Role::SeniorReviewer),
+        ("portfolio", Role::PortfolioOwner),
+        ("admin", Role::Admin),
+    ] {
+        v.push(DemoUser {
+            email: format!("{name}@unicc.demo"),
+            agency: "UNICC",
+            roles: vec![role],
+            all_scope: matches!(role, Role::Reviewer | Role::SeniorReviewer),
+        });
+    }
+    v
+}
+
+pub struct DemoReport {
+    pub seeded: bool,
+    pub cases: usize,
+    /// (e-mail, agency, roles, token)
+    pub tokens: Vec<(String, String, String, String)>,
+}
+
+impl DemoReport {
+    pub fn render(&self, bind: &str) -> String {
+        let mut out = if self.seeded {
+            format!(
+                "Demo portfolio seeded: {} agencies, {} users, {} use cases.\n",
+                AGENCIES.len(),
+                self.tokens.len(),
+                self.cases
+            )
+        } else {
+            "The database already holds data: nothing seeded. New tokens for the demo users:\n"
+                .to_string()
+        };
+        out += "API tokens (send as Authorization: Bearer <token>):\n";
+        for (email, agency, roles, token) in &self.tokens {
+            out += &format!("  {email:<24} {agency:<7} {roles:<16} {token}\n");
+        }
+        if let Some((_, _, _, token)) = self.tokens.iter().find(|t| t.2 == "portfolio_owner") {
+            out += &format!("Try:\n  curl -H 'Authorization: Bearer {token}' http://{bind}/api/v1/use-cases?limit=5\n");
+        }
+        out
+    }
+}
+
+fn any_cases(conn: &mut DbConnection) -> AppResult<bool> {
+    Ok(cases::table_counts(conn)?[0] > 0)
+}
+
+/// Seeds the demo into an empty database; on a database that already has data, only issues
+/// fresh tokens for the demo users that exist (tokens are stored hashed, so old ones cannot
+/// be shown again).
+pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppResult<DemoReport> {
+    let seeded = !any_cases(conn)?;
+    let mut tokens = Vec::new();
+    let mut submitters = Vec::new();
+    if seeded {
+        for (code, name) in AGENCIES {
+            if agencies::find_by_code(conn, code)?.is_none() {
+                agencies::create(conn, code, name)?;
+            }
+        }
+    }
+    for u in demo_users() {
+        let Some(agency) = agencies::find_by_code(conn, u.agency)? else {
+            continue;
+        };
+        let id = match users::find_id_by_email(conn, &u.email)? {
+            Some(id) => id,
+            None if seeded => users::create(
+                conn,
+                users::NewUser {
+                    agency_id: &agency.id,
+                    email: &u.email,
+                    roles: &u.roles,
+                    review_groups: &GROUPS.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+                    review_scope: if u.all_scope {
+                        ReviewScope::All
+                    } else {
+                        ReviewScope::Own
+                    },
+                },
+            )?,
+            None => continue,
+        };
+        let token = users::issue_token(conn, &id)?;
+        let roles = u
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        tokens.push((u.email.clone(), u.agency.to_string(), roles, token));
+        if u.roles.contains(&Role::Submitter) {
+            submitters.push(Principal {
+                user_id: id,
+                email: u.email,
+                agency_id: agency.id,
+                agency_code: agency.code,
+                roles: u.roles,
+                review_groups: vec![],
+                review_scope: ReviewScope::Own,
+            });
+        }
+    }
+    let mut count = 0;
+    if seeded && !submitters.is_empty() {
+        let examples = load_cases(cases_dir).map_err(AppError::Internal)?;
+        for (i, ex) in examples.iter().enumerate() {
+            let who = &submitters[i % submitters.len()];
+            let Ok(parsed) = answers::parse(&rules.questionnaire, &ex.answers) else {
+                tracing::warn!(case = %ex.name, "example case does not fit the questionnaire; not seeded");
+                continue;
+            };
+            let fields = cases::CaseFields {
+                title: ex.title.clone(),
+                summary: ex.summary.clone(),
+                business_function: ex.business_function.clone(),
+            };
+            let case = cases::create(conn, who, fields, &parsed)?;
+            count += 1;
+            // Every fifth example stays a draft, so the demo shows work in progress too.
+            if i % 5 != 4 {
+                cases::submit(conn, who, &case.row.id, None, rules)?;
+            }
+        }
+    }
+    Ok(DemoReport {
+        seeded,
+        cases: count,
+        tokens,
+    })
+}

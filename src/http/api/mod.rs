@@ -1,0 +1,45 @@
+//! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
+
+mod questionnaire;
+mod use_cases;
+pub mod views;
+
+use actix_web::{web, HttpResponse};
+
+use super::AppState;
+use crate::error::AppError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .service(
+            web::scope("/api/v1")
+                .route("/questionnaire", web::get().to(questionnaire::get))
+                .route("/triage/preview", web::post().to(questionnaire::preview))
+                .route("/use-cases", web::post().to(use_cases::create))
+                .route("/use-cases", web::get().to(use_cases::list))
+                .route("/use-cases/{id}", web::get().to(use_cases::read))
+                .route("/use-cases/{id}", web::patch().to(use_cases::edit))
+                .route("/use-cases/{id}/submit", web::post().to(use_cases::submit))
+                .route(
+                    "/use-cases/{id}/withdraw",
+                    web::post().to(use_cases::withdraw),
+                )
+                .route("/use-cases/{id}/audit", web::get().to(use_cases::audit)),
+        );
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Any path or method the API does not have.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,142 @@
+//! The questionnaire, and a triage preview that stores nothing.
+
+use actix_web::web::Data;
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::domain::access::Principal;
+use crate::domain::{answers, assess};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::Body;
+use crate::http::AppState;
+use crate::rules::model::{Kind, Question, RuleSet};
+
+#[derive(Serialize)]
+struct OptionView<'a> {
+    value: &'a str,
+    label: &'a str,
+}
+
+#[derive(Serialize)]
+struct QuestionView<'a> {
+    id: &'a str,
+    kind: Kind,
+    prompt: &'a str,
+    help: &'a str,
+    required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<Vec<OptionView<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_length: Option<usize>,
+    /// A CEL condition over earlier answers; absent when always shown.
+    visible_when: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SectionView<'a> {
+    id: &'a str,
+    title: &'a str,
+    questions: Vec<QuestionView<'a>>,
+}
+
+#[derive(Serialize)]
+struct QuestionnaireView<'a> {
+    rules_version: &'a str,
+    sections: Vec<SectionView<'a>>,
+}
+
+fn question_view(q: &Question) -> QuestionView<'_> {
+    QuestionView {
+        id: &q.id,
+        kind: q.kind,
+        prompt: &q.prompt,
+        help: &q.help,
+        required: q.required,
+        options: q.kind.has_options().then(|| {
+            q.options
+                .iter()
+                .map(|o| OptionView {
+                    value: &o.value,
+                    label: &o.label,
+                })
+                .collect()
+        }),
+        min: q.kind.has_range().then_some(q.min).flatten(),
+        max: q.kind.has_range().then_some(q.max).flatten(),
+        max_length: (q.kind == Kind::Text).then_some(q.max_length),
+        visible_when: q.visible_when.as_ref().map(|c| c.source()),
+    }
+}
+
+fn view(rules: &RuleSet) -> QuestionnaireView<'_> {
+    let q = &rules.questionnaire;
+    QuestionnaireView {
+        rules_version: &rules.version,
+        sections: q
+            .sections
+            .iter()
+            .map(|s| SectionView {
+                id: &s.id,
+                title: &s.title,
+                questions: s
+                    .questions
+                    .iter()
+                    .map(|&i| question_view(&q.questions[i]))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// `GET /api/v1/questionnaire`
+pub async fn get(state: Data<AppState>, _who: Principal) -> HttpResponse {
+    let rules = state.rules();
+    HttpResponse::Ok().json(view(&rules))
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    answers: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    #[validate(length(max = 200, message = "at most 200 characters"))]
+    title: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = 5000, message = "at most 5000 characters"))]
+    summary: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 characters"))]
+    business_function: Option<String>,
+}
+
+/// `POST /api/v1/triage/preview`: scores and triage of answers as they stand; nothing stored.
+/// `complete` says whether they could be submitted; `missing` lists required answers to give.
+pub async fn preview(
+    state: Data<AppState>,
+    _who: Principal,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let req: PreviewRequest = body.json()?;
+    let rules = state.rules();
+    let answers =
+        answers::parse(&rules.questionnaire, &req.answers).map_err(AppError::Validation)?;
+    let a = assess(&rules, &answers, false).map_err(AppError::Validation)?;
+    let missing: Vec<String> = match assess(&rules, &answers, true) {
+        Ok(_) => vec![],
+        Err(errs) => errs
+            .into_iter()
+            .map(|e| e.field.trim_start_matches("answers.").to_string())
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "scores": a.scores,
+        "triage": a.triage,
+        "complete": missing.is_empty(),
+        "missing": missing,
+    })))
+}

@@ -1,0 +1,265 @@
+//! Use cases: create, read, list, edit, submit, withdraw, and their audit trail.
+//! Each handler authenticates, parses its input, and calls the data layer, which applies
+//! the caller's scope (404 outside it) and authorship (403).
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use validator::{Validate, ValidationError};
+
+use super::views::{CaseView, EventView};
+use crate::db::{audit, cases};
+use crate::domain::access::Principal;
+use crate::domain::answers::{self, Answers};
+use crate::domain::case::{Status, Tier};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::Body;
+use crate::http::AppState;
+
+fn not_blank(s: &str) -> Result<(), ValidationError> {
+    if s.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    #[validate(
+        custom(function = "not_blank"),
+        length(max = 200, message = "at most 200 characters")
+    )]
+    title: String,
+    #[serde(default)]
+    #[validate(length(max = 5000, message = "at most 5000 characters"))]
+    summary: String,
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 characters"))]
+    business_function: String,
+    #[serde(default)]
+    answers: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    version: i32,
+    #[validate(
+        custom(function = "not_blank"),
+        length(max = 200, message = "at most 200 characters")
+    )]
+    title: Option<String>,
+    #[validate(length(max = 5000, message = "at most 5000 characters"))]
+    summary: Option<String>,
+    #[validate(length(max = 100, message = "at most 100 characters"))]
+    business_function: Option<String>,
+    /// Merged into the stored answers; `null` removes an answer.
+    answers: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize, Validate, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRequest {
+    version: Option<i32>,
+    #[serde(default)]
+    #[validate(length(max = 2000, message = "at most 2000 characters"))]
+    reason: String,
+}
+
+/// A case id from the path; anything that is not a UUID cannot name a case.
+fn case_id(path: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(path)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| AppError::NotFound)
+}
+
+fn parse_answers(
+    state: &AppState,
+    json: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<Answers> {
+    answers::parse(&state.rules().questionnaire, json).map_err(AppError::Validation)
+}
+
+fn ok(case: cases::Case) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(CaseView::of(case)?))
+}
+
+/// `POST /api/v1/use-cases` → 201 with the new draft.
+pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppResult<HttpResponse> {
+    let req: CreateRequest = body.json()?;
+    let answers = parse_answers(&state, &req.answers)?;
+    let fields = cases::CaseFields {
+        title: req.title.trim().to_string(),
+        summary: req.summary.trim().to_string(),
+        business_function: req.business_function.trim().to_string(),
+    };
+    let case = state
+        .db(move |c| cases::create(c, &who, fields, &answers))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/use-cases/{}", case.row.id),
+        ))
+        .json(CaseView::of(case)?))
+}
+
+/// `GET /api/v1/use-cases/{id}`
+pub async fn read(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let case = state
+        .db(move |c| cases::get(c, &who.read_scope(), &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    ok(case)
+}
+
+/// `PATCH /api/v1/use-cases/{id}` with the `version` the client read.
+pub async fn edit(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: EditRequest = body.json()?;
+    let json = req.answers.unwrap_or_default();
+    let set_answers = parse_answers(&state, &json)?;
+    let remove_answers = json
+        .iter()
+        .filter(|(_, v)| v.is_null())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let patch = cases::CasePatch {
+        title: req.title.map(|t| t.trim().to_string()),
+        summary: req.summary.map(|t| t.trim().to_string()),
+        business_function: req.business_function.map(|t| t.trim().to_string()),
+        set_answers,
+        remove_answers,
+    };
+    let version = req.version;
+    ok(state
+        .db(move |c| cases::edit(c, &who, &id, version, patch))
+        .await?)
+}
+
+/// `POST /api/v1/use-cases/{id}/submit` (body optional: `{"version"}`).
+pub async fn submit(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: VersionRequest = body.json_opt()?.unwrap_or_default();
+    let rules = state.rules();
+    let case = state
+        .db(move |c| cases::submit(c, &who, &id, req.version, &rules))
+        .await?;
+    if let Some(t) = case.row.tier.as_deref().and_then(Tier::parse) {
+        state.metrics.triaged(t);
+    }
+    ok(case)
+}
+
+/// `POST /api/v1/use-cases/{id}/withdraw` (body optional: `{"version", "reason"}`).
+pub async fn withdraw(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: VersionRequest = body.json_opt()?.unwrap_or_default();
+    ok(state
+        .db(move |c| cases::withdraw(c, &who, &id, req.version, req.reason.trim()))
+        .await?)
+}
+
+/// `GET /api/v1/use-cases/{id}/audit` → `{"events": […]}`, oldest first.
+pub async fn audit(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let events = state
+        .db(move |c| {
+            cases::get(c, &who.read_scope(), &id)?.ok_or(AppError::NotFound)?;
+            audit::for_case(c, &id)
+        })
+        .await?;
+    let events = events
+        .into_iter()
+        .map(EventView::of)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "events": events })))
+}
+
+const MAX_LIMIT: i64 = 200;
+
+fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
+    let params = web::Query::<HashMap<String, String>>::from_query(query)
+        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
+        .into_inner();
+    let mut f = cases::ListFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    let mut errors = Vec::new();
+    for (k, v) in params {
+        let bad = |msg: &str| crate::domain::FieldError::new(k.clone(), msg);
+        match k.as_str() {
+            "status" => match Status::parse(&v) {
+                Some(s) => f.status = Some(s),
+                None => errors.push(bad("not a status")),
+            },
+            "tier" => match Tier::parse(&v) {
+                Some(t) => f.tier = Some(t),
+                None => errors.push(bad("one of low, medium, high, critical, prohibited")),
+            },
+            "agency" => f.agency = Some(v),
+            "limit" => match v.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => f.limit = n,
+                _ => errors.push(bad("a whole number from 1 to 200")),
+            },
+            "cursor" => match uuid::Uuid::parse_str(&v) {
+                Ok(u) => f.cursor = Some(u.hyphenated().to_string()),
+                Err(_) => errors.push(bad("not a cursor returned by this endpoint")),
+            },
+            _ => errors.push(bad(
+                "unknown parameter (status, tier, agency, limit, cursor)",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// `GET /api/v1/use-cases?status=&tier=&agency=&limit=&cursor=` → `{"items", "next_cursor"}`.
+pub async fn list(
+    state: Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let filter = list_filter(req.query_string())?;
+    let (items, next) = state
+        .db(move |c| cases::list(c, &who.read_scope(), &filter))
+        .await?;
+    let items = items
+        .into_iter()
+        .map(CaseView::of)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next })))
+}

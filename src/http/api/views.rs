@@ -1,0 +1,96 @@
+//! JSON views of stored rows: what clients see, kept apart from the table layout.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::db::audit::StoredEvent;
+use crate::db::cases::Case;
+use crate::error::AppResult;
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+fn raw(s: &str) -> AppResult<Box<RawValue>> {
+    Ok(RawValue::from_string(s.to_string())?)
+}
+
+#[derive(Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub agency: String,
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+    pub status: String,
+    pub version: i32,
+    pub revision: i32,
+    pub answers: Box<RawValue>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// `{business_value, feasibility, readiness, priority, quadrant, quadrant_label, breakdown}`
+    /// once submitted.
+    pub scores: Option<Box<RawValue>>,
+    /// `{tier, route, required_approvals, senior_required, review_groups, rules_version,
+    /// risk_score, raised, fired}` once submitted.
+    pub triage: Option<Box<RawValue>>,
+}
+
+impl CaseView {
+    pub fn of(c: Case) -> AppResult<CaseView> {
+        let r = c.row;
+        Ok(CaseView {
+            answers: raw(&r.answers)?,
+            scores: r.scores.as_deref().map(raw).transpose()?,
+            triage: r.triage.as_deref().map(raw).transpose()?,
+            id: r.id,
+            agency: c.agency,
+            title: r.title,
+            summary: r.summary,
+            business_function: r.business_function,
+            status: r.status,
+            version: r.version,
+            revision: r.revision,
+            created_by: r.created_by,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            submitted_at: r.submitted_at.map(utc),
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub id: String,
+    pub use_case_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub details: Box<RawValue>,
+    pub created_at: DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventView {
+    pub fn of(e: StoredEvent) -> AppResult<EventView> {
+        Ok(EventView {
+            details: raw(&e.details_json)?,
+            seq: e.seq,
+            id: e.id,
+            use_case_id: e.use_case_id,
+            actor_id: e.actor_id,
+            action: e.action,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            created_at: utc(e.created_at),
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        })
+    }
+}

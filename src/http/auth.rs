@@ -1,0 +1,53 @@
+//! Bearer-token authentication: every `/api/v1` handler that takes a [`Principal`] is
+//! authenticated; a missing, unknown or revoked token is a 401.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+
+use super::AppState;
+use crate::db;
+use crate::domain::access::Principal;
+use crate::error::AppError;
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal("no application state".into()))?;
+            let token = token?;
+            state
+                .db(move |conn| db::users::authenticate(conn, &token))
+                .await?
+                .ok_or_else(|| {
+                    AppError::Unauthorized("the token is not valid (unknown or revoked)".into())
+                })
+        })
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, AppError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthorized("send Authorization: Bearer <token>".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::Unauthorized("the Authorization header is not readable".into()))?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 200 {
+        return Err(AppError::Unauthorized(
+            "send Authorization: Bearer <token>".into(),
+        ));
+    }
+    Ok(token.to_string())
+}

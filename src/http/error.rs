@@ -1,0 +1,75 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`). Internal causes are
+//! logged with the request; the client gets a stable code and a plain sentence.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::AppError;
+
+impl AppError {
+    /// A stable, snake_case code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "malformed_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict { .. } => "conflict",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Validation(_) => "invalid_fields",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                "The server could not complete the request. It has been logged.".to_string()
+            }
+            AppError::NotFound => "No such resource, or it is not visible to you.".to_string(),
+            AppError::Validation(_) => "Some fields are invalid; see errors.".to_string(),
+            other => other.to_string(),
+        };
+        let mut body = json!({
+            "type": format!("urn:aitriage:problem:{}", self.code()),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": self.code(),
+        });
+        match self {
+            AppError::Validation(errors) => body["errors"] = json!(errors),
+            AppError::Conflict {
+                current_version: Some(v),
+                ..
+            } => body["current_version"] = json!(v),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if matches!(self, AppError::Unauthorized(_)) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"aitriage\""));
+        }
+        res.body(body.to_string())
+    }
+}

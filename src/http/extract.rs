@@ -1,0 +1,137 @@
+//! Request bodies: size-limited, JSON only, parsed into typed requests with the failing
+//! field named. Malformed JSON is a 400, a wrong field a 422, a body too large a 413.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut, Data};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use super::AppState;
+use crate::domain::FieldError;
+use crate::error::AppError;
+
+/// A raw request body, read up to the configured limit.
+pub struct Body(pub Bytes);
+
+impl FromRequest for Body {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<Data<AppState>>()
+            .map_or(crate::config::DEFAULT_BODY_LIMIT, |s| s.config.body_limit);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
+        let declared: Option<usize> = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge(limit));
+            }
+            let mut buf = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::BadRequest(format!("could not read the body: {e}")))?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge(limit));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            if !buf.is_empty() {
+                if let Some(ct) = content_type {
+                    let essence = ct.split(';').next().unwrap_or("").trim();
+                    if essence != "application/json" && !essence.ends_with("+json") {
+                        return Err(AppError::UnsupportedMediaType(format!(
+                            "send JSON with Content-Type: application/json, not {essence}"
+                        )));
+                    }
+                }
+            }
+            Ok(Body(buf.freeze()))
+        })
+    }
+}
+
+impl Body {
+    /// Parses the body as `T` and validates it.
+    pub fn json<T: DeserializeOwned + Validate>(&self) -> Result<T, AppError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Err(AppError::BadRequest("a JSON body is required".into()));
+        }
+        parse(&self.0)
+    }
+
+    /// Like [`Body::json`], but an empty body is `None`.
+    pub fn json_opt<T: DeserializeOwned + Validate>(&self) -> Result<Option<T>, AppError> {
+        if self.0.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse(&self.0).map(Some)
+    }
+}
+
+fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = match serde_path_to_error::deserialize(de) {
+        Ok(v) => v,
+        Err(e) => {
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                return Err(AppError::BadRequest(format!("malformed JSON: {inner}")));
+            }
+            let path = e.path().to_string();
+            let field = if path == "." || path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            return Err(AppError::Validation(vec![FieldError::new(
+                field,
+                strip_position(&inner.to_string()),
+            )]));
+        }
+    };
+    value
+        .validate()
+        .map_err(|errs| AppError::Validation(field_errors(&errs)))?;
+    Ok(value)
+}
+
+/// serde_json appends " at line 1 column 12", which means nothing to a client that sent a field.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+pub fn field_errors(errs: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = errs
+        .field_errors()
+        .iter()
+        .flat_map(|(field, list)| {
+            list.iter().map(move |e| {
+                let msg = e
+                    .message
+                    .as_ref()
+                    .map_or_else(|| e.code.to_string(), |m| m.to_string());
+                FieldError::new(field.to_string(), msg)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}

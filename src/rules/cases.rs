@@ -1,0 +1,106 @@
+//! Example cases (`rules/cases/*.toml`): answer sets with the tier, route and rules they are
+//! expected to get. The test suite checks every one against the pack; the demo seeds them.
+//!
+//! A case may `extends = "<other case file stem>"` to start from that case's answers and
+//! change only what differs, so each file reads as "like that one, except…".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::domain::case::{Route, Tier};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub tier: Tier,
+    pub route: Route,
+    pub fired: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    title: String,
+    summary: String,
+    business_function: String,
+    extends: Option<String>,
+    #[serde(default)]
+    answers: serde_json::Map<String, serde_json::Value>,
+    expect: Expect,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExampleCase {
+    /// The file stem.
+    pub name: String,
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    pub expect: Expect,
+}
+
+/// Reads every example case under `dir` (usually `rules/cases`), resolving `extends`.
+/// A folder that does not exist holds no cases.
+pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut raw = BTreeMap::new();
+    for e in entries.filter_map(Result::ok) {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let case: RawCase =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        raw.insert(name, case);
+    }
+    raw.keys()
+        .map(|name| {
+            let c = &raw[name];
+            Ok(ExampleCase {
+                name: name.clone(),
+                title: c.title.clone(),
+                summary: c.summary.clone(),
+                business_function: c.business_function.clone(),
+                answers: resolve(&raw, name, 0)?,
+                expect: c.expect.clone(),
+            })
+        })
+        .collect()
+}
+
+fn resolve(
+    raw: &BTreeMap<String, RawCase>,
+    name: &str,
+    depth: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    if depth > 8 {
+        return Err(format!(
+            "cases/{name}.toml: `extends` chain too long or circular"
+        ));
+    }
+    let c = raw
+        .get(name)
+        .ok_or_else(|| format!("no example case named `{name}`"))?;
+    let mut answers = match &c.extends {
+        Some(parent) => {
+            resolve(raw, parent, depth + 1).map_err(|e| format!("cases/{name}.toml: {e}"))?
+        }
+        None => serde_json::Map::new(),
+    };
+    for (k, v) in &c.answers {
+        answers.insert(k.clone(), v.clone());
+    }
+    Ok(answers)
+}
