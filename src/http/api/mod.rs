@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/use-cases/{id}/withdraw",
                     web::post().to(use_cases::withdraw),
                 )
-                .route("/use-cases/{id}/audit", web::get().to(use_cases::audit)),
+                .route("/use-cases/{id}/audit", web::get().to(use_cases::audit))
+                .default_service(web::to(not_found)),
         );
 }
 

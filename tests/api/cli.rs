@@ -1,0 +1,203 @@
+//! The command line: rules check, agencies and users.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::helpers::rules_dir;
+
+fn aitriage() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aitriage"));
+    c.env_remove("DATABASE_URL")
+        .env_remove("RULES_DIR")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the shipped pack with `old` replaced by `new` in `file`; returns the folder and
+/// the 1-based line on which `new` starts.
+fn broken_pack(file: &str, old: &str, new: &str) -> (tempfile::TempDir, PathBuf, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("rules");
+    copy_dir(&rules_dir(), &pack);
+    let path = pack.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(old), "{file} does not contain {old}");
+    let changed = text.replacen(old, new, 1);
+    let line = changed[..changed.find(new).unwrap()].matches('\n').count() + 1;
+    std::fs::write(&path, changed).unwrap();
+    (dir, pack, line)
+}
+
+fn check(pack: &Path) -> (bool, String) {
+    let out = aitriage()
+        .args(["rules", "check", "--rules"])
+        .arg(pack)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+#[test]
+fn rules_check_passes_on_the_shipped_pack() {
+    let (ok, out) = check(&rules_dir());
+    assert!(ok, "{out}");
+    assert!(out.contains(": ok"), "{out}");
+}
+
+#[test]
+fn rules_check_names_file_line_and_column_for_each_kind_of_mistake() {
+    let cases = [
+        (
+            "risks/ai.toml",
+            "when = 'answers.public_facing'",
+            "when = 'answers.public_facng'",
+            "unknown question id `public_facng`",
+        ),
+        (
+            "risks/prohibited.toml",
+            "when = '\"social_scoring\" in answers.prohibited_practices'",
+            "when = '\"social_scorin\" in answers.prohibited_practices'",
+            "has no option \"social_scorin\"",
+        ),
+        (
+            "risks/genai.toml",
+            "when = 'answers.generative && answers.public_facing'",
+            "when = 'answers.generative && && answers.public_facing'",
+            "CEL syntax error",
+        ),
+        ("risks/agentic.toml", "severity = 4\nlikelihood = 3\nreview_group = \"security\"\nrationale = \"The system acts without", "severity = 7\nlikelihood = 3\nreview_group = \"security\"\nrationale = \"The system acts without", "severity must be from 1 to 5"),
+        (
+            "questionnaire.toml",
+            "visible_when = \"answers.autonomy_level > 0\"",
+            "visible_when = \"answers.autonomy_levl > 0\"",
+            "unknown question id `autonomy_levl`",
+        ),
+    ];
+    for (file, old, new, message) in cases {
+        let (_dir, pack, line) = broken_pack(file, old, new);
+        let (ok, out) = check(&pack);
+        assert!(!ok, "{file}: check passed on a broken pack");
+        let expected = format!("{}:{line}:", pack.join(file).display());
+        let hit = out
+            .lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("{message} not in:\n{out}"));
+        assert!(hit.starts_with(&expected), "expected {expected}… got {hit}");
+        let column: usize = hit[expected.len()..]
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(column >= 1, "{hit}");
+    }
+}
+
+#[test]
+fn rules_check_refuses_a_rule_that_cites_no_framework() {
+    let (_dir, pack, _) = broken_pack(
+        "risks/ai.toml",
+        "frameworks = { nist_ai_rmf = \"GOVERN 6.2\", iso_42001 = \"A.10.3\", mit_ai_risk = \"6.1 Power centralization and unfair distribution of benefits\" }",
+        "",
+    );
+    let (ok, out) = check(&pack);
+    assert!(!ok);
+    assert!(
+        out.contains("third_party.vendor_lock_in` cites no framework"),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.contains("risks/ai.toml:")), "{out}");
+}
+
+#[test]
+fn agencies_and_users_are_created_from_the_command_line_and_the_token_is_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let run = |args: &[&str]| {
+        aitriage()
+            .env("DATABASE_URL", &db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let a = run(&[
+        "agencies",
+        "create",
+        "--code",
+        "UNICEF",
+        "--name",
+        "United Nations Children's Fund",
+    ]);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let dup = run(&["agencies", "create", "--code", "UNICEF", "--name", "Again"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let u = run(&[
+        "users",
+        "create",
+        "--agency",
+        "UNICEF",
+        "--email",
+        "ana@unicef.org",
+        "--role",
+        "submitter,reviewer",
+        "--groups",
+        "privacy",
+        "--reviews",
+        "all",
+    ]);
+    assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
+    let stdout = String::from_utf8_lossy(&u.stdout);
+    let token = stdout.lines().last().unwrap();
+    assert!(token.starts_with("ait_") && token.len() == 68, "{stdout}");
+    let bad_role = run(&[
+        "users",
+        "create",
+        "--agency",
+        "UNICEF",
+        "--email",
+        "b@unicef.org",
+        "--role",
+        "overlord",
+    ]);
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role `overlord`"));
+    let no_agency = run(&[
+        "users",
+        "create",
+        "--agency",
+        "NOPE",
+        "--email",
+        "c@x.org",
+        "--role",
+        "submitter",
+    ]);
+    assert!(!no_agency.status.success());
+}
+
+#[test]
+fn a_bad_bind_address_stops_start_up_naming_the_variable() {
+    let out = aitriage()
+        .env("BIND", "not-an-address")
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BIND="));
+}

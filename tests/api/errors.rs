@@ -1,0 +1,92 @@
+//! Every error status, as problem+json, with the database unchanged after each.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends! {
+    /// 400, 401, 403, 404, 409, 413, 415 and 422 each come as problem+json and change nothing.
+    async fn every_error_status_is_a_problem_and_changes_nothing(app) {
+        let t = app.submitter("UNICEF");
+        let reviewer = app.user("UNICEF", "rev@unicef.test", &[aitriage::domain::access::Role::Reviewer], aitriage::domain::access::ReviewScope::Own);
+        let d = app.draft(&t, "back_office_email_sorting").await;
+        let id = d["id"].as_str().unwrap().to_string();
+        let url = format!("/api/v1/use-cases/{id}");
+        let before = app.counts();
+
+        // 400: malformed JSON, and an empty body where one is required.
+        let r = app.send(TestRequest::post().uri("/api/v1/use-cases").insert_header(("Authorization", format!("Bearer {t}"))).insert_header(("Content-Type", "application/json")).set_payload("{\"title\": ")).await;
+        assert_eq!(r.problem(400)["code"], "malformed_request");
+        app.send(TestRequest::post().uri("/api/v1/use-cases").insert_header(("Authorization", format!("Bearer {t}"))).insert_header(("Content-Type", "application/json"))).await.problem(400);
+
+        // 401: no token, a token never issued, a malformed header.
+        app.call(Method::POST, "/api/v1/use-cases", None, Some(&case_body("back_office_email_sorting"))).await.problem(401);
+        app.post("/api/v1/use-cases", "ait_0000000000000000000000000000000000000000000000000000000000000000", &case_body("back_office_email_sorting")).await.problem(401);
+        app.send(TestRequest::get().uri(&url).insert_header(("Authorization", format!("Basic {t}")))).await.problem(401);
+
+        // 403: a reviewer may read the case but never author one.
+        app.post("/api/v1/use-cases", &reviewer, &case_body("back_office_email_sorting")).await.problem(403);
+        app.patch(&url, &reviewer, &json!({"version": 1, "title": "x"})).await.problem(403);
+        app.post(&format!("{url}/submit"), &reviewer, &json!({})).await.problem(403);
+
+        // 404: unknown ids, ids that are not UUIDs, unknown paths.
+        app.get(&format!("/api/v1/use-cases/{}", uuid::Uuid::now_v7()), &t).await.problem(404);
+        app.get("/api/v1/use-cases/not-a-uuid", &t).await.problem(404);
+        app.get("/api/v1/nothing-here", &t).await.problem(404);
+
+        // 409: a stale version.
+        let stale = app.post(&format!("{url}/submit"), &t, &json!({"version": 7})).await;
+        assert_eq!(stale.problem(409)["current_version"], 1);
+
+        // 413: a body over the limit, declared or not.
+        let big = json!({"title": "x", "summary": "y".repeat(300 * 1024)});
+        app.post("/api/v1/use-cases", &t, &big).await.problem(413);
+
+        // 415: not JSON.
+        app.send(TestRequest::post().uri("/api/v1/use-cases").insert_header(("Authorization", format!("Bearer {t}"))).insert_header(("Content-Type", "text/plain")).set_payload("title=x")).await.problem(415);
+
+        // 422: invalid fields, each named.
+        for (body, field) in [
+            (json!({"summary": "no title"}), "body"),
+            (json!({"title": "   "}), "title"),
+            (json!({"title": 5}), "title"),
+            (json!({"title": "x".repeat(201)}), "title"),
+            (json!({"title": "ok", "colour": "red"}), "colour"),
+            (json!({"title": "ok", "answers": {"autonomy_level": 9}}), "answers.autonomy_level"),
+            (json!({"title": "ok", "answers": {"no_such_question": 1}}), "answers.no_such_question"),
+            (json!({"title": "ok", "answers": {"tool_actions": ["teleport"]}}), "answers.tool_actions"),
+            (json!({"title": "ok", "answers": {"public_facing": "yes"}}), "answers.public_facing"),
+            (json!({"title": "ok", "answers": []}), "answers"),
+        ] {
+            let r = app.post("/api/v1/use-cases", &t, &body).await;
+            let p = r.problem(422);
+            let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+            assert!(fields.contains(&field), "{body}: expected {field} in {fields:?}");
+        }
+        app.patch(&url, &t, &json!({"title": "no version"})).await.problem(422);
+
+        assert_eq!(app.counts(), before, "no failed request stored anything");
+        let after = app.get(&url, &t).await;
+        assert_eq!(after.json["version"], 1);
+        assert_eq!(after.json["title"], d["title"]);
+    }
+}
+
+#[actix_web::test]
+async fn internal_detail_never_reaches_the_client() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let r = app
+        .get("/api/v1/use-cases/00000000-0000-0000-0000-000000000000", &t)
+        .await;
+    let p = r.problem(404);
+    assert!(
+        !r.text.to_lowercase().contains("diesel") && !r.text.contains("sql"),
+        "{}",
+        r.text
+    );
+    assert_eq!(p["type"], "urn:aitriage:problem:not_found");
+}

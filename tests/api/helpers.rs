@@ -1,0 +1,270 @@
+//! The test application: the real routes over a fresh database (a temporary SQLite file, or
+//! a fresh PostgreSQL schema when AITRIAGE_TEST_POSTGRES_URL is set).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use actix_web::http::{header::HeaderMap, Method, StatusCode};
+use actix_web::{test, web, App};
+use aitriage::config::Config;
+use aitriage::db::{self, agencies, users, Pool};
+use aitriage::domain::access::{ReviewScope, Role};
+use aitriage::http::{configure, AppState};
+use aitriage::rules::cases::{load_cases, ExampleCase};
+use aitriage::rules::{load_dir, RuleSet};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+
+pub const PG_ENV: &str = "AITRIAGE_TEST_POSTGRES_URL";
+
+pub fn rules_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+pub fn rules() -> RuleSet {
+    load_dir(&rules_dir()).expect("the shipped rules load")
+}
+
+pub fn example(name: &str) -> ExampleCase {
+    static CASES: OnceLock<Vec<ExampleCase>> = OnceLock::new();
+    CASES
+        .get_or_init(|| load_cases(&rules_dir().join("cases")).unwrap())
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no example case {name}"))
+        .clone()
+}
+
+/// A use-case creation body from an example case.
+pub fn case_body(name: &str) -> Value {
+    let c = example(name);
+    json!({ "title": c.title, "summary": c.summary, "business_function": c.business_function, "answers": c.answers })
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        for k in ["type", "title", "status", "detail"] {
+            assert!(
+                self.json.get(k).is_some(),
+                "problem without {k}: {}",
+                self.text
+            );
+        }
+        assert_eq!(self.json["status"], status);
+        &self.json
+    }
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { base: String, schema: String },
+}
+
+pub struct TestApp {
+    pub state: web::Data<AppState>,
+    pub pool: Pool,
+    cleanup: Cleanup,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { base, schema } = &self.cleanup {
+            if let Ok(mut c) = diesel::pg::PgConnection::establish(base) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+fn with_search_path(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("t.db").to_string_lossy().to_string();
+        Self::build(url, Cleanup::Sqlite(dir))
+    }
+
+    /// A fresh PostgreSQL schema, or None (with the reason printed) when no server is configured.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(base) = std::env::var(PG_ENV) else {
+            eprintln!("skipping the PostgreSQL variant: {PG_ENV} is not set (.ci/run sets it)");
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let mut c = diesel::pg::PgConnection::establish(&base)
+            .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));
+        c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        let url = with_search_path(&base, &schema);
+        Some(Self::build(url, Cleanup::Postgres { base, schema }))
+    }
+
+    fn build(url: String, cleanup: Cleanup) -> TestApp {
+        let pool = db::connect(&url).expect("test database");
+        let config = Config::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(url.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let state = web::Data::new(AppState::new(pool.clone(), rules(), config));
+        TestApp {
+            state,
+            pool,
+            cleanup,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut req = test::TestRequest::default().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        if let Some(b) = body {
+            req = req
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(b.to_string());
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: test::TestRequest) -> Resp {
+        let app = test::init_service(App::new().configure(configure(self.state.clone()))).await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        Resp {
+            status,
+            headers,
+            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Creates (if needed) an agency and a user with these roles; returns the user's token.
+    pub fn user(&self, agency: &str, email: &str, roles: &[Role], scope: ReviewScope) -> String {
+        let mut c = self.pool.get().unwrap();
+        let a = match agencies::find_by_code(&mut c, agency).unwrap() {
+            Some(a) => a,
+            None => agencies::create(&mut c, agency, &format!("{agency} agency")).unwrap(),
+        };
+        let id = users::create(
+            &mut c,
+            users::NewUser {
+                agency_id: &a.id,
+                email,
+                roles,
+                review_groups: &[],
+                review_scope: scope,
+            },
+        )
+        .unwrap();
+        users::issue_token(&mut c, &id).unwrap()
+    }
+
+    pub fn submitter(&self, agency: &str) -> String {
+        self.user(
+            agency,
+            &format!(
+                "s{}@{}.test",
+                uuid::Uuid::now_v7().simple(),
+                agency.to_lowercase()
+            ),
+            &[Role::Submitter],
+            ReviewScope::Own,
+        )
+    }
+
+    /// Rows in use_cases, assessments, audit_events, users.
+    pub fn counts(&self) -> [i64; 4] {
+        aitriage::db::cases::table_counts(&mut self.pool.get().unwrap()).unwrap()
+    }
+
+    /// Creates a draft from an example case and returns its JSON.
+    pub async fn draft(&self, token: &str, example_name: &str) -> Value {
+        let r = self
+            .post("/api/v1/use-cases", token, &case_body(example_name))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json
+    }
+
+    /// Creates and submits an example case; returns the submitted case.
+    pub async fn submitted(&self, token: &str, example_name: &str) -> Value {
+        let d = self.draft(token, example_name).await;
+        let r = self
+            .post(
+                &format!("/api/v1/use-cases/{}/submit", d["id"].as_str().unwrap()),
+                token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json
+    }
+}
+
+/// Runs a test body on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($(#[$m:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$m])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::helpers::TestApp) $body
+            #[actix_web::test]
+            async fn on_sqlite() {
+                run($crate::helpers::TestApp::sqlite().await).await
+            }
+            #[actix_web::test]
+            async fn on_postgres() {
+                if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                    run(app).await
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real routes and storage, one fresh database per test.
+
+mod helpers;
+
+mod cli;
+mod errors;
+mod intake;
+mod security;

@@ -1,0 +1,113 @@
+//! Agency scoping and roles: forbidden paths tested as carefully as allowed ones.
+
+use aitriage::domain::access::{ReviewScope, Role};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends! {
+    /// Another agency's case does not exist for a submitter: 404 everywhere, absent from lists.
+    async fn another_agencys_case_is_invisible(app) {
+        let unicef = app.submitter("UNICEF");
+        let unhcr = app.submitter("UNHCR");
+        let c = app.submitted(&unicef, "meeting_minutes_transcription").await;
+        let d = app.draft(&unicef, "back_office_email_sorting").await;
+        let before = app.counts();
+        for id in [c["id"].as_str().unwrap(), d["id"].as_str().unwrap()] {
+            let url = format!("/api/v1/use-cases/{id}");
+            app.get(&url, &unhcr).await.problem(404);
+            app.get(&format!("{url}/audit"), &unhcr).await.problem(404);
+            app.patch(&url, &unhcr, &json!({"version": 1, "title": "hijack"})).await.problem(404);
+            app.post(&format!("{url}/submit"), &unhcr, &json!({})).await.problem(404);
+            app.post(&format!("{url}/withdraw"), &unhcr, &json!({})).await.problem(404);
+        }
+        let list = app.get("/api/v1/use-cases", &unhcr).await;
+        assert_eq!(list.json["items"], json!([]));
+        let filtered = app.get("/api/v1/use-cases?agency=UNICEF", &unhcr).await;
+        assert_eq!(filtered.json["items"], json!([]), "an agency filter cannot widen the scope");
+        assert_eq!(app.counts(), before);
+    }
+}
+
+both_backends! {
+    /// Reviewers read the agencies in their review scope, portfolio owners and admins read all.
+    async fn read_scope_follows_role_and_review_scope(app) {
+        let unicef = app.submitter("UNICEF");
+        let c = app.submitted(&unicef, "public_faq_chatbot").await;
+        let url = format!("/api/v1/use-cases/{}", c["id"].as_str().unwrap());
+        let own_reviewer = app.user("UNHCR", "r1@unhcr.test", &[Role::Reviewer], ReviewScope::Own);
+        let central = app.user("UNICC", "r2@unicc.test", &[Role::Reviewer], ReviewScope::All);
+        let owner = app.user("UNICC", "po@unicc.test", &[Role::PortfolioOwner], ReviewScope::Own);
+        let admin = app.user("UNICC", "ad@unicc.test", &[Role::Admin], ReviewScope::Own);
+        let unicef_id = {
+            let mut conn = app.pool.get().unwrap();
+            aitriage::db::agencies::find_by_code(&mut conn, "UNICEF").unwrap().unwrap().id
+        };
+        let listed = app.user("UNHCR", "r3@unhcr.test", &[Role::SeniorReviewer], ReviewScope::Agencies(vec![unicef_id]));
+        app.get(&url, &own_reviewer).await.problem(404);
+        for t in [&central, &owner, &admin, &listed] {
+            assert_eq!(app.get(&url, t).await.status, 200);
+        }
+        // Reading is not authoring.
+        for t in [&central, &owner, &admin, &listed] {
+            app.post(&format!("{url}/withdraw"), t, &json!({})).await.problem(403);
+        }
+    }
+}
+
+both_backends! {
+    /// Only submitters create cases: every other role gets 403 and nothing is stored.
+    async fn only_submitters_create_use_cases(app) {
+        let before = app.counts();
+        for (i, role) in [Role::Reviewer, Role::SeniorReviewer, Role::PortfolioOwner, Role::Admin].into_iter().enumerate() {
+            let t = app.user("UNICC", &format!("u{i}@unicc.test"), &[role], ReviewScope::All);
+            app.post("/api/v1/use-cases", &t, &case_body("back_office_email_sorting")).await.problem(403);
+            // Everyone authenticated may read the questionnaire and preview.
+            assert_eq!(app.get("/api/v1/questionnaire", &t).await.status, 200);
+        }
+        assert_eq!(app.counts()[0], before[0]);
+    }
+}
+
+#[actix_web::test]
+async fn every_api_route_refuses_a_request_without_a_token() {
+    let app = TestApp::sqlite().await;
+    let id = uuid::Uuid::now_v7();
+    for (method, path) in [
+        ("GET", "/api/v1/questionnaire".to_string()),
+        ("POST", "/api/v1/triage/preview".to_string()),
+        ("POST", "/api/v1/use-cases".to_string()),
+        ("GET", "/api/v1/use-cases".to_string()),
+        ("GET", format!("/api/v1/use-cases/{id}")),
+        ("PATCH", format!("/api/v1/use-cases/{id}")),
+        ("POST", format!("/api/v1/use-cases/{id}/submit")),
+        ("POST", format!("/api/v1/use-cases/{id}/withdraw")),
+        ("GET", format!("/api/v1/use-cases/{id}/audit")),
+    ] {
+        let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = app.call(m, &path, None, Some(&json!({}))).await;
+        r.problem(401);
+        assert_eq!(
+            r.headers.get("www-authenticate").unwrap(),
+            "Bearer realm=\"aitriage\"",
+            "{method} {path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn tokens_are_stored_only_as_hashes() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    use diesel::prelude::*;
+    let mut conn = app.pool.get().unwrap();
+    let stored: Vec<String> = aitriage::db::schema::api_tokens::table
+        .select(aitriage::db::schema::api_tokens::token_hash)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], t);
+    assert_eq!(stored[0], aitriage::db::users::hash_token(&t));
+    assert!(t.starts_with("ait_") && t.len() == 68);
+}
