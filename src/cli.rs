@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use diesel::Connection;
 
 use crate::config::Config;
-use crate::db::{self, agencies, users};
+use crate::db::{self, agencies, cases, users};
 use crate::domain::access::{split_list, ReviewScope, Role};
+use crate::domain::simulate::Summary;
 use crate::error::AppError;
 use crate::rules::{load_dir, RuleSet};
 use crate::{demo, http};
@@ -56,6 +57,13 @@ enum RulesCommand {
         /// The rule pack folder (default: RULES_DIR, or ./rules).
         #[arg(long)]
         rules: Option<PathBuf>,
+    },
+    /// Re-triage every stored case under candidate rules, writing nothing; print how many
+    /// cases change tier or route, and which.
+    Simulate {
+        /// The candidate rule pack folder.
+        #[arg(long)]
+        rules: PathBuf,
     },
 }
 
@@ -105,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check { rules }) => {
             return rules_check(rules.as_deref().unwrap_or(&config.rules_dir));
         }
+        Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
         }
@@ -190,6 +199,16 @@ fn rules_check(dir: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
+    let candidate = load_rules(dir)?;
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut summary = Summary::new(&candidate);
+    cases::for_each_triaged(&mut conn, 1000, |c| summary.add(&candidate, c)).map_err(app_error)?;
+    print!("{}", summary.render());
+    Ok(())
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

@@ -39,6 +39,21 @@ impl AppError {
     pub fn invalid(field: &str, message: &str) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
+
+    /// A rule pack that failed its check: each problem under its `file:line:column`.
+    pub fn rules_refused(diags: Vec<crate::rules::Diagnostic>) -> Self {
+        AppError::Validation(
+            diags
+                .into_iter()
+                .map(|d| {
+                    FieldError::new(
+                        format!("{}:{}:{}", d.file.display(), d.line, d.column),
+                        d.message,
+                    )
+                })
+                .collect(),
+        )
+    }
 }
 
 impl From<diesel::result::Error> for AppError {

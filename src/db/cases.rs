@@ -455,6 +455,64 @@ pub fn withdraw(
     get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
+/// Every triaged case under `scope`, in id order, a batch at a time: the input of a what-if
+/// simulation. Reading in batches keeps memory flat at any portfolio size.
+pub fn for_each_triaged(
+    conn: &mut DbConnection,
+    batch: i64,
+    mut f: impl FnMut(crate::domain::simulate::Stored),
+) -> AppResult<()> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let mut after = String::new();
+    loop {
+        let rows: Vec<Row> = use_cases::table
+            .inner_join(agencies::table)
+            .filter(use_cases::tier.is_not_null())
+            .filter(use_cases::id.gt(&after))
+            .order(use_cases::id.asc())
+            .limit(batch)
+            .select((
+                use_cases::id,
+                agencies::code,
+                use_cases::title,
+                use_cases::tier,
+                use_cases::route,
+                use_cases::rules_version,
+                use_cases::answers,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.0.clone();
+        for (id, agency, title, tier, route, version, answers) in rows {
+            let (Some(tier), Some(route)) = (
+                tier.as_deref().and_then(Tier::parse),
+                route.as_deref().and_then(crate::domain::case::Route::parse),
+            ) else {
+                continue;
+            };
+            f(crate::domain::simulate::Stored {
+                id,
+                agency,
+                title,
+                tier,
+                route,
+                rules_version: version.unwrap_or_default(),
+                answers: serde_json::from_str(&answers)?,
+            });
+        }
+    }
+}
+
 /// Counts rows in every table, for tests that check a failed request changed nothing.
 pub fn table_counts(conn: &mut DbConnection) -> AppResult<[i64; 4]> {
     use super::schema::{audit_events, users};

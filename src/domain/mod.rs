@@ -32,6 +32,7 @@ pub mod access;
 pub mod answers;
 pub mod case;
 pub mod scoring;
+pub mod simulate;
 pub mod triage;
 
 use serde::Serialize;
@@ -81,5 +82,7 @@ pub fn assess(
     })
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

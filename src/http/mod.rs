@@ -42,6 +42,39 @@ impl AppState {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Loads the rule pack from `RULES_DIR` again. A pack that fails its check is refused and
+    /// the running rules stay; a new version is written to the audit trail, then put in force.
+    /// Returns the previous and the new `rules_version`.
+    pub async fn reload_rules(&self, actor: Option<String>) -> AppResult<(String, String)> {
+        let dir = self.config.rules_dir.clone();
+        let candidate = web::block(move || crate::rules::load_dir(&dir))
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+            .map_err(AppError::rules_refused)?;
+        let old = self.rules().version.clone();
+        let new = candidate.version.clone();
+        if old != new {
+            let (o, n) = (old.clone(), new.clone());
+            self.db(move |conn| {
+                crate::db::audit::append(
+                    conn,
+                    &[crate::db::audit::Event {
+                        use_case_id: None,
+                        actor_id: actor.as_deref(),
+                        action: "rules_reloaded",
+                        from_status: None,
+                        to_status: None,
+                        details: serde_json::json!({ "previous_rules_version": o, "rules_version": n }),
+                    }],
+                )
+            })
+            .await?;
+            *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(candidate);
+            tracing::info!(previous = %old, current = %new, "rules reloaded");
+        }
+        Ok((old, new))
+    }
+
     /// Runs blocking database work on the blocking thread pool.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -70,9 +103,33 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     }
 }
 
-/// A server bound to a listener (port 0 in tests), not yet running.
+/// A server bound to a listener (port 0 in tests), not yet running. On Unix, SIGHUP reloads
+/// the rules as the admin endpoint does.
 pub fn server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || App::new().configure(configure(state.clone())))
+    #[cfg(unix)]
+    {
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                tracing::warn!("cannot listen for SIGHUP; reload the rules through the API");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                match state.reload_rules(None).await {
+                    Ok((old, new)) if old == new => {
+                        tracing::info!(version = %new, "SIGHUP: rules unchanged")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = ?e, "SIGHUP: the rules on disk were refused; the running rules stay")
+                    }
+                }
+            }
+        });
+    }
+    let app_state = state.clone();
+    let server = HttpServer::new(move || App::new().configure(configure(app_state.clone())))
         .listen(listener)?
         .run();
     Ok(server)

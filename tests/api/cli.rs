@@ -1,9 +1,9 @@
 //! The command line: rules check, agencies and users.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::helpers::rules_dir;
+use crate::helpers::{broken_pack, rules_dir};
 
 fn aitriage() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aitriage"));
@@ -11,34 +11,6 @@ fn aitriage() -> Command {
         .env_remove("RULES_DIR")
         .env("RUST_LOG", "warn");
     c
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A copy of the shipped pack with `old` replaced by `new` in `file`; returns the folder and
-/// the 1-based line on which `new` starts.
-fn broken_pack(file: &str, old: &str, new: &str) -> (tempfile::TempDir, PathBuf, usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let pack = dir.path().join("rules");
-    copy_dir(&rules_dir(), &pack);
-    let path = pack.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(old), "{file} does not contain {old}");
-    let changed = text.replacen(old, new, 1);
-    let line = changed[..changed.find(new).unwrap()].matches('\n').count() + 1;
-    std::fs::write(&path, changed).unwrap();
-    (dir, pack, line)
 }
 
 fn check(pack: &Path) -> (bool, String) {

@@ -1,7 +1,7 @@
 //! The test application: the real routes over a fresh database (a temporary SQLite file, or
 //! a fresh PostgreSQL schema when AITRIAGE_TEST_POSTGRES_URL is set).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use actix_web::http::{header::HeaderMap, Method, StatusCode};
@@ -20,6 +20,34 @@ pub const PG_ENV: &str = "AITRIAGE_TEST_POSTGRES_URL";
 
 pub fn rules_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the shipped pack with `old` replaced by `new` in `file`; returns the folder and
+/// the 1-based line on which `new` starts.
+pub fn broken_pack(file: &str, old: &str, new: &str) -> (tempfile::TempDir, PathBuf, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("rules");
+    copy_dir(&rules_dir(), &pack);
+    let path = pack.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(old), "{file} does not contain {old}");
+    let changed = text.replacen(old, new, 1);
+    let line = changed[..changed.find(new).unwrap()].matches('\n').count() + 1;
+    std::fs::write(&path, changed).unwrap();
+    (dir, pack, line)
 }
 
 pub fn rules() -> RuleSet {
@@ -121,14 +149,27 @@ impl TestApp {
         Some(Self::build(url, Cleanup::Postgres { base, schema }))
     }
 
+    /// On SQLite, serving the rule pack in `dir` (so a test can change it and reload).
+    pub async fn sqlite_with_rules(dir: &Path) -> TestApp {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = tmp.path().join("t.db").to_string_lossy().to_string();
+        Self::build_with(url, Cleanup::Sqlite(tmp), dir)
+    }
+
     fn build(url: String, cleanup: Cleanup) -> TestApp {
+        Self::build_with(url, cleanup, &rules_dir())
+    }
+
+    fn build_with(url: String, cleanup: Cleanup, dir: &Path) -> TestApp {
         let pool = db::connect(&url).expect("test database");
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
+            "RULES_DIR" => Some(dir.to_string_lossy().to_string()),
             _ => None,
         })
         .unwrap();
-        let state = web::Data::new(AppState::new(pool.clone(), rules(), config));
+        let rules = load_dir(dir).expect("the test's rules load");
+        let state = web::Data::new(AppState::new(pool.clone(), rules, config));
         TestApp {
             state,
             pool,

@@ -5,4 +5,5 @@ mod helpers;
 mod cli;
 mod errors;
 mod intake;
+mod rules_admin;
 mod security;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
 
+mod admin;
 mod questionnaire;
 mod use_cases;
 pub mod views;
@@ -14,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .service(
             web::scope("/api/v1")
+                .configure(admin::routes)
                 .route("/questionnaire", web::get().to(questionnaire::get))
                 .route("/triage/preview", web::post().to(questionnaire::preview))
                 .route("/use-cases", web::post().to(use_cases::create))

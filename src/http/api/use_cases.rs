@@ -84,8 +84,8 @@ fn parse_answers(
     answers::parse(&state.rules().questionnaire, json).map_err(AppError::Validation)
 }
 
-fn ok(case: cases::Case) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(CaseView::of(case)?))
+fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
 }
 
 /// `POST /api/v1/use-cases` → 201 with the new draft.
@@ -105,7 +105,7 @@ pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppRes
             header::LOCATION,
             format!("/api/v1/use-cases/{}", case.row.id),
         ))
-        .json(CaseView::of(case)?))
+        .json(CaseView::of(case, &state.rules().version)?))
 }
 
 /// `GET /api/v1/use-cases/{id}`
@@ -119,7 +119,7 @@ pub async fn read(
         .db(move |c| cases::get(c, &who.read_scope(), &id))
         .await?
         .ok_or(AppError::NotFound)?;
-    ok(case)
+    ok(&state, case)
 }
 
 /// `PATCH /api/v1/use-cases/{id}` with the `version` the client read.
@@ -146,9 +146,10 @@ pub async fn edit(
         remove_answers,
     };
     let version = req.version;
-    ok(state
+    let case = state
         .db(move |c| cases::edit(c, &who, &id, version, patch))
-        .await?)
+        .await?;
+    ok(&state, case)
 }
 
 /// `POST /api/v1/use-cases/{id}/submit` (body optional: `{"version"}`).
@@ -167,7 +168,7 @@ pub async fn submit(
     if let Some(t) = case.row.tier.as_deref().and_then(Tier::parse) {
         state.metrics.triaged(t);
     }
-    ok(case)
+    ok(&state, case)
 }
 
 /// `POST /api/v1/use-cases/{id}/withdraw` (body optional: `{"version", "reason"}`).
@@ -179,9 +180,10 @@ pub async fn withdraw(
 ) -> AppResult<HttpResponse> {
     let id = case_id(&path)?;
     let req: VersionRequest = body.json_opt()?.unwrap_or_default();
-    ok(state
+    let case = state
         .db(move |c| cases::withdraw(c, &who, &id, req.version, req.reason.trim()))
-        .await?)
+        .await?;
+    ok(&state, case)
 }
 
 /// `GET /api/v1/use-cases/{id}/audit` → `{"events": […]}`, oldest first.
@@ -257,9 +259,10 @@ pub async fn list(
     let (items, next) = state
         .db(move |c| cases::list(c, &who.read_scope(), &filter))
         .await?;
+    let current = state.rules().version.clone();
     let items = items
         .into_iter()
-        .map(CaseView::of)
+        .map(|c| CaseView::of(c, &current))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next })))
 }

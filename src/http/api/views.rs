@@ -37,12 +37,20 @@ pub struct CaseView {
     /// `{tier, route, required_approvals, senior_required, review_groups, rules_version,
     /// risk_score, raised, fired}` once submitted.
     pub triage: Option<Box<RawValue>>,
+    /// Once triaged: whether the rules in force now are the ones it was triaged under
+    /// (`false` after a reload changed them; the stored triage keeps its own version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triaged_under_current_rules: Option<bool>,
 }
 
 impl CaseView {
-    pub fn of(c: Case) -> AppResult<CaseView> {
+    pub fn of(c: Case, current_rules_version: &str) -> AppResult<CaseView> {
         let r = c.row;
         Ok(CaseView {
+            triaged_under_current_rules: r
+                .rules_version
+                .as_deref()
+                .map(|v| v == current_rules_version),
             answers: raw(&r.answers)?,
             scores: r.scores.as_deref().map(raw).transpose()?,
             triage: r.triage.as_deref().map(raw).transpose()?,

@@ -1,0 +1,51 @@
+//! Administration of the rule pack: what-if simulation and reload. Admins only.
+
+use actix_web::web::{self, Data};
+use actix_web::HttpResponse;
+
+use crate::db::cases;
+use crate::domain::access::{Principal, Role};
+use crate::domain::simulate::Summary;
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+
+fn require_admin(who: &Principal) -> AppResult<()> {
+    if who.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only admins manage the rules".into()))
+    }
+}
+
+/// `POST /api/v1/admin/rules/reload`: put the rules on disk in force, or refuse them (422 with
+/// every problem as `file:line:column`) and keep the running ones.
+pub async fn reload(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
+    require_admin(&who)?;
+    let (old, new) = state.reload_rules(Some(who.user_id)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "previous_rules_version": old,
+        "rules_version": new,
+        "changed": old != new,
+    })))
+}
+
+/// `POST /api/v1/admin/rules/simulate`: re-triage every stored case under the rules on disk
+/// (the candidate pack) without writing anything; the counts and every changed case.
+pub async fn simulate(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
+    require_admin(&who)?;
+    let dir = state.config.rules_dir.clone();
+    let summary = state
+        .db(move |conn| {
+            let candidate = crate::rules::load_dir(&dir).map_err(AppError::rules_refused)?;
+            let mut summary = Summary::new(&candidate);
+            cases::for_each_triaged(conn, 1000, |c| summary.add(&candidate, c))?;
+            Ok(summary)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/rules/reload", web::post().to(reload))
+        .route("/admin/rules/simulate", web::post().to(simulate));
+}
