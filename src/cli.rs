@@ -41,6 +41,15 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero naming the first event where it does not hold.
+    Verify,
 }
 
 #[derive(Args, Default)]
@@ -114,6 +123,7 @@ pub fn main() -> ExitCode {
             return rules_check(rules.as_deref().unwrap_or(&config.rules_dir));
         }
         Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
+        Command::Audit(AuditCommand::Verify) => audit_verify(&config),
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
         }
@@ -209,6 +219,21 @@ fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
     cases::for_each_triaged(&mut conn, 1000, |c| summary.add(&candidate, c)).map_err(app_error)?;
     print!("{}", summary.render());
     Ok(())
+}
+
+fn audit_verify(config: &Config) -> Result<(), String> {
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    match db::audit::verify(&mut conn).map_err(app_error)? {
+        Ok(n) => {
+            println!("audit chain intact: {n} events");
+            Ok(())
+        }
+        Err(b) => Err(format!(
+            "audit chain broken at event seq {} (id {}): {}",
+            b.seq, b.id, b.reason
+        )),
+    }
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

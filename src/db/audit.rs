@@ -140,3 +140,83 @@ pub fn for_case(conn: &mut DbConnection, use_case_id: &str) -> AppResult<Vec<Sto
         .order(audit_events::seq.asc())
         .load(conn)?)
 }
+
+/// The first event where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub seq: i64,
+    pub id: String,
+    pub reason: String,
+}
+
+/// Walks the whole chain in order: sequence numbers without gaps, each event's `prev_hash`
+/// equal to the previous event's hash, each hash equal to one recomputed from the content,
+/// and the head matching the last event (so events removed from the end are caught too).
+/// Returns the number of events when it holds.
+pub fn verify(conn: &mut DbConnection) -> AppResult<Result<i64, Broken>> {
+    let mut expected = 1i64;
+    let mut prev = String::from("genesis");
+    let mut last_id = String::new();
+    loop {
+        let batch: Vec<StoredEvent> = audit_events::table
+            .filter(audit_events::seq.ge(expected))
+            .order(audit_events::seq.asc())
+            .limit(5000)
+            .load(conn)?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch {
+            let broken = |reason: String| {
+                Ok(Err(Broken {
+                    seq: e.seq,
+                    id: e.id.clone(),
+                    reason,
+                }))
+            };
+            if e.seq != expected {
+                return broken(format!(
+                    "sequence jumps from {} to {}: events are missing",
+                    expected - 1,
+                    e.seq
+                ));
+            }
+            if e.prev_hash != prev {
+                return broken("its prev_hash is not the previous event's hash: an event before it was changed, removed or inserted".into());
+            }
+            let recomputed = event_hash(
+                e.seq,
+                &e.id,
+                e.use_case_id.as_deref(),
+                e.actor_id.as_deref(),
+                &e.action,
+                e.from_status.as_deref(),
+                e.to_status.as_deref(),
+                &e.details_json,
+                e.created_at,
+                &e.prev_hash,
+            );
+            if recomputed != e.hash {
+                return broken("its content does not match its hash: the event was altered".into());
+            }
+            prev = e.hash;
+            last_id = e.id;
+            expected += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?;
+    if head_seq != expected - 1 || head_hash != prev {
+        return Ok(Err(Broken {
+            seq: expected - 1,
+            id: last_id,
+            reason: format!(
+                "the chain's head records {head_seq} events but {} were found: events were removed from the end or the head was changed",
+                expected - 1
+            ),
+        }));
+    }
+    Ok(Ok(expected - 1))
+}

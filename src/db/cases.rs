@@ -41,6 +41,9 @@ pub struct CaseRow {
     pub rules_version: Option<String>,
     pub scores: Option<String>,
     pub triage: Option<String>,
+    pub escalated: bool,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<NaiveDateTime>,
 }
 
 /// A case and its agency's code.
@@ -80,6 +83,8 @@ pub struct CasePatch {
 #[derive(Default)]
 pub struct ListFilter {
     pub status: Option<Status>,
+    /// Any of these statuses (for the review queue); empty means no constraint.
+    pub statuses: Vec<String>,
     pub tier: Option<Tier>,
     pub agency: Option<String>,
     pub limit: i64,
@@ -123,6 +128,9 @@ pub fn list(
     if let Some(s) = f.status {
         q = q.filter(use_cases::status.eq(s.as_str()));
     }
+    if !f.statuses.is_empty() {
+        q = q.filter(use_cases::status.eq_any(&f.statuses));
+    }
     if let Some(t) = f.tier {
         q = q.filter(use_cases::tier.eq(t.as_str()));
     }
@@ -151,7 +159,11 @@ pub fn list(
 }
 
 /// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
-fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Case> {
+pub(crate) fn load_for_author(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+) -> AppResult<Case> {
     let case = get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     if !who.may_author(&case.row.agency_id) {
         return Err(AppError::Forbidden(
@@ -161,7 +173,7 @@ fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppRes
     Ok(case)
 }
 
-fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()> {
+pub(crate) fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()> {
     match expected {
         Some(v) if v != case.row.version => Err(stale(case.row.version)),
         _ => Ok(()),
@@ -176,7 +188,7 @@ fn stale(current: i32) -> AppError {
 }
 
 /// Re-reads the current version after a conditional update matched no row.
-fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError {
+pub(crate) fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError {
     match use_cases::table
         .filter(use_cases::id.eq(id))
         .select(use_cases::version)
@@ -356,6 +368,9 @@ pub fn submit(
                 use_cases::rules_version.eq(&triage.rules_version),
                 use_cases::scores.eq(&scores_json),
                 use_cases::triage.eq(&triage_json),
+                use_cases::escalated.eq(false),
+                use_cases::claimed_by.eq(None::<String>),
+                use_cases::claimed_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
         if n == 0 {

@@ -59,6 +59,23 @@ diesel::table! {
         rules_version -> Nullable<Text>,
         scores -> Nullable<Text>,
         triage -> Nullable<Text>,
+        escalated -> Bool,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        use_case_id -> Text,
+        revision -> Integer,
+        actor_id -> Text,
+        action -> Text,
+        rationale -> Text,
+        senior -> Bool,
+        review_groups -> Text,
+        created_at -> Timestamp,
     }
 }
 

@@ -34,6 +34,7 @@ pub mod case;
 pub mod scoring;
 pub mod simulate;
 pub mod triage;
+pub mod workflow;
 
 use serde::Serialize;
 

@@ -284,6 +284,7 @@ struct RawRoute {
     approvals: u32,
     #[serde(default)]
     senior_required: bool,
+    sla_working_days: Option<u32>,
 }
 
 // ---- loading ---------------------------------------------------------------------------------
@@ -888,6 +889,16 @@ impl Loader {
                     "human approval needs approvals of 1 or more",
                 );
             }
+            if s.sla_working_days == Some(0)
+                || (s.sla_working_days.is_some()
+                    && matches!(route, Route::AutoClear | Route::Blocked))
+            {
+                self.err(
+                    src,
+                    spec.span(),
+                    "sla_working_days is 1 or more, and only for routes that wait for reviewers",
+                );
+            }
             if tier == Tier::Prohibited && route != Route::Blocked {
                 self.err(src, spec.span(), "prohibited practices must be blocked");
             }
@@ -901,6 +912,7 @@ impl Loader {
                         0
                     },
                     senior_required: s.senior_required,
+                    sla_working_days: s.sla_working_days,
                 },
             );
         }

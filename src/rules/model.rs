@@ -215,6 +215,8 @@ pub struct RouteSpec {
     pub route: Route,
     pub approvals: u32,
     pub senior_required: bool,
+    /// Working days within which a review should be decided; past it the case is overdue.
+    pub sla_working_days: Option<u32>,
 }
 
 #[derive(Debug)]

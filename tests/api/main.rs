@@ -7,3 +7,4 @@ mod errors;
 mod intake;
 mod rules_admin;
 mod security;
+mod workflow;

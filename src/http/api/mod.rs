@@ -2,6 +2,7 @@
 
 mod admin;
 mod questionnaire;
+mod reviews;
 mod use_cases;
 pub mod views;
 
@@ -28,6 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(use_cases::withdraw),
                 )
                 .route("/use-cases/{id}/audit", web::get().to(use_cases::audit))
+                .route("/use-cases/{id}/decisions", web::post().to(reviews::decide))
+                .route("/use-cases/{id}/claim", web::post().to(reviews::claim))
+                .route("/use-cases/{id}/release", web::post().to(reviews::release))
+                .route("/review-queue", web::get().to(reviews::queue))
                 .default_service(web::to(not_found)),
         );
 }

@@ -71,7 +71,7 @@ pub struct VersionRequest {
 }
 
 /// A case id from the path; anything that is not a UUID cannot name a case.
-fn case_id(path: &str) -> AppResult<String> {
+pub(super) fn case_id(path: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(path)
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| AppError::NotFound)

@@ -41,6 +41,10 @@ pub struct CaseView {
     /// (`false` after a reload changed them; the stored triage keeps its own version).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub triaged_under_current_rules: Option<bool>,
+    /// Escalated to senior reviewers.
+    pub escalated: bool,
+    /// The reviewer who has claimed the case, if any.
+    pub claimed_by: Option<String>,
 }
 
 impl CaseView {
@@ -66,6 +70,8 @@ impl CaseView {
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
             submitted_at: r.submitted_at.map(utc),
+            escalated: r.escalated,
+            claimed_by: r.claimed_by,
         })
     }
 }

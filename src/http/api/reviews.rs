@@ -1,0 +1,167 @@
+//! The review workflow over HTTP: decisions, claims, and the reviewer's queue.
+
+use std::collections::HashMap;
+
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::use_cases::case_id;
+use super::views::CaseView;
+use crate::db::reviews::{self, QueueFilter};
+use crate::domain::access::Principal;
+use crate::domain::case::Tier;
+use crate::domain::workflow::Action;
+use crate::domain::FieldError;
+use crate::error::{AppError, AppResult};
+use crate::http::extract::Body;
+use crate::http::AppState;
+
+#[derive(Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    action: String,
+    #[serde(default)]
+    #[validate(length(max = 5000, message = "at most 5000 characters"))]
+    rationale: String,
+    version: i32,
+}
+
+/// `POST /api/v1/use-cases/{id}/decisions` `{"action", "rationale", "version"}`.
+pub async fn decide(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: DecisionRequest = body.json()?;
+    let action = Action::parse(&req.action).ok_or_else(|| {
+        AppError::invalid(
+            "action",
+            "one of approve, reject, request_changes, escalate, comment",
+        )
+    })?;
+    let case = state
+        .db(move |c| reviews::decide(c, &who, &id, req.version, action, &req.rationale))
+        .await?;
+    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
+}
+
+async fn claim_or_release(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    take: bool,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let case = state
+        .db(move |c| reviews::claim(c, &who, &id, take))
+        .await?;
+    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
+}
+
+/// `POST /api/v1/use-cases/{id}/claim`
+pub async fn claim(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    claim_or_release(state, who, path, true).await
+}
+
+/// `POST /api/v1/use-cases/{id}/release`
+pub async fn release(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    claim_or_release(state, who, path, false).await
+}
+
+#[derive(Serialize)]
+struct Review {
+    age_hours: i64,
+    working_days: f64,
+    sla_working_days: Option<u32>,
+    overdue: bool,
+    escalated: bool,
+    claimed_by: Option<String>,
+    pending_groups: Vec<String>,
+    approvals: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct QueueItem {
+    #[serde(flatten)]
+    case: CaseView,
+    review: Review,
+}
+
+fn queue_filter(query: &str) -> AppResult<QueueFilter> {
+    let params = web::Query::<HashMap<String, String>>::from_query(query)
+        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
+        .into_inner();
+    let mut f = QueueFilter::default();
+    let mut errors = Vec::new();
+    for (k, v) in params {
+        match k.as_str() {
+            "tier" => match Tier::parse(&v) {
+                Some(t) => f.tier = Some(t),
+                None => errors.push(FieldError::new(
+                    k,
+                    "one of low, medium, high, critical, prohibited",
+                )),
+            },
+            "agency" => f.agency = Some(v),
+            "group" => f.group = Some(v),
+            "older_than_hours" => match v.parse::<i64>() {
+                Ok(h) if h >= 0 => f.older_than_hours = Some(h),
+                _ => errors.push(FieldError::new(k, "a whole number of hours, 0 or more")),
+            },
+            _ => errors.push(FieldError::new(
+                k,
+                "unknown parameter (tier, agency, group, older_than_hours)",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// `GET /api/v1/review-queue?tier=&agency=&group=&older_than_hours=` → `{"items": [case + review]}`.
+pub async fn queue(
+    state: Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let filter = queue_filter(req.query_string())?;
+    let rules = state.rules();
+    let entries = state
+        .db(move |c| reviews::queue(c, &who, &filter, &rules))
+        .await?;
+    let current = state.rules().version.clone();
+    let items = entries
+        .into_iter()
+        .map(|e| {
+            Ok(QueueItem {
+                review: Review {
+                    age_hours: e.age_hours,
+                    working_days: (e.working_days * 100.0).round() / 100.0,
+                    sla_working_days: e.sla_working_days,
+                    overdue: e.overdue,
+                    escalated: e.case.row.escalated,
+                    claimed_by: e.case.row.claimed_by.clone(),
+                    pending_groups: e.pending_groups,
+                    approvals: e.approvals,
+                },
+                case: CaseView::of(e.case, &current)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
