@@ -322,6 +322,17 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
             demo::seed(&mut conn, &rules, &config.rules_dir.join("cases")).map_err(app_error)?;
         println!("{}", report.render(&config.bind.to_string()));
     }
+    if let Some(url) = &config.webhook_url {
+        db::outbox::spawn_sender(
+            pool.clone(),
+            db::outbox::Webhook {
+                url: url.clone(),
+                secret: config.webhook_secret.clone(),
+                timeout: std::time::Duration::from_secs(10),
+            },
+        );
+        println!("notifications are posted to {url}");
+    }
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     println!(

@@ -12,6 +12,10 @@ pub struct Config {
     pub rules_dir: PathBuf,
     /// Largest request body the API accepts, in bytes.
     pub body_limit: usize,
+    /// Where notifications are posted (`WEBHOOK_URL`); none are sent when unset.
+    pub webhook_url: Option<String>,
+    /// Key for the HMAC signature on each notification (`WEBHOOK_SECRET`).
+    pub webhook_secret: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "aitriage.db";
@@ -37,11 +41,21 @@ impl Config {
         })?;
         let rules_dir =
             PathBuf::from(get("RULES_DIR").unwrap_or_else(|| DEFAULT_RULES_DIR.to_string()));
+        let webhook_url = get("WEBHOOK_URL").filter(|u| !u.trim().is_empty());
+        if let Some(u) = &webhook_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(format!(
+                    "WEBHOOK_URL={u:?} must start with http:// or https://"
+                ));
+            }
+        }
         Ok(Config {
             database_url,
             bind,
             rules_dir,
             body_limit: DEFAULT_BODY_LIMIT,
+            webhook_url,
+            webhook_secret: get("WEBHOOK_SECRET").filter(|s| !s.is_empty()),
         })
     }
 }
@@ -56,6 +70,13 @@ mod tests {
         assert_eq!(c.database_url, "aitriage.db");
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.rules_dir, PathBuf::from("rules"));
+    }
+
+    #[test]
+    fn a_webhook_url_must_be_http() {
+        let err = Config::from_lookup(|k| (k == "WEBHOOK_URL").then(|| "ftp://x".to_string()))
+            .unwrap_err();
+        assert!(err.starts_with("WEBHOOK_URL="), "{err}");
     }
 
     #[test]

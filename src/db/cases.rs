@@ -390,6 +390,21 @@ pub fn submit(
                 assessments::created_at.eq(t),
             ))
             .execute(conn)?;
+        super::outbox::enqueue(
+            conn,
+            "case.submitted",
+            Some(id),
+            &json!({
+                "agency": case.agency,
+                "title": case.row.title,
+                "revision": revision,
+                "status": to,
+                "tier": triage.tier,
+                "route": triage.route,
+                "review_groups": triage.review_groups,
+                "required_approvals": triage.required_approvals,
+            }),
+        )?;
         audit::append(
             conn,
             &[
@@ -529,12 +544,13 @@ pub fn for_each_triaged(
 }
 
 /// Counts rows in every table, for tests that check a failed request changed nothing.
-pub fn table_counts(conn: &mut DbConnection) -> AppResult<[i64; 4]> {
-    use super::schema::{audit_events, users};
+pub fn table_counts(conn: &mut DbConnection) -> AppResult<[i64; 5]> {
+    use super::schema::{audit_events, outbox, users};
     Ok([
         use_cases::table.count().get_result(conn)?,
         assessments::table.count().get_result(conn)?,
         audit_events::table.count().get_result(conn)?,
         users::table.count().get_result(conn)?,
+        outbox::table.count().get_result(conn)?,
     ])
 }

@@ -195,6 +195,25 @@ pub fn decide(
                 decisions::created_at.eq(t_now),
             ))
             .execute(conn)?;
+        super::outbox::enqueue(
+            conn,
+            if action == Action::Comment {
+                "case.commented"
+            } else {
+                "case.decided"
+            },
+            Some(id),
+            &json!({
+                "agency": case.agency,
+                "title": case.row.title,
+                "action": action,
+                "by": who.email,
+                "from_status": from,
+                "status": outcome.status,
+                "tier": t.tier,
+                "escalated": outcome.escalated,
+            }),
+        )?;
         audit::append(
             conn,
             &[Event {

@@ -131,3 +131,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head
 );
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        event -> Text,
+        use_case_id -> Nullable<Text>,
+        payload -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}

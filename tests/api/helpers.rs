@@ -258,8 +258,8 @@ impl TestApp {
         )
     }
 
-    /// Rows in use_cases, assessments, audit_events, users.
-    pub fn counts(&self) -> [i64; 4] {
+    /// Rows in use_cases, assessments, audit_events, users, outbox.
+    pub fn counts(&self) -> [i64; 5] {
         aitriage::db::cases::table_counts(&mut self.pool.get().unwrap()).unwrap()
     }
 

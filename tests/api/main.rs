@@ -5,6 +5,7 @@ mod helpers;
 mod cli;
 mod errors;
 mod intake;
+mod notify;
 mod rules_admin;
 mod security;
 mod workflow;
