@@ -105,6 +105,9 @@ enum UsersCommand {
         /// The agencies a reviewer decides for: agency codes, comma-separated, or `all`.
         #[arg(long)]
         reviews: Option<String>,
+        /// Read a password for web sign-in from standard input (first line; 12 characters at least).
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -133,14 +136,29 @@ pub fn main() -> ExitCode {
             roles,
             groups,
             reviews,
-        }) => create_user(
-            &config,
-            &agency,
-            &email,
-            &roles,
-            groups.as_deref(),
-            reviews.as_deref(),
-        ),
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                if let Err(e) = std::io::stdin().read_line(&mut line) {
+                    return fail(&format!(
+                        "cannot read the password from standard input: {e}"
+                    ));
+                }
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            create_user(
+                &config,
+                &agency,
+                &email,
+                &roles,
+                groups.as_deref(),
+                reviews.as_deref(),
+                password.as_deref(),
+            )
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -269,6 +287,7 @@ fn create_user(
     roles: &str,
     groups: Option<&str>,
     reviews: Option<&str>,
+    password: Option<&str>,
 ) -> Result<(), String> {
     let roles = parse_roles(roles)?;
     let pool = db::connect(&config.database_url)?;
@@ -305,6 +324,9 @@ fn create_user(
                     review_scope,
                 },
             )?;
+            if let Some(p) = password {
+                users::set_password(conn, &id, p)?;
+            }
             users::issue_token(conn, &id)
         })
         .map_err(app_error)?;
@@ -341,7 +363,7 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
         rules.version,
         db::redact(&config.database_url)
     );
-    let state = actix_web::web::Data::new(http::AppState::new(pool, rules, config));
+    let state = actix_web::web::Data::new(http::AppState::new(pool, rules, config)?);
     actix_web::rt::System::new()
         .block_on(async move { http::server(state, listener)?.await })
         .map_err(|e| format!("server stopped: {e}"))

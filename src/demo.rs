@@ -57,6 +57,8 @@ fn demo_users() -> Vec<DemoUser> {
 pub struct DemoReport {
     pub seeded: bool,
     pub cases: usize,
+    /// The password every demo user signs in with (new on each run).
+    pub password: String,
     /// (e-mail, agency, roles, token)
     pub tokens: Vec<(String, String, String, String)>,
 }
@@ -74,6 +76,10 @@ impl DemoReport {
             "The database already holds data: nothing seeded. New tokens for the demo users:\n"
                 .to_string()
         };
+        out += &format!(
+            "Sign in at http://{bind}/login as any user below with the password: {}\n",
+            self.password
+        );
         out += "API tokens (send as Authorization: Bearer <token>):\n";
         for (email, agency, roles, token) in &self.tokens {
             out += &format!("  {email:<24} {agency:<7} {roles:<16} {token}\n");
@@ -95,6 +101,11 @@ fn any_cases(conn: &mut DbConnection) -> AppResult<bool> {
 pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppResult<DemoReport> {
     let seeded = !any_cases(conn)?;
     let mut tokens = Vec::new();
+    let password = {
+        let mut b = [0u8; 9];
+        getrandom::fill(&mut b).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+        format!("demo-{}", users::hex(&b))
+    };
     let mut submitters = Vec::new();
     if seeded {
         for (code, name) in AGENCIES {
@@ -125,6 +136,7 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
             )?,
             None => continue,
         };
+        users::set_password(conn, &id, &password)?;
         let token = users::issue_token(conn, &id)?;
         let roles = u
             .roles
@@ -170,6 +182,7 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
     Ok(DemoReport {
         seeded,
         cases: count,
+        password,
         tokens,
     })
 }

@@ -543,6 +543,40 @@ pub fn for_each_triaged(
     }
 }
 
+/// A stored assessment: one per submission.
+pub struct Revision {
+    pub revision: i32,
+    pub tier: String,
+    pub route: String,
+    pub rules_version: String,
+    pub at: NaiveDateTime,
+}
+
+/// A case's assessments, first submission first.
+pub fn revisions(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Revision>> {
+    let rows: Vec<(i32, String, String, String, NaiveDateTime)> = assessments::table
+        .filter(assessments::use_case_id.eq(id))
+        .order(assessments::revision.asc())
+        .select((
+            assessments::revision,
+            assessments::tier,
+            assessments::route,
+            assessments::rules_version,
+            assessments::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(revision, tier, route, rules_version, at)| Revision {
+            revision,
+            tier,
+            route,
+            rules_version,
+            at,
+        })
+        .collect())
+}
+
 /// Counts rows in every table, for tests that check a failed request changed nothing.
 pub fn table_counts(conn: &mut DbConnection) -> AppResult<[i64; 5]> {
     use super::schema::{audit_events, outbox, users};

@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod audit;
 pub mod cases;
 pub mod outbox;
+pub mod portfolio;
 pub mod reviews;
 pub mod schema;
 pub mod users;

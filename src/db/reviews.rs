@@ -394,3 +394,66 @@ pub fn queue(
     });
     Ok(out)
 }
+
+/// The decision actions `who` may take on `case` now (what the case page offers).
+pub fn allowed_actions(
+    conn: &mut DbConnection,
+    who: &Principal,
+    case: &Case,
+) -> AppResult<Vec<Action>> {
+    let Some(t) = triage_of(case)? else {
+        return Ok(Vec::new());
+    };
+    let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
+    let approvals = approvals_for(conn, &[case])?
+        .remove(&case.row.id)
+        .unwrap_or_default();
+    let st = state(case, &t);
+    let a = actor(who, case, authored);
+    Ok(Action::ALL
+        .iter()
+        .copied()
+        .filter(|act| workflow::decide(&st, &approvals, &a, *act, "check").is_ok())
+        .collect())
+}
+
+/// A decision as the case page shows it.
+pub struct DecisionRecord {
+    pub by: String,
+    pub action: String,
+    pub rationale: String,
+    pub revision: i32,
+    pub review_groups: String,
+    pub at: NaiveDateTime,
+}
+
+/// Every decision and comment on a case, oldest first.
+pub fn decisions_for(conn: &mut DbConnection, id: &str) -> AppResult<Vec<DecisionRecord>> {
+    use super::schema::users;
+    let rows: Vec<(String, String, String, i32, String, NaiveDateTime)> = decisions::table
+        .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
+        .filter(decisions::use_case_id.eq(id))
+        .order(decisions::created_at.asc())
+        .select((
+            users::email,
+            decisions::action,
+            decisions::rationale,
+            decisions::revision,
+            decisions::review_groups,
+            decisions::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(by, action, rationale, revision, review_groups, at)| DecisionRecord {
+                by,
+                action,
+                rationale,
+                revision,
+                review_groups,
+                at,
+            },
+        )
+        .collect())
+}

@@ -121,6 +121,7 @@ diesel::table! {
 diesel::joinable!(users -> agencies (agency_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(use_cases -> agencies (agency_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
@@ -129,7 +130,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     use_cases,
     assessments,
     audit_events,
-    audit_head
+    audit_head,
+    decisions,
+    outbox,
+    sessions
 );
 
 diesel::table! {
@@ -143,5 +147,15 @@ diesel::table! {
         next_attempt_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }

@@ -3,7 +3,11 @@
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::schema::{agencies, api_tokens, users};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Duration;
+
+use super::schema::{agencies, api_tokens, sessions, users};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::{split_list, Principal, ReviewScope, Role};
 use crate::error::{AppError, AppResult};
@@ -24,11 +28,106 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A new random token: `ait_` and 64 hex characters (256 bits from the OS).
-fn new_token() -> AppResult<String> {
+fn random_hex() -> AppResult<String> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("random: {e}")))?;
-    Ok(format!("ait_{}", hex(&buf)))
+    Ok(hex(&buf))
+}
+
+/// A new random token: `ait_` and 64 hex characters (256 bits from the OS).
+fn new_token() -> AppResult<String> {
+    Ok(format!("ait_{}", random_hex()?))
+}
+
+pub const MIN_PASSWORD: usize = 12;
+
+/// An argon2id hash (PHC string) of a password.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::invalid("password", "at least 12 characters"));
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+/// A hash to verify against when the e-mail is unknown, so both cases take the same time.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
+}
+
+pub fn set_password(conn: &mut DbConnection, user_id: &str, password: &str) -> AppResult<()> {
+    let hash = hash_password(password)?;
+    diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::password_hash.eq(Some(hash)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The user id for an e-mail and password, if they match.
+pub fn check_password(
+    conn: &mut DbConnection,
+    email: &str,
+    password: &str,
+) -> AppResult<Option<String>> {
+    let found: Option<(String, Option<String>)> = users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select((users::id, users::password_hash))
+        .first(conn)
+        .optional()?;
+    let (id, hash) = match found {
+        Some((id, Some(hash))) => (Some(id), hash),
+        _ => (None, decoy_hash().to_string()),
+    };
+    let ok = PasswordHash::new(&hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    Ok(id.filter(|_| ok))
+}
+
+pub const SESSION_HOURS: i64 = 12;
+
+/// Opens a browser session; returns the cookie token (only its hash is stored).
+pub fn open_session(conn: &mut DbConnection, user_id: &str) -> AppResult<String> {
+    let token = random_hex()?;
+    let t = now();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(hash_token(&token)),
+            sessions::user_id.eq(user_id),
+            sessions::csrf.eq(random_hex()?),
+            sessions::created_at.eq(t),
+            sessions::expires_at.eq(t + Duration::hours(SESSION_HOURS)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+pub fn close_session(conn: &mut DbConnection, token: &str) -> AppResult<()> {
+    diesel::delete(sessions::table.filter(sessions::id.eq(hash_token(token)))).execute(conn)?;
+    Ok(())
+}
+
+/// The user of a live session, and the session's CSRF token.
+pub fn session(conn: &mut DbConnection, token: &str) -> AppResult<Option<(Principal, String)>> {
+    let row: Option<(PrincipalRow, String)> = sessions::table
+        .inner_join(users::table.inner_join(agencies::table))
+        .filter(sessions::id.eq(hash_token(token)))
+        .filter(sessions::expires_at.gt(now()))
+        .select((PRINCIPAL_COLUMNS, sessions::csrf))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(p, csrf)| (principal(p), csrf)))
 }
 
 fn valid_email(email: &str) -> bool {
@@ -70,6 +169,18 @@ pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<String> {
     Ok(id)
 }
 
+/// E-mail addresses by user id, for showing who did what.
+pub fn emails(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::email))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn find_id_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Option<String>> {
     Ok(users::table
         .filter(users::email.eq(email.to_lowercase()))
@@ -94,35 +205,49 @@ pub fn issue_token(conn: &mut DbConnection, user_id: &str) -> AppResult<String> 
 
 type PrincipalRow = (String, String, String, String, String, String, String);
 
+const PRINCIPAL_COLUMNS: (
+    users::id,
+    users::email,
+    users::agency_id,
+    agencies::code,
+    users::roles,
+    users::review_groups,
+    users::review_scope,
+) = (
+    users::id,
+    users::email,
+    users::agency_id,
+    agencies::code,
+    users::roles,
+    users::review_groups,
+    users::review_scope,
+);
+
+fn principal(
+    (user_id, email, agency_id, agency_code, roles, groups, scope): PrincipalRow,
+) -> Principal {
+    Principal {
+        user_id,
+        email,
+        agency_id,
+        agency_code,
+        roles: split_list(&roles)
+            .iter()
+            .filter_map(|r| Role::parse(r))
+            .collect(),
+        review_groups: split_list(&groups),
+        review_scope: ReviewScope::parse(&scope),
+    }
+}
+
 /// The user a bearer token belongs to, if the token was issued and not revoked.
 pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Principal>> {
     let row: Option<PrincipalRow> = api_tokens::table
         .inner_join(users::table.inner_join(agencies::table))
         .filter(api_tokens::token_hash.eq(hash_token(token)))
         .filter(api_tokens::revoked_at.is_null())
-        .select((
-            users::id,
-            users::email,
-            users::agency_id,
-            agencies::code,
-            users::roles,
-            users::review_groups,
-            users::review_scope,
-        ))
+        .select(PRINCIPAL_COLUMNS)
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(user_id, email, agency_id, agency_code, roles, groups, scope)| Principal {
-            user_id,
-            email,
-            agency_id,
-            agency_code,
-            roles: split_list(&roles)
-                .iter()
-                .filter_map(|r| Role::parse(r))
-                .collect(),
-            review_groups: split_list(&groups),
-            review_scope: ReviewScope::parse(&scope),
-        },
-    ))
+    Ok(row.map(principal))
 }

@@ -24,6 +24,12 @@ impl AppError {
     }
 }
 
+impl AppError {
+    pub fn status_code_of(&self) -> StatusCode {
+        ResponseError::status_code(self)
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {

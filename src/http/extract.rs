@@ -16,8 +16,8 @@ use super::AppState;
 use crate::domain::FieldError;
 use crate::error::AppError;
 
-/// A raw request body, read up to the configured limit.
-pub struct Body(pub Bytes);
+/// A raw request body, read up to the configured limit, with its media type.
+pub struct Body(pub Bytes, Option<String>);
 
 impl FromRequest for Body {
     type Error = AppError;
@@ -50,36 +50,60 @@ impl FromRequest for Body {
                 }
                 buf.extend_from_slice(&chunk);
             }
-            if !buf.is_empty() {
-                if let Some(ct) = content_type {
-                    let essence = ct.split(';').next().unwrap_or("").trim();
-                    if essence != "application/json" && !essence.ends_with("+json") {
-                        return Err(AppError::UnsupportedMediaType(format!(
-                            "send JSON with Content-Type: application/json, not {essence}"
-                        )));
-                    }
-                }
-            }
-            Ok(Body(buf.freeze()))
+            let essence =
+                content_type.map(|ct| ct.split(';').next().unwrap_or("").trim().to_string());
+            Ok(Body(buf.freeze(), essence))
         })
     }
 }
 
 impl Body {
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// A body sent with a media type other than `want` (none declared is accepted).
+    fn check_type(&self, want: &str) -> Result<(), AppError> {
+        match self.1.as_deref() {
+            Some(t)
+                if !t.is_empty()
+                    && t != want
+                    && !(want == "application/json" && t.ends_with("+json")) =>
+            {
+                Err(AppError::UnsupportedMediaType(format!(
+                    "send Content-Type: {want}, not {t}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Parses the body as `T` and validates it.
     pub fn json<T: DeserializeOwned + Validate>(&self) -> Result<T, AppError> {
-        if self.0.iter().all(u8::is_ascii_whitespace) {
+        if self.is_empty() {
             return Err(AppError::BadRequest("a JSON body is required".into()));
         }
+        self.check_type("application/json")?;
         parse(&self.0)
     }
 
     /// Like [`Body::json`], but an empty body is `None`.
     pub fn json_opt<T: DeserializeOwned + Validate>(&self) -> Result<Option<T>, AppError> {
-        if self.0.iter().all(u8::is_ascii_whitespace) {
+        if self.is_empty() {
             return Ok(None);
         }
+        self.check_type("application/json")?;
         parse(&self.0).map(Some)
+    }
+
+    /// The name–value pairs of an HTML form post, in order (repeated names kept).
+    pub fn form(&self) -> Result<Vec<(String, String)>, AppError> {
+        self.check_type("application/x-www-form-urlencoded")?;
+        let text = std::str::from_utf8(&self.0)
+            .map_err(|_| AppError::BadRequest("the form is not UTF-8".into()))?;
+        actix_web::web::Query::<Vec<(String, String)>>::from_query(text)
+            .map(|q| q.into_inner())
+            .map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))
     }
 }
 

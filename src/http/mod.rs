@@ -5,6 +5,7 @@ mod auth;
 mod error;
 pub mod extract;
 mod metrics;
+mod pages;
 
 use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
@@ -25,16 +26,21 @@ pub struct AppState {
     rules: RwLock<Arc<RuleSet>>,
     pub config: Config,
     pub metrics: Metrics,
+    pages: pages::Pages,
+    login_throttle: pages::Throttle,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, rules: RuleSet, config: Config) -> Self {
-        AppState {
+    /// Fails only if a compiled-in template or language file is broken.
+    pub fn new(pool: Pool, rules: RuleSet, config: Config) -> Result<Self, String> {
+        Ok(AppState {
             pool,
             rules: RwLock::new(Arc::new(rules)),
             config,
             metrics: Metrics::default(),
-        }
+            pages: pages::Pages::new()?,
+            login_throttle: pages::Throttle::default(),
+        })
     }
 
     /// The rules in force now (a cheap handle; a reload swaps it atomically).
@@ -98,6 +104,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             web::scope("")
                 .wrap(from_fn(metrics::record))
                 .configure(api::routes)
+                .configure(pages::routes)
                 .default_service(web::to(api::not_found)),
         );
     }

@@ -169,7 +169,8 @@ impl TestApp {
         })
         .unwrap();
         let rules = load_dir(dir).expect("the test's rules load");
-        let state = web::Data::new(AppState::new(pool.clone(), rules, config));
+        let state =
+            web::Data::new(AppState::new(pool.clone(), rules, config).expect("templates compile"));
         TestApp {
             state,
             pool,

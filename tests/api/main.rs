@@ -6,6 +6,7 @@ mod cli;
 mod errors;
 mod intake;
 mod notify;
+mod pages;
 mod rules_admin;
 mod security;
 mod workflow;

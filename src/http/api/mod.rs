@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
 
 mod admin;
+mod portfolio;
 mod questionnaire;
 mod reviews;
 mod use_cases;
@@ -33,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/use-cases/{id}/claim", web::post().to(reviews::claim))
                 .route("/use-cases/{id}/release", web::post().to(reviews::release))
                 .route("/review-queue", web::get().to(reviews::queue))
+                .route("/portfolio/radar", web::get().to(portfolio::radar))
+                .route("/portfolio/summary", web::get().to(portfolio::summary))
                 .default_service(web::to(not_found)),
         );
 }

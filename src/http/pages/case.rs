@@ -1,0 +1,477 @@
+//! The case page: scores with their breakdown, the triage trace, answers, revisions, decisions
+//! and the audit trail; and the actions the viewer may take, as forms.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+use super::forms::Form;
+use super::render::{redirect, Base, PageError};
+use super::session::Viewer;
+use crate::db::{audit, cases, reviews, users};
+use crate::domain::answers::Answer;
+use crate::domain::case::Status;
+use crate::domain::scoring::Scores;
+use crate::domain::triage::Triage;
+use crate::domain::workflow::Action;
+use crate::error::AppError;
+use crate::http::extract::Body;
+use crate::http::AppState;
+
+#[derive(Serialize)]
+struct Labelled {
+    label: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct FiredView {
+    rule: String,
+    title: String,
+    node: String,
+    severity: u8,
+    likelihood: u8,
+    score: u8,
+    review_group: String,
+    rationale: String,
+    prohibited: bool,
+    frameworks: Vec<Labelled>,
+}
+
+#[derive(Serialize)]
+struct TriageView {
+    tier: String,
+    tier_label: String,
+    route_label: String,
+    required_approvals: u32,
+    senior_required: bool,
+    review_groups: String,
+    rules_version: String,
+    current_rules: bool,
+    risk_score: u8,
+    raised: bool,
+    fired: Vec<FiredView>,
+}
+
+#[derive(Serialize)]
+struct BreakdownRow {
+    question: String,
+    business_value: String,
+    feasibility: String,
+    readiness: String,
+}
+
+#[derive(Serialize)]
+struct ScoresView {
+    business_value: i32,
+    feasibility: i32,
+    readiness: i32,
+    priority: i32,
+    quadrant: String,
+    breakdown: Vec<BreakdownRow>,
+}
+
+#[derive(Serialize)]
+struct EventView {
+    at: String,
+    action: String,
+    by: String,
+    change: String,
+    hash: String,
+}
+
+#[derive(Serialize)]
+struct DecisionView {
+    at: String,
+    by: String,
+    action: String,
+    rationale: String,
+    revision: i32,
+    groups: String,
+}
+
+#[derive(Serialize)]
+struct RevisionView {
+    revision: i32,
+    tier_label: String,
+    route_label: String,
+    rules_version: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct ActionOption {
+    value: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct CasePage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    id: String,
+    case_title: String,
+    summary: String,
+    business_function: String,
+    agency: String,
+    status_label: String,
+    version: i32,
+    revision: i32,
+    escalated: bool,
+    claimed_by: Option<String>,
+    scores: Option<ScoresView>,
+    triage: Option<TriageView>,
+    answers: Vec<Labelled>,
+    revisions: Vec<RevisionView>,
+    decisions: Vec<DecisionView>,
+    events: Vec<EventView>,
+    can_edit: bool,
+    can_submit: bool,
+    can_withdraw: bool,
+    decide_options: Vec<ActionOption>,
+    can_comment: bool,
+    can_claim: bool,
+    can_release: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    rationale_value: String,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+fn case_id(path: &str) -> Result<String, PageError> {
+    Ok(uuid::Uuid::parse_str(path)
+        .map_err(|_| AppError::NotFound)?
+        .hyphenated()
+        .to_string())
+}
+
+fn stamp(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn points(v: f64) -> String {
+    if v == 0.0 {
+        String::new()
+    } else {
+        format!("{v:+}")
+    }
+}
+
+fn answer_text(
+    a: &Answer,
+    q: Option<&crate::rules::model::Question>,
+    yes: &str,
+    no: &str,
+) -> String {
+    let label = |v: &str| {
+        q.and_then(|q| q.option(v))
+            .map_or(v.to_string(), |o| o.label.clone())
+    };
+    match a {
+        Answer::Bool(b) => (if *b { yes } else { no }).to_string(),
+        Answer::Int(i) => i.to_string(),
+        Answer::Number(n) => n.to_string(),
+        Answer::Text(t) => label(t),
+        Answer::Choices(v) => v.iter().map(|c| label(c)).collect::<Vec<_>>().join("; "),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    id: String,
+    notice: Option<String>,
+    error: Option<String>,
+    rationale: String,
+    http_status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let who = viewer.user.clone();
+    let loaded = state
+        .db(move |c| {
+            let case = cases::get(c, &who.read_scope(), &id)?.ok_or(AppError::NotFound)?;
+            let events = audit::for_case(c, &id)?;
+            let ids: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.actor_id.clone())
+                .chain(case.row.claimed_by.clone())
+                .collect();
+            let emails = users::emails(c, &ids)?;
+            let decisions = reviews::decisions_for(c, &id)?;
+            let revisions = cases::revisions(c, &id)?;
+            let allowed = reviews::allowed_actions(c, &who, &case)?;
+            Ok((case, events, emails, decisions, revisions, allowed))
+        })
+        .await?;
+    let (case, events, emails, decisions, revisions, allowed) = loaded;
+    let lang = viewer.lang;
+    let pages = &state.pages;
+    let t = |k: String| pages.t(lang, &k);
+    let rules = state.rules();
+    let q = &rules.questionnaire;
+    let scores: Option<Scores> = case
+        .row
+        .scores
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(AppError::from)?;
+    let triage: Option<Triage> = case
+        .row
+        .triage
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(AppError::from)?;
+    let node_title = |id: &str| {
+        rules
+            .taxonomy
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map_or(id.to_string(), |n| n.title.clone())
+    };
+    let me = &viewer.user;
+    let status = case.status();
+    let may_author = me.may_author(&case.row.agency_id);
+    let answers = case.answers()?;
+    let (yes, no) = (t("yes".into()), t("no".into()));
+    let page = CasePage {
+        base: Base::new(pages, lang, case.row.title.clone(), Some(viewer)),
+        id: case.row.id.clone(),
+        case_title: case.row.title.clone(),
+        summary: case.row.summary.clone(),
+        business_function: case.row.business_function.clone(),
+        agency: case.agency.clone(),
+        status_label: t(format!("status_{}", case.row.status)),
+        version: case.row.version,
+        revision: case.row.revision,
+        escalated: case.row.escalated,
+        claimed_by: case
+            .row
+            .claimed_by
+            .as_ref()
+            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+        scores: scores.map(|s| ScoresView {
+            business_value: s.business_value,
+            feasibility: s.feasibility,
+            readiness: s.readiness,
+            priority: s.priority,
+            quadrant: s.quadrant_label,
+            breakdown: s
+                .breakdown
+                .iter()
+                .map(|b| BreakdownRow {
+                    question: q
+                        .get(&b.question)
+                        .map_or(b.question.clone(), |x| x.prompt.clone()),
+                    business_value: points(b.business_value),
+                    feasibility: points(b.feasibility),
+                    readiness: points(b.readiness),
+                })
+                .collect(),
+        }),
+        triage: triage.map(|tr| TriageView {
+            tier_label: t(format!("tier_{}", tr.tier)),
+            tier: tr.tier.to_string(),
+            route_label: t(format!("route_{}", tr.route)),
+            required_approvals: tr.required_approvals,
+            senior_required: tr.senior_required,
+            review_groups: tr.review_groups.join(", "),
+            current_rules: tr.rules_version == rules.version,
+            rules_version: tr.rules_version,
+            risk_score: tr.risk_score,
+            raised: tr.raised,
+            fired: tr
+                .fired
+                .into_iter()
+                .map(|f| FiredView {
+                    node: node_title(&f.node),
+                    frameworks: f
+                        .frameworks
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| Labelled {
+                                    label: t(format!("fw_{k}")),
+                                    value: v.as_str().unwrap_or_default().to_string(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    rule: f.rule,
+                    title: f.title,
+                    severity: f.severity,
+                    likelihood: f.likelihood,
+                    score: f.score,
+                    review_group: f.review_group,
+                    rationale: f.rationale,
+                    prohibited: f.prohibited,
+                })
+                .collect(),
+        }),
+        answers: q
+            .questions
+            .iter()
+            .filter_map(|question| {
+                answers.get(&question.id).map(|a| Labelled {
+                    label: question.prompt.clone(),
+                    value: answer_text(a, Some(question), &yes, &no),
+                })
+            })
+            .collect(),
+        revisions: revisions
+            .into_iter()
+            .map(|r| RevisionView {
+                revision: r.revision,
+                tier_label: t(format!("tier_{}", r.tier)),
+                route_label: t(format!("route_{}", r.route)),
+                rules_version: r.rules_version,
+                at: stamp(r.at),
+            })
+            .collect(),
+        decisions: decisions
+            .into_iter()
+            .map(|d| DecisionView {
+                at: stamp(d.at),
+                by: d.by,
+                action: t(format!("action_{}", d.action)),
+                rationale: d.rationale,
+                revision: d.revision,
+                groups: d.review_groups.replace(',', ", "),
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| EventView {
+                at: stamp(e.created_at),
+                by: e.actor_id.as_ref().map_or_else(
+                    || t("system".into()),
+                    |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
+                ),
+                change: match (&e.from_status, &e.to_status) {
+                    (Some(a), Some(b)) if a != b => format!(
+                        "{} → {}",
+                        t(format!("status_{a}")),
+                        t(format!("status_{b}"))
+                    ),
+                    (None, Some(b)) => t(format!("status_{b}")),
+                    _ => String::new(),
+                },
+                action: t(format!("event_{}", e.action)),
+                hash: e.hash[..12].to_string(),
+            })
+            .collect(),
+        can_edit: may_author && status.is_editable(),
+        can_submit: may_author && status.can_submit(),
+        can_withdraw: may_author && status.can_withdraw(),
+        decide_options: allowed
+            .iter()
+            .filter(|a| **a != Action::Comment)
+            .map(|a| ActionOption {
+                value: a.to_string(),
+                label: t(format!("action_{a}")),
+            })
+            .collect(),
+        can_comment: allowed.contains(&Action::Comment),
+        can_claim: allowed.contains(&Action::Approve)
+            && case.row.claimed_by.as_deref() != Some(me.user_id.as_str())
+            && case.row.claimed_by.is_none(),
+        can_release: case.row.claimed_by.as_deref() == Some(me.user_id.as_str())
+            && matches!(status, Status::InReview | Status::AwaitingApproval),
+        notice,
+        error,
+        rationale_value: rationale,
+    };
+    pages.render("case", &page, http_status)
+}
+
+/// `GET /use-cases/{id}`
+pub async fn page(
+    state: Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+    q: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let id = case_id(&path)?;
+    let notice = q
+        .done
+        .as_deref()
+        .map(|d| state.pages.t(viewer.lang, &format!("done_{d}")));
+    render(
+        &state,
+        &viewer,
+        id,
+        notice,
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /use-cases/{id}/act`: `op` is submit, withdraw, decide, claim or release.
+pub async fn act(
+    state: Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let id = case_id(&path)?;
+    let form = Form(body.form()?);
+    viewer.check_csrf(form.get("csrf"))?;
+    let op = form.text("op");
+    let version: Option<i32> = form.get("version").and_then(|v| v.parse().ok());
+    let rationale = form.text("rationale");
+    let who = viewer.user.clone();
+    let rules = state.rules();
+    let case_id = id.clone();
+    let action = form.get("decision").and_then(Action::parse);
+    let done = match op.as_str() {
+        "decide" => action.map_or("decide", |a| a.as_str()),
+        other => other,
+    }
+    .to_string();
+    let text = rationale.clone();
+    let result = state
+        .db(move |c| match op.as_str() {
+            "submit" => cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
+            "withdraw" => cases::withdraw(c, &who, &case_id, version, &text).map(|_| ()),
+            "decide" => {
+                let action =
+                    action.ok_or_else(|| AppError::invalid("decision", "choose a decision"))?;
+                reviews::decide(c, &who, &case_id, version.unwrap_or(0), action, &text).map(|_| ())
+            }
+            "claim" => reviews::claim(c, &who, &case_id, true).map(|_| ()),
+            "release" => reviews::claim(c, &who, &case_id, false).map(|_| ()),
+            _ => Err(AppError::BadRequest("unknown operation".into())),
+        })
+        .await;
+    match result {
+        Ok(()) if form.get("back") == Some("/queue") => Ok(redirect("/queue")),
+        Ok(()) => Ok(redirect(&format!("/use-cases/{id}?done={done}"))),
+        Err(AppError::NotFound) => Err(AppError::NotFound.into()),
+        Err(
+            e @ (AppError::Forbidden(_)
+            | AppError::Conflict { .. }
+            | AppError::Validation(_)
+            | AppError::BadRequest(_)),
+        ) => {
+            let status = e.status_code_of();
+            let message = match &e {
+                AppError::Validation(errs) => errs
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            };
+            render(&state, &viewer, id, None, Some(message), rationale, status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,219 @@
+//! HTML forms: answers read from form fields (`q_<question id>`), and the questionnaire as a
+//! form to render, with what was typed and the errors next to their fields.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::answers::{Answer, Answers};
+use crate::domain::FieldError;
+use crate::rules::model::{Kind, Questionnaire};
+
+/// A posted form.
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or("").trim().to_string()
+    }
+}
+
+/// The answers in a form, as the JSON the API takes, plus fields that could not be read as
+/// their kind (a number that is not one) and the raw text typed into them.
+pub fn answers_json(
+    q: &Questionnaire,
+    form: &Form,
+) -> (Map<String, Value>, Vec<FieldError>, HashMap<String, String>) {
+    let mut out = Map::new();
+    let mut errors = Vec::new();
+    let mut raw = HashMap::new();
+    for question in &q.questions {
+        let name = format!("q_{}", question.id);
+        let field = format!("answers.{}", question.id);
+        match question.kind {
+            Kind::Multi => {
+                let picked = form.all(&name);
+                if !picked.is_empty() {
+                    out.insert(
+                        question.id.clone(),
+                        Value::from(picked.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                    );
+                }
+            }
+            _ => {
+                let Some(v) = form.get(&name).map(str::trim).filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let parsed = match question.kind {
+                    Kind::Scale => v
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .map_err(|_| "must be a whole number"),
+                    Kind::Number => v
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+                        .ok_or("must be a number"),
+                    Kind::Bool => match v {
+                        "true" => Ok(Value::Bool(true)),
+                        "false" => Ok(Value::Bool(false)),
+                        _ => Err("must be yes or no"),
+                    },
+                    _ => Ok(Value::from(v)),
+                };
+                match parsed {
+                    Ok(val) => {
+                        out.insert(question.id.clone(), val);
+                    }
+                    Err(msg) => {
+                        errors.push(FieldError::new(field, msg));
+                        raw.insert(question.id.clone(), v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    (out, errors, raw)
+}
+
+#[derive(Serialize)]
+pub struct ChoiceView {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+#[derive(Serialize)]
+pub struct QuestionView {
+    pub id: String,
+    pub prompt: String,
+    pub help: String,
+    pub required: bool,
+    pub conditional: bool,
+    pub is_choice: bool,
+    pub is_multi: bool,
+    pub is_text: bool,
+    pub is_number: bool,
+    pub choices: Vec<ChoiceView>,
+    pub value: String,
+    pub min: String,
+    pub max: String,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SectionView {
+    pub id: String,
+    pub title: String,
+    pub questions: Vec<QuestionView>,
+}
+
+/// The questionnaire as a form, filled with `answers` (and `raw` text for unreadable fields).
+pub fn questionnaire_form(
+    q: &Questionnaire,
+    answers: &Answers,
+    raw: &HashMap<String, String>,
+    errors: &[FieldError],
+    yes_no: (&str, &str),
+) -> Vec<SectionView> {
+    let error_for = |id: &str| {
+        let field = format!("answers.{id}");
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    };
+    q.sections
+        .iter()
+        .map(|s| SectionView {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            questions: s
+                .questions
+                .iter()
+                .map(|&i| {
+                    let question = &q.questions[i];
+                    let answer = answers.get(&question.id);
+                    let choices = match question.kind {
+                        Kind::Single | Kind::Multi => question
+                            .options
+                            .iter()
+                            .map(|o| ChoiceView {
+                                value: o.value.clone(),
+                                label: o.label.clone(),
+                                checked: match answer {
+                                    Some(Answer::Text(v)) => *v == o.value,
+                                    Some(Answer::Choices(vs)) => vs.contains(&o.value),
+                                    _ => false,
+                                },
+                            })
+                            .collect(),
+                        Kind::Scale => {
+                            let (lo, hi) = (
+                                question.min.unwrap_or(0.0) as i64,
+                                question.max.unwrap_or(5.0) as i64,
+                            );
+                            (lo..=hi)
+                                .map(|n| ChoiceView {
+                                    value: n.to_string(),
+                                    label: n.to_string(),
+                                    checked: matches!(answer, Some(Answer::Int(a)) if *a == n),
+                                })
+                                .collect()
+                        }
+                        Kind::Bool => [("true", yes_no.0, true), ("false", yes_no.1, false)]
+                            .into_iter()
+                            .map(|(v, label, b)| ChoiceView {
+                                value: v.into(),
+                                label: label.into(),
+                                checked: matches!(answer, Some(Answer::Bool(a)) if *a == b),
+                            })
+                            .collect(),
+                        Kind::Text | Kind::Number => vec![],
+                    };
+                    let value = raw
+                        .get(&question.id)
+                        .cloned()
+                        .unwrap_or_else(|| match answer {
+                            Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
+                            Some(Answer::Number(n)) => n.to_string(),
+                            Some(Answer::Int(n)) if question.kind == Kind::Number => n.to_string(),
+                            _ => String::new(),
+                        });
+                    QuestionView {
+                        id: question.id.clone(),
+                        prompt: question.prompt.clone(),
+                        help: question.help.clone(),
+                        required: question.required,
+                        conditional: question.visible_when.is_some(),
+                        is_choice: matches!(question.kind, Kind::Single | Kind::Scale | Kind::Bool),
+                        is_multi: question.kind == Kind::Multi,
+                        is_text: question.kind == Kind::Text,
+                        is_number: question.kind == Kind::Number,
+                        choices,
+                        value,
+                        min: question.min.map(|m| m.to_string()).unwrap_or_default(),
+                        max: question.max.map(|m| m.to_string()).unwrap_or_default(),
+                        error: error_for(&question.id),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}

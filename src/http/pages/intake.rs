@@ -1,0 +1,419 @@
+//! The intake form: generated from the questionnaire; save as a draft or submit. Errors show
+//! next to their fields and in a summary at the top, and nothing typed is lost. Without
+//! JavaScript every question is shown and hidden ones are ignored by the server; with it, the
+//! form asks `/use-cases/preview` which questions are visible and what the triage would be.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data};
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use super::forms::{answers_json, questionnaire_form, Form, SectionView};
+use super::render::{redirect, Base, PageError};
+use super::session::Viewer;
+use crate::db::cases::{self, CaseFields, CasePatch};
+use crate::domain::answers::{self, Answers};
+use crate::domain::{assess, FieldError};
+use crate::error::AppError;
+use crate::http::extract::Body;
+use crate::http::AppState;
+use crate::rules::model::Questionnaire;
+
+#[derive(Serialize)]
+struct ErrorView {
+    anchor: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct IntakePage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    action: String,
+    version: Option<i32>,
+    title_value: String,
+    summary_value: String,
+    function_value: String,
+    title_error: Option<String>,
+    summary_error: Option<String>,
+    function_error: Option<String>,
+    errors: Vec<ErrorView>,
+    sections: Vec<SectionView>,
+}
+
+/// What the form holds: fields, answers as far as they are valid, and text that was not.
+struct Filled {
+    title: String,
+    summary: String,
+    function: String,
+    answers: Answers,
+    raw: HashMap<String, String>,
+}
+
+/// Each answer on its own, keeping the valid ones: a form with one bad answer keeps the rest.
+fn lenient(q: &Questionnaire, json: &serde_json::Map<String, serde_json::Value>) -> Answers {
+    json.iter()
+        .filter_map(|(k, v)| {
+            let one: serde_json::Map<_, _> = [(k.clone(), v.clone())].into_iter().collect();
+            answers::parse(q, &one)
+                .ok()
+                .and_then(|mut a| a.remove(k).map(|a| (k.clone(), a)))
+        })
+        .collect()
+}
+
+fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    action: String,
+    version: Option<i32>,
+    f: &Filled,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let lang = viewer.lang;
+    let pages = &state.pages;
+    let rules = state.rules();
+    let err = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    };
+    let title_key = if version.is_some() {
+        "edit_case"
+    } else {
+        "nav_new"
+    };
+    let page = IntakePage {
+        base: Base::new(pages, lang, pages.t(lang, title_key), Some(viewer)),
+        action,
+        version,
+        title_value: f.title.clone(),
+        summary_value: f.summary.clone(),
+        function_value: f.function.clone(),
+        title_error: err("title"),
+        summary_error: err("summary"),
+        function_error: err("business_function"),
+        errors: errors
+            .iter()
+            .map(|e| {
+                let (anchor, label) = match e.field.strip_prefix("answers.") {
+                    Some(id) => (
+                        format!("q-{id}"),
+                        rules
+                            .questionnaire
+                            .get(id)
+                            .map_or(id.to_string(), |q| q.prompt.clone()),
+                    ),
+                    None => (
+                        e.field.replace('_', "-"),
+                        pages.t(lang, &format!("field_{}", e.field)),
+                    ),
+                };
+                ErrorView {
+                    anchor,
+                    message: format!("{label}: {}", e.message),
+                }
+            })
+            .collect(),
+        sections: questionnaire_form(
+            &rules.questionnaire,
+            &f.answers,
+            &f.raw,
+            errors,
+            (&pages.t(lang, "yes"), &pages.t(lang, "no")),
+        ),
+    };
+    pages.render("intake", &page, status)
+}
+
+fn require_submitter(viewer: &Viewer) -> Result<(), PageError> {
+    if viewer.user.may_author(&viewer.user.agency_id) {
+        Ok(())
+    } else {
+        Err(PageError::App(AppError::Forbidden(
+            "only submitters create and edit use cases".into(),
+        )))
+    }
+}
+
+/// Reads the form; returns what was filled and every problem with it.
+fn read(state: &AppState, form: &Form) -> (Filled, Result<Answers, Vec<FieldError>>) {
+    let rules = state.rules();
+    let q = &rules.questionnaire;
+    let (json, mut errors, raw) = answers_json(q, form);
+    let filled = Filled {
+        title: form.text("title"),
+        summary: form.text("summary"),
+        function: form.text("business_function"),
+        answers: lenient(q, &json),
+        raw,
+    };
+    if filled.title.is_empty() {
+        errors.push(FieldError::new("title", "must not be blank"));
+    } else if filled.title.chars().count() > 200 {
+        errors.push(FieldError::new("title", "at most 200 characters"));
+    }
+    if filled.summary.chars().count() > 5000 {
+        errors.push(FieldError::new("summary", "at most 5000 characters"));
+    }
+    if filled.function.chars().count() > 100 {
+        errors.push(FieldError::new(
+            "business_function",
+            "at most 100 characters",
+        ));
+    }
+    let parsed = answers::parse(q, &json);
+    if let Err(e) = &parsed {
+        errors.extend(e.iter().cloned());
+    }
+    let result = if errors.is_empty() {
+        parsed
+    } else {
+        Err(errors)
+    };
+    (filled, result)
+}
+
+/// `GET /use-cases/new`
+pub async fn new_form(state: Data<AppState>, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    require_submitter(&viewer)?;
+    let empty = Filled {
+        title: String::new(),
+        summary: String::new(),
+        function: String::new(),
+        answers: Answers::new(),
+        raw: HashMap::new(),
+    };
+    render(
+        &state,
+        &viewer,
+        "/use-cases/new".into(),
+        None,
+        &empty,
+        &[],
+        StatusCode::OK,
+    )
+}
+
+/// Submits a saved draft if the form asked to; on missing answers, shows the form again.
+async fn finish(
+    state: Data<AppState>,
+    viewer: Viewer,
+    form: &Form,
+    case: cases::Case,
+    filled: Filled,
+) -> Result<HttpResponse, PageError> {
+    let id = case.row.id.clone();
+    if form.get("action") != Some("submit") {
+        return Ok(redirect(&format!("/use-cases/{id}?done=saved")));
+    }
+    let rules = state.rules();
+    let who = viewer.user.clone();
+    let case_id = id.clone();
+    match state
+        .db(move |c| cases::submit(c, &who, &case_id, None, &rules))
+        .await
+    {
+        Ok(_) => Ok(redirect(&format!("/use-cases/{id}?done=submitted"))),
+        Err(AppError::Validation(errors)) => render(
+            &state,
+            &viewer,
+            format!("/use-cases/{id}/edit"),
+            Some(case.row.version),
+            &filled,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /use-cases/new`
+pub async fn create(
+    state: Data<AppState>,
+    viewer: Viewer,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let form = Form(body.form()?);
+    viewer.check_csrf(form.get("csrf"))?;
+    require_submitter(&viewer)?;
+    let (filled, parsed) = read(&state, &form);
+    let answers = match parsed {
+        Ok(a) => a,
+        Err(errors) => {
+            return render(
+                &state,
+                &viewer,
+                "/use-cases/new".into(),
+                None,
+                &filled,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    };
+    let who = viewer.user.clone();
+    let fields = CaseFields {
+        title: filled.title.clone(),
+        summary: filled.summary.clone(),
+        business_function: filled.function.clone(),
+    };
+    let case = state
+        .db(move |c| cases::create(c, &who, fields, &answers))
+        .await?;
+    finish(state, viewer, &form, case, filled).await
+}
+
+async fn editable(state: &AppState, viewer: &Viewer, id: &str) -> Result<cases::Case, PageError> {
+    require_submitter(viewer)?;
+    let id = uuid::Uuid::parse_str(id)
+        .map_err(|_| AppError::NotFound)?
+        .hyphenated()
+        .to_string();
+    let scope = viewer.user.read_scope();
+    let case = state
+        .db(move |c| cases::get(c, &scope, &id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !viewer.user.may_author(&case.row.agency_id) {
+        return Err(
+            AppError::Forbidden("only submitters of the case's agency edit it".into()).into(),
+        );
+    }
+    if !case.status().is_editable() {
+        return Err(AppError::conflict(
+            format!("a case that is {} cannot be edited", case.status()),
+            Some(case.row.version),
+        )
+        .into());
+    }
+    Ok(case)
+}
+
+/// `GET /use-cases/{id}/edit`
+pub async fn edit_form(
+    state: Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let case = editable(&state, &viewer, &path).await?;
+    let filled = Filled {
+        title: case.row.title.clone(),
+        summary: case.row.summary.clone(),
+        function: case.row.business_function.clone(),
+        answers: case.answers()?,
+        raw: HashMap::new(),
+    };
+    render(
+        &state,
+        &viewer,
+        format!("/use-cases/{}/edit", case.row.id),
+        Some(case.row.version),
+        &filled,
+        &[],
+        StatusCode::OK,
+    )
+}
+
+/// `POST /use-cases/{id}/edit`: the form replaces every answer.
+pub async fn update(
+    state: Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let form = Form(body.form()?);
+    viewer.check_csrf(form.get("csrf"))?;
+    let case = editable(&state, &viewer, &path).await?;
+    let version: i32 = form
+        .get("version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(case.row.version);
+    let (filled, parsed) = read(&state, &form);
+    let action = format!("/use-cases/{}/edit", case.row.id);
+    let answers = match parsed {
+        Ok(a) => a,
+        Err(errors) => {
+            return render(
+                &state,
+                &viewer,
+                action,
+                Some(version),
+                &filled,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    };
+    let removed: Vec<String> = state
+        .rules()
+        .questionnaire
+        .questions
+        .iter()
+        .filter(|q| !answers.contains_key(&q.id))
+        .map(|q| q.id.clone())
+        .collect();
+    let patch = CasePatch {
+        title: Some(filled.title.clone()),
+        summary: Some(filled.summary.clone()),
+        business_function: Some(filled.function.clone()),
+        set_answers: answers,
+        remove_answers: removed,
+    };
+    let who = viewer.user.clone();
+    let id = case.row.id.clone();
+    let saved = state
+        .db(move |c| cases::edit(c, &who, &id, version, patch))
+        .await?;
+    finish(state, viewer, &form, saved, filled).await
+}
+
+#[derive(Serialize)]
+struct Preview {
+    visible: HashMap<String, bool>,
+    tier: String,
+    route: String,
+    business_value: i32,
+    feasibility: i32,
+    readiness: i32,
+    priority: i32,
+    missing: usize,
+}
+
+/// `POST /use-cases/preview` (the form's script): which questions are visible, and the
+/// scores and triage the answers so far would get. Stores nothing.
+pub async fn preview(
+    state: Data<AppState>,
+    viewer: Viewer,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let form = Form(body.form()?);
+    viewer.check_csrf(form.get("csrf"))?;
+    let rules = state.rules();
+    let q = &rules.questionnaire;
+    let (json, _, _) = answers_json(q, &form);
+    let answers = lenient(q, &json);
+    let eff = answers::effective(q, &answers);
+    let a = assess(&rules, &answers, false).map_err(AppError::Validation)?;
+    let missing = assess(&rules, &answers, true).err().map_or(0, |e| e.len());
+    let lang = viewer.lang;
+    Ok(HttpResponse::Ok().json(Preview {
+        visible: q
+            .questions
+            .iter()
+            .zip(&eff.visible)
+            .map(|(q, v)| (q.id.clone(), *v))
+            .collect(),
+        tier: state.pages.t(lang, &format!("tier_{}", a.triage.tier)),
+        route: state.pages.t(lang, &format!("route_{}", a.triage.route)),
+        business_value: a.scores.business_value,
+        feasibility: a.scores.feasibility,
+        readiness: a.scores.readiness,
+        priority: a.scores.priority,
+        missing,
+    }))
+}

@@ -1,0 +1,244 @@
+//! Sign-in and sign-out. Before a session exists, the sign-in form is protected by a
+//! double-submit CSRF cookie. After five failed attempts for an e-mail, further attempts wait
+//! an exponentially growing time (429 until it has passed), whether or not the password is right.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::forms::Form;
+use super::render::{redirect, Base, PageError};
+use super::session::{constant_time_eq, cookie, language, Viewer, SESSION_COOKIE};
+use crate::db;
+use crate::http::extract::Body;
+use crate::http::AppState;
+
+const LOGIN_CSRF: &str = "aitriage_login";
+const FREE_ATTEMPTS: u32 = 5;
+
+/// Failed sign-ins per e-mail: how many, and when the last one was.
+#[derive(Default)]
+pub struct Throttle(Mutex<HashMap<String, (u32, Instant)>>);
+
+impl Throttle {
+    /// How long this e-mail must still wait before another attempt.
+    pub fn wait(&self, email: &str) -> Option<Duration> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (n, last) = *map.get(email)?;
+        let until = last + backoff(n)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    pub fn failed(&self, email: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        let e = map.entry(email.to_string()).or_insert((0, Instant::now()));
+        *e = (e.0 + 1, Instant::now());
+    }
+
+    pub fn succeeded(&self, email: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(email);
+    }
+}
+
+/// The wait after `failures` failed attempts: none for the first five, then 2, 4, 8 … s, at most 15 min.
+pub fn backoff(failures: u32) -> Option<Duration> {
+    (failures >= FREE_ATTEMPTS)
+        .then(|| Duration::from_secs((1u64 << (failures - FREE_ATTEMPTS + 1).min(10)).min(900)))
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// Only paths on this site: never `//host` or `https://…`.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    login_csrf: String,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    req: &HttpRequest,
+    next: &str,
+    email: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let lang = language(req);
+    let token = {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b)
+            .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+        db::users::hex(&b)
+    };
+    let pages = &state.pages;
+    let page = LoginPage {
+        base: Base::new(pages, lang, pages.t(lang, "sign_in"), None),
+        login_csrf: token.clone(),
+        next: next.to_string(),
+        email: email.to_string(),
+        error,
+    };
+    let mut res = pages.render("login", &page, status)?;
+    res.add_cookie(&cookie(req, LOGIN_CSRF, token, 1))
+        .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+    Ok(res)
+}
+
+/// `GET /login`
+pub async fn form(
+    state: Data<AppState>,
+    req: HttpRequest,
+    q: Query<Next>,
+) -> Result<HttpResponse, PageError> {
+    login_page(
+        &state,
+        &req,
+        &safe_next(q.next.as_deref()),
+        "",
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// `POST /login`
+pub async fn submit(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let form = Form(body.form()?);
+    let sent = form.get("login_csrf").unwrap_or("");
+    let expected = req
+        .cookie(LOGIN_CSRF)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return Err(PageError::Csrf);
+    }
+    let lang = language(&req);
+    let email = form.text("email").to_lowercase();
+    let next = safe_next(form.get("next"));
+    if let Some(wait) = state.login_throttle.wait(&email) {
+        let msg = state
+            .pages
+            .t(lang, "sign_in_wait")
+            .replace("{seconds}", &wait.as_secs().max(1).to_string());
+        return login_page(
+            &state,
+            &req,
+            &next,
+            &email,
+            Some(msg),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let password = form.get("password").unwrap_or("").to_string();
+    let who = email.clone();
+    let user = state
+        .db(move |c| db::users::check_password(c, &who, &password))
+        .await?;
+    let Some(user_id) = user else {
+        state.login_throttle.failed(&email);
+        let msg = state.pages.t(lang, "sign_in_failed");
+        return login_page(
+            &state,
+            &req,
+            &next,
+            &email,
+            Some(msg),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    state.login_throttle.succeeded(&email);
+    let token = state
+        .db(move |c| db::users::open_session(c, &user_id))
+        .await?;
+    let mut res = redirect(&next);
+    let set = res
+        .add_cookie(&cookie(
+            &req,
+            SESSION_COOKIE,
+            token,
+            db::users::SESSION_HOURS,
+        ))
+        .and_then(|_| res.add_removal_cookie(&Cookie::build(LOGIN_CSRF, "").path("/").finish()));
+    set.map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+    Ok(res)
+}
+
+/// `POST /logout`
+pub async fn logout(
+    state: Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    body: Body,
+) -> Result<HttpResponse, PageError> {
+    let form = Form(body.form()?);
+    viewer.check_csrf(form.get("csrf"))?;
+    if let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        state
+            .db(move |c| db::users::close_session(c, &token))
+            .await?;
+    }
+    let mut res = redirect("/login");
+    res.add_removal_cookie(&Cookie::build(SESSION_COOKIE, "").path("/").finish())
+        .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_attempts_slow_down_after_five_failures() {
+        assert_eq!(backoff(4), None);
+        assert_eq!(backoff(5), Some(Duration::from_secs(2)));
+        assert_eq!(backoff(7), Some(Duration::from_secs(8)));
+        assert_eq!(backoff(40), Some(Duration::from_secs(900)));
+        let t = Throttle::default();
+        for _ in 0..4 {
+            t.failed("a@x");
+        }
+        assert!(t.wait("a@x").is_none());
+        t.failed("a@x");
+        assert!(t.wait("a@x").is_some());
+        assert!(t.wait("b@x").is_none(), "per e-mail");
+        t.succeeded("a@x");
+        assert!(t.wait("a@x").is_none());
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/queue?tier=high")), "/queue?tier=high");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "queue"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,508 @@
+//! The portfolio: the prioritisation radar drawn on the server as SVG (feasibility across,
+//! business value up, readiness as size, tier as colour and shape), filters, a sortable table
+//! of the same cases (the chart's text alternative), and a CSV download.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Query};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+use super::render::{form_urlencode, Base, PageError};
+use super::session::Viewer;
+use crate::db::portfolio::{self, Point, RadarFilter};
+use crate::domain::case::{Status, Tier};
+use crate::http::AppState;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct Filters {
+    agency: Option<String>,
+    business_function: Option<String>,
+    tier: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+}
+
+impl Filters {
+    fn radar(&self) -> RadarFilter {
+        let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+        RadarFilter {
+            agency: nonempty(&self.agency),
+            business_function: nonempty(&self.business_function),
+            tier: nonempty(&self.tier).and_then(|t| Tier::parse(&t)),
+            status: nonempty(&self.status).and_then(|s| Status::parse(&s)),
+        }
+    }
+
+    /// The filters as a query string (without sorting).
+    fn query(&self) -> String {
+        [
+            ("agency", &self.agency),
+            ("business_function", &self.business_function),
+            ("tier", &self.tier),
+            ("status", &self.status),
+        ]
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", form_urlencode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+const W: f64 = 640.0;
+const H: f64 = 480.0;
+const PAD: f64 = 56.0;
+
+fn x(feasibility: i32) -> f64 {
+    PAD + (W - 2.0 * PAD) * feasibility as f64 / 100.0
+}
+
+fn y(value: i32) -> f64 {
+    H - PAD - (H - 2.0 * PAD) * value as f64 / 100.0
+}
+
+/// A tier's marker as an SVG path centred on (cx, cy): shape as well as colour tells tiers apart.
+fn marker(tier: &str, cx: f64, cy: f64, r: f64) -> String {
+    match tier {
+        "low" => format!(
+            "M{:.1},{cy:.1}a{r:.1},{r:.1} 0 1,0 {:.1},0a{r:.1},{r:.1} 0 1,0 {:.1},0z",
+            cx - r,
+            2.0 * r,
+            -2.0 * r
+        ),
+        "medium" => format!(
+            "M{:.1},{:.1}h{:.1}v{:.1}h{:.1}z",
+            cx - r,
+            cy - r,
+            2.0 * r,
+            2.0 * r,
+            -2.0 * r
+        ),
+        "high" => format!(
+            "M{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}z",
+            cy - r * 1.2,
+            cx + r * 1.1,
+            cy + r * 0.9,
+            cx - r * 1.1,
+            cy + r * 0.9
+        ),
+        "critical" => format!(
+            "M{cx:.1},{:.1}L{:.1},{cy:.1}L{cx:.1},{:.1}L{:.1},{cy:.1}z",
+            cy - r * 1.3,
+            cx + r * 1.3,
+            cy + r * 1.3,
+            cx - r * 1.3
+        ),
+        _ => {
+            let d = r * 0.9;
+            let w = (r * 0.35).max(1.5);
+            format!(
+                "M{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}z",
+                cx - d,
+                cy - d + w,
+                cy - w,
+                cx + d,
+                cy - d + w,
+                cx + d - w,
+                cy - d,
+                cy - w,
+                cx - d + w,
+                cy - d
+            ) + &format!(
+                "M{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}z",
+                cx - d,
+                cy + d - w,
+                cy + w,
+                cx + d,
+                cy + d - w,
+                cx + d - w,
+                cy + d,
+                cy + w,
+                cx - d + w,
+                cy + d
+            )
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PointView {
+    id: String,
+    title: String,
+    agency: String,
+    business_function: String,
+    business_value: i32,
+    feasibility: i32,
+    readiness: i32,
+    priority: i32,
+    quadrant: String,
+    tier: String,
+    tier_label: String,
+    status_label: String,
+    path: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Tick {
+    pos: f64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct QuadrantLabel {
+    x: f64,
+    y: f64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Option_ {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct SortLink {
+    label: String,
+    href: String,
+    sort: &'static str,
+}
+
+#[derive(Serialize)]
+struct Legend {
+    tier: String,
+    label: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct PortfolioPage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    points: Vec<PointView>,
+    count: usize,
+    width: f64,
+    height: f64,
+    plot_left: f64,
+    plot_right: f64,
+    plot_top: f64,
+    plot_bottom: f64,
+    x_threshold: f64,
+    y_threshold: f64,
+    ticks_x: Vec<Tick>,
+    ticks_y: Vec<Tick>,
+    quadrants: Vec<QuadrantLabel>,
+    legend: Vec<Legend>,
+    agencies: Vec<Option_>,
+    functions: Vec<Option_>,
+    tiers: Vec<Option_>,
+    statuses: Vec<Option_>,
+    columns: Vec<SortLink>,
+    csv_href: String,
+}
+
+fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
+    points.sort_by(|a, b| {
+        let o = match sort {
+            "title" => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
+            "agency" => a.agency.cmp(&b.agency),
+            "value" => a.business_value.cmp(&b.business_value),
+            "feasibility" => a.feasibility.cmp(&b.feasibility),
+            "readiness" => a.readiness.cmp(&b.readiness),
+            "tier" => Tier::parse(&a.tier).cmp(&Tier::parse(&b.tier)),
+            _ => a.priority.cmp(&b.priority),
+        };
+        if desc {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+}
+
+/// `GET /portfolio`
+pub async fn page(
+    state: Data<AppState>,
+    viewer: Viewer,
+    q: Query<Filters>,
+) -> Result<HttpResponse, PageError> {
+    let scope = viewer.user.read_scope();
+    let filter = q.radar();
+    let all_scope = scope.clone();
+    let (mut points, everything) = state
+        .db(move |c| {
+            Ok((
+                portfolio::radar(c, &scope, &filter)?,
+                portfolio::radar(c, &all_scope, &RadarFilter::default())?,
+            ))
+        })
+        .await?;
+    let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
+    let desc = q.dir.as_deref() != Some("asc");
+    sort_points(&mut points, &sort, desc);
+    let lang = viewer.lang;
+    let pages = &state.pages;
+    let t = |k: String| pages.t(lang, &k);
+    let rules = state.rules();
+    let sc = &rules.scoring;
+    let distinct = |f: fn(&Point) -> &String, current: &Option<String>| {
+        let mut v: Vec<String> = everything
+            .iter()
+            .map(|p| f(p).clone())
+            .filter(|s| !s.is_empty())
+            .collect();
+        v.sort();
+        v.dedup();
+        v.into_iter()
+            .map(|s| Option_ {
+                selected: current.as_deref() == Some(s.as_str()),
+                label: s.clone(),
+                value: s,
+            })
+            .collect::<Vec<_>>()
+    };
+    let quadrant_label = |hv: bool, hf: bool| {
+        sc.quadrants
+            .iter()
+            .find(|q| q.high_value == hv && q.high_feasibility == hf)
+            .map_or(String::new(), |q| q.label.clone())
+    };
+    let base_query = q.query();
+    let column = |key: &'static str, label: &str| {
+        let next_desc = !(sort == key && desc);
+        let sep = if base_query.is_empty() { "" } else { "&" };
+        SortLink {
+            label: label.to_string(),
+            href: format!(
+                "/portfolio?{base_query}{sep}sort={key}&dir={}",
+                if next_desc { "desc" } else { "asc" }
+            ),
+            sort: if sort == key {
+                if desc {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            } else {
+                "none"
+            },
+        }
+    };
+    let page = PortfolioPage {
+        base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
+        count: points.len(),
+        points: points
+            .iter()
+            .map(|p| {
+                let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
+                let tier_label = t(format!("tier_{}", p.tier));
+                PointView {
+                    path: marker(&p.tier, x(p.feasibility), y(p.business_value), r),
+                    label: format!(
+                        "{} ({}): {} {}, {} {}, {} {}, {}",
+                        p.title,
+                        p.agency,
+                        t("business_value".into()),
+                        p.business_value,
+                        t("feasibility".into()),
+                        p.feasibility,
+                        t("readiness".into()),
+                        p.readiness,
+                        tier_label
+                    ),
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    agency: p.agency.clone(),
+                    business_function: p.business_function.clone(),
+                    business_value: p.business_value,
+                    feasibility: p.feasibility,
+                    readiness: p.readiness,
+                    priority: p.priority,
+                    quadrant: sc
+                        .quadrants
+                        .iter()
+                        .find(|qd| qd.id == p.quadrant)
+                        .map_or(p.quadrant.clone(), |qd| qd.label.clone()),
+                    tier: p.tier.clone(),
+                    tier_label,
+                    status_label: t(format!("status_{}", p.status)),
+                }
+            })
+            .collect(),
+        width: W,
+        height: H,
+        plot_left: PAD,
+        plot_right: W - PAD,
+        plot_top: PAD,
+        plot_bottom: H - PAD,
+        x_threshold: x(sc.feasibility_threshold as i32),
+        y_threshold: y(sc.value_threshold as i32),
+        ticks_x: (0..=4)
+            .map(|i| Tick {
+                pos: x(i * 25),
+                label: (i * 25).to_string(),
+            })
+            .collect(),
+        ticks_y: (0..=4)
+            .map(|i| Tick {
+                pos: y(i * 25),
+                label: (i * 25).to_string(),
+            })
+            .collect(),
+        quadrants: vec![
+            QuadrantLabel {
+                x: W - PAD - 6.0,
+                y: PAD + 16.0,
+                label: quadrant_label(true, true),
+            },
+            QuadrantLabel {
+                x: x(sc.feasibility_threshold as i32) - 6.0,
+                y: PAD + 16.0,
+                label: quadrant_label(true, false),
+            },
+            QuadrantLabel {
+                x: W - PAD - 6.0,
+                y: H - PAD - 8.0,
+                label: quadrant_label(false, true),
+            },
+            QuadrantLabel {
+                x: x(sc.feasibility_threshold as i32) - 6.0,
+                y: H - PAD - 8.0,
+                label: quadrant_label(false, false),
+            },
+        ],
+        legend: ["low", "medium", "high", "critical", "prohibited"]
+            .iter()
+            .map(|tier| Legend {
+                tier: tier.to_string(),
+                label: t(format!("tier_{tier}")),
+                path: marker(tier, 10.0, 10.0, 7.0),
+            })
+            .collect(),
+        agencies: distinct(|p| &p.agency, &q.agency),
+        functions: distinct(|p| &p.business_function, &q.business_function),
+        tiers: Tier::ALL
+            .iter()
+            .map(|tier| Option_ {
+                value: tier.to_string(),
+                label: t(format!("tier_{tier}")),
+                selected: q.tier.as_deref() == Some(tier.as_str()),
+            })
+            .collect(),
+        statuses: Status::ALL
+            .iter()
+            .filter(|s| **s != Status::Draft)
+            .map(|s| Option_ {
+                value: s.to_string(),
+                label: t(format!("status_{s}")),
+                selected: q.status.as_deref() == Some(s.as_str()),
+            })
+            .collect(),
+        columns: vec![
+            column("title", &t("col_title".into())),
+            column("agency", &t("col_agency".into())),
+            column("value", &t("business_value".into())),
+            column("feasibility", &t("feasibility".into())),
+            column("readiness", &t("readiness".into())),
+            column("priority", &t("priority".into())),
+            column("tier", &t("col_tier".into())),
+        ],
+        csv_href: format!("/portfolio.csv?{base_query}"),
+    };
+    pages.render("portfolio", &page, StatusCode::OK)
+}
+
+/// One CSV cell: quoted when needed, and never starting with a formula character.
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The radar's cases as CSV rows.
+pub fn csv_of(points: &[Point]) -> String {
+    let mut out = String::from("id,agency,title,business_function,status,tier,route,business_value,feasibility,readiness,priority,quadrant,submitted_at\r\n");
+    for p in points {
+        let row = [
+            p.id.clone(),
+            p.agency.clone(),
+            p.title.clone(),
+            p.business_function.clone(),
+            p.status.clone(),
+            p.tier.clone(),
+            p.route.clone(),
+            p.business_value.to_string(),
+            p.feasibility.to_string(),
+            p.readiness.to_string(),
+            p.priority.to_string(),
+            p.quadrant.clone(),
+            p.submitted_at
+                .map(|t| t.and_utc().to_rfc3339())
+                .unwrap_or_default(),
+        ];
+        out += &row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",");
+        out += "\r\n";
+    }
+    out
+}
+
+/// `GET /portfolio.csv` (the same filters as the page).
+pub async fn csv(
+    state: Data<AppState>,
+    viewer: Viewer,
+    q: Query<Filters>,
+) -> Result<HttpResponse, PageError> {
+    let scope = viewer.user.read_scope();
+    let filter = q.radar();
+    let points = state
+        .db(move |c| portfolio::radar(c, &scope, &filter))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"aitriage-portfolio.csv\"",
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(csv_of(&points)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a, b"), "\"a, b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn every_tier_has_a_distinct_marker_shape() {
+        let shapes: Vec<String> = ["low", "medium", "high", "critical", "prohibited"]
+            .iter()
+            .map(|t| marker(t, 0.0, 0.0, 5.0))
+            .collect();
+        for (i, a) in shapes.iter().enumerate() {
+            for b in &shapes[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The reviewer's queue: the cases they may decide, with filters, ages, SLA and claims.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Query};
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+use super::render::{Base, PageError};
+use super::session::Viewer;
+use crate::db::reviews::{self, QueueFilter};
+use crate::db::users;
+use crate::domain::case::Tier;
+use crate::error::AppError;
+use crate::http::AppState;
+
+#[derive(Deserialize)]
+pub struct Filters {
+    tier: Option<String>,
+    agency: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Item {
+    id: String,
+    title: String,
+    agency: String,
+    tier: String,
+    tier_label: String,
+    status_label: String,
+    age: String,
+    sla: String,
+    overdue: bool,
+    escalated: bool,
+    claimed_by: Option<String>,
+    claimed_by_me: bool,
+    pending: String,
+    version: i32,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct QueuePage<'a> {
+    #[serde(flatten)]
+    base: Base<'a>,
+    items: Vec<Item>,
+    tiers: Vec<Choice>,
+    agency: String,
+    group: String,
+}
+
+/// `GET /queue`
+pub async fn page(
+    state: Data<AppState>,
+    viewer: Viewer,
+    q: Query<Filters>,
+) -> Result<HttpResponse, PageError> {
+    if !viewer.user.is_reviewer() {
+        return Err(AppError::Forbidden("the review queue is for reviewers".into()).into());
+    }
+    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let filter = QueueFilter {
+        tier: nonempty(&q.tier).and_then(|t| Tier::parse(&t)),
+        agency: nonempty(&q.agency),
+        group: nonempty(&q.group),
+        older_than_hours: None,
+    };
+    let selected_tier = filter.tier;
+    let who = viewer.user.clone();
+    let rules = state.rules();
+    let (entries, emails) = state
+        .db(move |c| {
+            let entries = reviews::queue(c, &who, &filter, &rules)?;
+            let ids: Vec<String> = entries
+                .iter()
+                .filter_map(|e| e.case.row.claimed_by.clone())
+                .collect();
+            Ok((entries, users::emails(c, &ids)?))
+        })
+        .await?;
+    let lang = viewer.lang;
+    let pages = &state.pages;
+    let t = |k: String| pages.t(lang, &k);
+    let page = QueuePage {
+        base: Base::new(pages, lang, t("nav_queue".into()), Some(&viewer)),
+        items: entries
+            .into_iter()
+            .map(|e| {
+                let tier = e.case.row.tier.clone().unwrap_or_default();
+                Item {
+                    id: e.case.row.id.clone(),
+                    title: e.case.row.title.clone(),
+                    agency: e.case.agency.clone(),
+                    tier_label: t(format!("tier_{tier}")),
+                    tier,
+                    status_label: t(format!("status_{}", e.case.row.status)),
+                    age: format!("{:.1}", e.working_days),
+                    sla: e
+                        .sla_working_days
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                    overdue: e.overdue,
+                    escalated: e.case.row.escalated,
+                    claimed_by_me: e.case.row.claimed_by.as_deref()
+                        == Some(viewer.user.user_id.as_str()),
+                    claimed_by: e
+                        .case
+                        .row
+                        .claimed_by
+                        .as_ref()
+                        .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+                    pending: e.pending_groups.join(", "),
+                    version: e.case.row.version,
+                }
+            })
+            .collect(),
+        tiers: Tier::ALL
+            .iter()
+            .map(|tier| Choice {
+                value: tier.to_string(),
+                label: t(format!("tier_{tier}")),
+                selected: selected_tier == Some(*tier),
+            })
+            .collect(),
+        agency: q.agency.clone().unwrap_or_default(),
+        group: q.group.clone().unwrap_or_default(),
+    };
+    pages.render("queue", &page, StatusCode::OK)
+}

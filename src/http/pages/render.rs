@@ -1,0 +1,252 @@
+//! Rendering: compiled-in handlebars templates (strict mode, HTML-escaped), the strings of
+//! each language, the context every page shares, and errors as HTML pages.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use super::session::Viewer;
+use crate::domain::access::Role;
+use crate::error::AppError;
+
+/// The strings of one language, by key. Every language has every key (a test checks).
+pub type Strings = BTreeMap<String, String>;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout", include_str!("../../../templates/layout.hbs")),
+    ("login", include_str!("../../../templates/login.hbs")),
+    ("home", include_str!("../../../templates/home.hbs")),
+    ("intake", include_str!("../../../templates/intake.hbs")),
+    ("case", include_str!("../../../templates/case.hbs")),
+    ("queue", include_str!("../../../templates/queue.hbs")),
+    (
+        "portfolio",
+        include_str!("../../../templates/portfolio.hbs"),
+    ),
+];
+
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("en", include_str!("../../../templates/i18n/en.toml")),
+    ("fr", include_str!("../../../templates/i18n/fr.toml")),
+];
+
+pub struct Pages {
+    hbs: Handlebars<'static>,
+    strings: BTreeMap<&'static str, Strings>,
+}
+
+impl Pages {
+    pub fn new() -> Result<Pages, String> {
+        let mut hbs = Handlebars::new();
+        hbs.set_strict_mode(true);
+        for (name, text) in TEMPLATES {
+            hbs.register_template_string(name, *text)
+                .map_err(|e| format!("template {name}: {e}"))?;
+        }
+        let mut strings = BTreeMap::new();
+        for (lang, text) in LANGUAGES {
+            let s: Strings = toml::from_str(text).map_err(|e| format!("strings {lang}: {e}"))?;
+            strings.insert(*lang, s);
+        }
+        Ok(Pages { hbs, strings })
+    }
+
+    pub fn strings(&self, lang: &str) -> &Strings {
+        self.strings.get(lang).unwrap_or(&self.strings["en"])
+    }
+
+    /// One string, falling back to its key (templates are strict; Rust callers are forgiving).
+    pub fn t(&self, lang: &str, key: &str) -> String {
+        self.strings(lang)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    pub fn render<T: Serialize>(
+        &self,
+        name: &str,
+        ctx: &T,
+        status: StatusCode,
+    ) -> Result<HttpResponse, PageError> {
+        let body = self
+            .hbs
+            .render(name, ctx)
+            .map_err(|e| PageError::App(AppError::Internal(format!("template {name}: {e}"))))?;
+        Ok(html(status, body))
+    }
+}
+
+/// An HTML response with the security headers every page carries.
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+#[derive(Serialize)]
+pub struct UserView {
+    pub email: String,
+    pub agency: String,
+    pub roles: String,
+}
+
+#[derive(Serialize)]
+pub struct Nav {
+    pub submit: bool,
+    pub review: bool,
+}
+
+/// What the layout needs on every page.
+#[derive(Serialize)]
+pub struct Base<'a> {
+    pub t: &'a Strings,
+    pub lang: &'a str,
+    pub other_lang: &'a str,
+    pub other_lang_name: &'a str,
+    pub title: String,
+    pub user: Option<UserView>,
+    pub csrf: String,
+    pub nav: Nav,
+}
+
+impl<'a> Base<'a> {
+    pub fn new(
+        pages: &'a Pages,
+        lang: &'a str,
+        title: String,
+        viewer: Option<&Viewer>,
+    ) -> Base<'a> {
+        let other = if lang == "fr" { "en" } else { "fr" };
+        let user = viewer.map(|v| &v.user);
+        Base {
+            t: pages.strings(lang),
+            lang,
+            other_lang: other,
+            other_lang_name: if other == "fr" {
+                "Français"
+            } else {
+                "English"
+            },
+            title,
+            user: user.map(|u| UserView {
+                email: u.email.clone(),
+                agency: u.agency_code.clone(),
+                roles: u
+                    .roles
+                    .iter()
+                    .map(|r| pages.t(lang, &format!("role_{r}")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+            csrf: viewer.map(|v| v.csrf.clone()).unwrap_or_default(),
+            nav: Nav {
+                submit: user.is_some_and(|u| u.has(Role::Submitter)),
+                review: user.is_some_and(|u| u.is_reviewer()),
+            },
+        }
+    }
+}
+
+/// A page that could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in: go to the sign-in page, then come back.
+    SignIn(String),
+    /// A form post without the session's CSRF token.
+    Csrf,
+    App(AppError),
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError::App(e)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::SignIn(_) => f.write_str("sign in first"),
+            PageError::Csrf => f.write_str("the form is missing its security token"),
+            PageError::App(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+pub fn escape(s: &str) -> String {
+    handlebars::html_escape(s)
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::SignIn(_) => StatusCode::SEE_OTHER,
+            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::App(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let PageError::SignIn(next) = self {
+            let next: String = form_urlencode(next);
+            return redirect(&format!("/login?next={next}"));
+        }
+        let status = self.status_code();
+        let detail = match self {
+            PageError::App(AppError::Internal(cause)) => {
+                tracing::error!(%cause, "page failed");
+                "The server could not show this page. The problem has been logged.".to_string()
+            }
+            PageError::App(AppError::NotFound) => {
+                "No such page, or it is not visible to you.".to_string()
+            }
+            PageError::App(AppError::Validation(errs)) => errs
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        let title = status.canonical_reason().unwrap_or("Error");
+        html(
+            status,
+            format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>{title} – aitriage</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>\
+                 <body><main id=\"main\" class=\"narrow\"><h1>{title}</h1><p>{}</p><p><a href=\"/\">aitriage</a></p></main></body></html>",
+                escape(&detail)
+            ),
+        )
+    }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn form_urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

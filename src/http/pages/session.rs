@@ -1,0 +1,112 @@
+//! Who is looking at a page: the session cookie, its CSRF token, and the page language.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+
+use super::render::PageError;
+use crate::db;
+use crate::domain::access::Principal;
+use crate::http::AppState;
+
+pub const SESSION_COOKIE: &str = "aitriage_session";
+pub const LANG_COOKIE: &str = "aitriage_lang";
+
+/// The page language: `?lang=`, then the language cookie, then Accept-Language; English by default.
+pub fn language(req: &HttpRequest) -> &'static str {
+    let pick = |s: &str| match s.trim().get(..2) {
+        Some("fr") => Some("fr"),
+        Some("en") => Some("en"),
+        _ => None,
+    };
+    let from_query = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .and_then(pick);
+    from_query
+        .or_else(|| req.cookie(LANG_COOKIE).and_then(|c| pick(c.value())))
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(pick)
+        })
+        .unwrap_or("en")
+}
+
+/// Cookies are `Secure` when the request came over TLS (directly or through a proxy that says so).
+pub fn is_tls(req: &HttpRequest) -> bool {
+    req.connection_info().scheme() == "https"
+}
+
+pub fn cookie<'a>(
+    req: &HttpRequest,
+    name: &'a str,
+    value: String,
+    max_age_hours: i64,
+) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(is_tls(req))
+        .max_age(actix_web::cookie::time::Duration::hours(max_age_hours))
+        .finish()
+}
+
+/// A signed-in user on a page, with the CSRF token their forms must carry.
+pub struct Viewer {
+    pub user: Principal,
+    pub csrf: String,
+    pub lang: &'static str,
+}
+
+impl Viewer {
+    /// Refuses a form post whose CSRF token is missing or wrong.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        match sent {
+            Some(t) if constant_time_eq(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            _ => Err(PageError::Csrf),
+        }
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequest for Viewer {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+        let lang = language(req);
+        let next = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "/".into());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                PageError::App(crate::error::AppError::Internal("no state".into()))
+            })?;
+            let Some(token) = token else {
+                return Err(PageError::SignIn(next));
+            };
+            let found = state.db(move |c| db::users::session(c, &token)).await?;
+            match found {
+                Some((user, csrf)) => Ok(Viewer { user, csrf, lang }),
+                None => Err(PageError::SignIn(next)),
+            }
+        })
+    }
+}

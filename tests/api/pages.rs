@@ -1,0 +1,417 @@
+//! The web pages without a browser: sign-in, CSRF, role access, escaping, the no-script form.
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use aitriage::domain::access::{ReviewScope, Role};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A browser session for a user created with `roles`: the session cookie and its CSRF token.
+fn session(app: &TestApp, agency: &str, email: &str, roles: &[Role]) -> (String, String) {
+    app.user(agency, email, roles, ReviewScope::All);
+    let mut c = app.pool.get().unwrap();
+    let id = aitriage::db::users::find_id_by_email(&mut c, email)
+        .unwrap()
+        .unwrap();
+    let token = aitriage::db::users::open_session(&mut c, &id).unwrap();
+    let (_, csrf) = aitriage::db::users::session(&mut c, &token)
+        .unwrap()
+        .unwrap();
+    (token, csrf)
+}
+
+fn get(path: &str, cookie: &str) -> TestRequest {
+    TestRequest::get()
+        .uri(path)
+        .insert_header(("Cookie", format!("aitriage_session={cookie}")))
+}
+
+fn post_form(path: &str, cookie: &str, pairs: &[(&str, &str)]) -> TestRequest {
+    let body: String = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Cookie", format!("aitriage_session={cookie}")))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(body)
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The benign example case as form fields.
+fn benign_form(title: &str) -> Vec<(String, String)> {
+    let mut v = vec![
+        ("title".to_string(), title.to_string()),
+        ("business_function".into(), "Procurement".into()),
+    ];
+    for (k, val) in example("back_office_email_sorting").answers {
+        match val {
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    v.push((format!("q_{k}"), i.as_str().unwrap().to_string()));
+                }
+            }
+            serde_json::Value::String(s) => v.push((format!("q_{k}"), s)),
+            other => v.push((format!("q_{k}"), other.to_string())),
+        }
+    }
+    v
+}
+
+#[actix_web::test]
+async fn pages_need_a_session_and_send_strict_security_headers() {
+    let app = TestApp::sqlite().await;
+    for path in ["/", "/queue", "/portfolio", "/use-cases/new"] {
+        let r = app.send(TestRequest::get().uri(path)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            r.headers.get("location").unwrap(),
+            &format!("/login?next={}", enc(path))
+        );
+    }
+    let login = app.send(TestRequest::get().uri("/login")).await;
+    assert_eq!(login.status, 200);
+    let csp = login
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let set = login.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+}
+
+#[actix_web::test]
+async fn signing_in_sets_an_http_only_session_and_repeated_failures_slow_down() {
+    let app = TestApp::sqlite().await;
+    app.user(
+        "UNICEF",
+        "ana@unicef.test",
+        &[Role::Submitter],
+        ReviewScope::Own,
+    );
+    {
+        let mut c = app.pool.get().unwrap();
+        let id = aitriage::db::users::find_id_by_email(&mut c, "ana@unicef.test")
+            .unwrap()
+            .unwrap();
+        aitriage::db::users::set_password(&mut c, &id, "correct horse battery").unwrap();
+    }
+    let attempt = |password: &'static str| {
+        TestRequest::post()
+            .uri("/login")
+            .insert_header(("Cookie", "aitriage_login=abc123"))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!(
+                "login_csrf=abc123&email=ana%40unicef.test&next=%2Fportfolio&password={}",
+                enc(password)
+            ))
+    };
+    let ok = app.send(attempt("correct horse battery")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    assert_eq!(ok.headers.get("location").unwrap(), "/portfolio");
+    let cookie = ok
+        .headers
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("aitriage_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    // Without the sign-in form's own CSRF cookie the post is refused.
+    let forged = app
+        .send(
+            TestRequest::post()
+                .uri("/login")
+                .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                .set_payload("login_csrf=abc123&email=ana%40unicef.test&password=x"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    for _ in 0..5 {
+        let bad = app.send(attempt("wrong password here")).await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+        assert!(bad.text.contains("do not match"), "{}", bad.text);
+    }
+    let slowed = app.send(attempt("correct horse battery")).await;
+    assert_eq!(
+        slowed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(slowed.text.contains("Try again in"), "{}", slowed.text);
+}
+
+#[actix_web::test]
+async fn a_title_with_markup_is_shown_as_text_everywhere() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let mut body = case_body("public_faq_chatbot");
+    body["title"] = json!("<script>alert('x')</script> & <b>bold</b>");
+    let r = app.post("/api/v1/use-cases", &t, &body).await;
+    let id = r.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/use-cases/{id}/submit"), &t, &json!({}))
+        .await;
+    let (cookie, _) = session(
+        &app,
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer, Role::PortfolioOwner],
+    );
+    for path in [
+        "/".to_string(),
+        format!("/use-cases/{id}"),
+        "/queue".into(),
+        "/portfolio".into(),
+    ] {
+        let page = app.send(get(&path, &cookie)).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            !page.text.contains("<script>alert"),
+            "{path} renders the title as markup"
+        );
+        assert!(
+            page.text.contains("&lt;script&gt;alert"),
+            "{path} does not show the title"
+        );
+        assert!(!page.text.contains("<b>bold</b>"), "{path}");
+    }
+    let csv = app.send(get("/portfolio.csv", &cookie)).await;
+    assert!(
+        csv.text
+            .contains("\"<script>alert('x')</script> & <b>bold</b>\"")
+            || csv
+                .text
+                .contains("<script>alert('x')</script> & <b>bold</b>")
+    );
+    assert_eq!(
+        csv.headers.get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+}
+
+#[actix_web::test]
+async fn a_form_post_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let before = app.counts();
+    let fields = benign_form("No token");
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.send(post_form("/use-cases/new", &cookie, &pairs)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut wrong = pairs.clone();
+    wrong.push(("csrf", "0000"));
+    assert_eq!(
+        app.send(post_form("/use-cases/new", &cookie, &wrong))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.send(post_form("/logout", &cookie, &[])).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.counts(), before);
+    // With it, the same post works.
+    let mut right = pairs.clone();
+    right.push(("csrf", &csrf));
+    right.push(("action", "submit"));
+    let ok = app.send(post_form("/use-cases/new", &cookie, &right)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    assert!(ok
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .ends_with("?done=submitted"));
+    assert_eq!(app.counts()[1], before[1] + 1, "submitted and triaged");
+}
+
+#[actix_web::test]
+async fn pages_a_role_may_not_use_answer_403() {
+    let app = TestApp::sqlite().await;
+    let (submitter, _) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let (owner, owner_csrf) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    assert_eq!(
+        app.send(get("/queue", &submitter)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.send(get("/use-cases/new", &owner)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let fields = benign_form("Not mine to submit");
+    let mut pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push(("csrf", &owner_csrf));
+    assert_eq!(
+        app.send(post_form("/use-cases/new", &owner, &pairs))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.send(get("/portfolio", &owner)).await.status, 200);
+    // Another agency's case is not found, on the page as in the API.
+    let other = app.submitter("UNHCR");
+    let c = app.submitted(&other, "public_faq_chatbot").await;
+    let mut conn = app.pool.get().unwrap();
+    let id = aitriage::db::users::find_id_by_email(&mut conn, "ana@unicef.test")
+        .unwrap()
+        .unwrap();
+    let token = aitriage::db::users::open_session(&mut conn, &id).unwrap();
+    assert_eq!(
+        app.send(get(
+            &format!("/use-cases/{}", c["id"].as_str().unwrap()),
+            &token
+        ))
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn without_scripts_the_form_keeps_what_was_typed_shows_errors_and_ignores_hidden_answers() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    // Missing required answers: the page comes back with a summary and every typed value.
+    let partial = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half-typed <case>"),
+        ("q_purpose", "Kept text"),
+        ("q_people_served", "lots"),
+        ("action", "submit"),
+    ];
+    let r = app
+        .send(post_form("/use-cases/new", &cookie, &partial))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text.contains("There is a problem") && r.text.contains("href=\"#q-people_served\""),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("value=\"Half-typed &lt;case&gt;\""));
+    assert!(r.text.contains(">Kept text</textarea>"));
+    assert!(
+        r.text.contains("value=\"lots\""),
+        "an unreadable number is kept as typed"
+    );
+    assert_eq!(app.counts()[0], 0, "nothing stored");
+
+    // Every question is on the page; answers to hidden ones are ignored by triage.
+    let form = app.send(get("/use-cases/new", &cookie)).await;
+    assert!(
+        form.text.contains("name=\"q_tool_actions\"")
+            && form.text.contains("data-conditional=\"true\"")
+    );
+    let mut fields = benign_form("Hidden answers");
+    fields.retain(|(k, _)| k != "q_autonomy_level" && k != "q_tool_actions");
+    fields.push(("q_autonomy_level".into(), "0".into()));
+    fields.push(("q_tool_actions".into(), "financial_transaction".into()));
+    fields.push(("q_tool_actions".into(), "physical_world".into()));
+    fields.push(("csrf".into(), csrf.clone()));
+    fields.push(("action".into(), "submit".into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let ok = app.send(post_form("/use-cases/new", &cookie, &pairs)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    let page = app
+        .send(get(
+            ok.headers.get("location").unwrap().to_str().unwrap(),
+            &cookie,
+        ))
+        .await;
+    assert!(
+        page.text.contains("Low risk"),
+        "hidden agentic answers did not count"
+    );
+}
+
+#[actix_web::test]
+async fn the_script_preview_reports_visibility_and_triage() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let r = app
+        .send(post_form(
+            "/use-cases/preview",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("q_autonomy_level", "3"),
+                ("q_prohibited_practices", "social_scoring"),
+            ],
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["visible"]["tool_actions"], true);
+    assert_eq!(r.json["visible"]["children_safeguards"], false);
+    assert_eq!(r.json["tier"], "Prohibited");
+    let none = app
+        .send(post_form("/use-cases/preview", &cookie, &[("csrf", &csrf)]))
+        .await;
+    assert_eq!(
+        none.json["visible"]["tool_actions"], false,
+        "autonomy unanswered: agentic questions hidden"
+    );
+    assert_eq!(
+        app.send(post_form("/use-cases/preview", &cookie, &[]))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[actix_web::test]
+async fn pages_speak_french_and_every_language_has_every_string() {
+    let app = TestApp::sqlite().await;
+    let (cookie, _) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let fr = app.send(get("/?lang=fr", &cookie)).await;
+    assert!(
+        fr.text.contains("<html lang=\"fr\">") && fr.text.contains("Portefeuille"),
+        "{}",
+        fr.text
+    );
+    let by_header = app
+        .send(get("/", &cookie).insert_header(("Accept-Language", "fr-CH, fr;q=0.9")))
+        .await;
+    assert!(by_header.text.contains("<html lang=\"fr\">"));
+    let en: toml::Table = toml::from_str(include_str!("../../templates/i18n/en.toml")).unwrap();
+    let fr: toml::Table = toml::from_str(include_str!("../../templates/i18n/fr.toml")).unwrap();
+    let missing: Vec<&String> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
+    let extra: Vec<&String> = fr.keys().filter(|k| !en.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing in fr: {missing:?}; only in fr: {extra:?}"
+    );
+}
