@@ -44,6 +44,19 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Measure intake, triage and portfolio speed on a fresh temporary database (use a
+    /// release build); prints one table.
+    Bench {
+        /// A PostgreSQL URL to measure on (a fresh schema is created and dropped); SQLite by default.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Portfolio sizes for the radar, summary and simulate measurements.
+        #[arg(long, value_delimiter = ',')]
+        sizes: Option<Vec<usize>>,
+        /// A small, fast run (what the test suite executes).
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +140,23 @@ pub fn main() -> ExitCode {
         }
         Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
         Command::Audit(AuditCommand::Verify) => audit_verify(&config),
+        Command::Bench {
+            database_url,
+            sizes,
+            quick,
+        } => {
+            let mut opts = if quick {
+                crate::bench::Options::quick(database_url)
+            } else {
+                crate::bench::Options::full(database_url)
+            };
+            if let Some(s) = sizes {
+                opts.sizes = s;
+            }
+            load_rules(&config.rules_dir)
+                .and_then(|rules| crate::bench::run(&opts, rules, &config))
+                .map(|table| print!("{table}"))
+        }
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
         }

@@ -4,6 +4,7 @@
 //! (answers, scoring, triage, the case vocabulary), [`db`] (storage on SQLite or PostgreSQL),
 //! [`http`] (the JSON API), and [`cli`] (the command line).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -1,14 +1,13 @@
 //! Answers to the questionnaire: parsed from JSON against the questions' kinds, options and
 //! ranges, and narrowed to the questions that are visible, which alone count.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use cel::objects::{Key, Map};
 use cel::Value;
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
+use crate::rules::condition::{answers_value, Facts, LazyCel};
 use crate::rules::model::{Kind, Questionnaire};
 
 /// One answer, typed by its question's kind.
@@ -28,7 +27,7 @@ pub enum Answer {
 pub type Answers = BTreeMap<String, Answer>;
 
 impl Answer {
-    fn to_cel(&self) -> Value {
+    pub fn to_cel(&self) -> Value {
         match self {
             Answer::Bool(b) => Value::Bool(*b),
             Answer::Int(i) => Value::Int(*i),
@@ -154,37 +153,82 @@ fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// The answers that count: those to visible questions, in questionnaire order, as a CEL value
-/// ready for triage, plus which questions are visible.
-pub struct Effective {
+/// The answers that count: those to visible questions, by question index, and which
+/// questions are visible. Conditions read it directly; the CEL map is built only if a
+/// condition without a native form needs it.
+pub struct Effective<'a> {
     pub visible: Vec<bool>,
-    pub cel: Value,
+    values: Vec<Option<&'a Answer>>,
+    q: &'a Questionnaire,
+    cel: LazyCel,
+}
+
+fn cel_of(q: &Questionnaire, values: &[Option<&Answer>]) -> Value {
+    answers_value(
+        q.questions
+            .iter()
+            .zip(values)
+            .filter_map(|(question, v)| v.map(|a| (question.id.clone(), a.to_cel()))),
+    )
+}
+
+impl Facts for Effective<'_> {
+    fn value(&self, slot: usize) -> Option<&Answer> {
+        self.values.get(slot).copied().flatten()
+    }
+
+    fn cel(&self) -> &Value {
+        self.cel.get_or_build(|| cel_of(self.q, &self.values))
+    }
+}
+
+/// The answers while visibility is being worked out (no caching: they still change).
+struct Partial<'a, 'b> {
+    values: &'b [Option<&'a Answer>],
+    q: &'a Questionnaire,
+    cel: LazyCel,
+}
+
+impl Facts for Partial<'_, '_> {
+    fn value(&self, slot: usize) -> Option<&Answer> {
+        self.values.get(slot).copied().flatten()
+    }
+
+    fn cel(&self) -> &Value {
+        self.cel.get_or_build(|| cel_of(self.q, self.values))
+    }
 }
 
 /// Works out which questions are visible. A `visible_when` reads only earlier questions, so one
-/// pass in order settles every question; a hidden answer is removed before later conditions
+/// pass in order settles every question; a hidden answer is dropped before later conditions
 /// (and triage) see it.
-pub fn effective(q: &Questionnaire, answers: &Answers) -> Effective {
-    let map: HashMap<Key, Value> = answers
+pub fn effective<'a>(q: &'a Questionnaire, answers: &'a Answers) -> Effective<'a> {
+    let mut values: Vec<Option<&Answer>> = q
+        .questions
         .iter()
-        .map(|(k, a)| (Key::String(Arc::new(k.clone())), a.to_cel()))
+        .map(|question| answers.get(&question.id))
         .collect();
-    let mut cel = Value::Map(Map { map: Arc::new(map) });
-    let mut visible = Vec::with_capacity(q.questions.len());
-    for question in &q.questions {
-        let shown = match &question.visible_when {
-            None => true,
+    let mut visible = vec![true; q.questions.len()];
+    for (i, question) in q.questions.iter().enumerate() {
+        if let Some(c) = &question.visible_when {
+            let facts = Partial {
+                values: &values,
+                q,
+                cel: LazyCel::new(),
+            };
             // A condition that cannot be evaluated hides nothing: better to ask too much.
-            Some(c) => c.eval(&cel).unwrap_or(true),
-        };
-        if !shown && answers.contains_key(&question.id) {
-            if let Value::Map(m) = &mut cel {
-                Arc::make_mut(&mut m.map).remove(&Key::String(Arc::new(question.id.clone())));
+            if !c.eval(&facts).unwrap_or(true) {
+                visible[i] = false;
+                values[i] = None;
             }
         }
-        visible.push(shown);
     }
-    Effective { visible, cel }
+    Effective {
+        visible,
+        values,
+        q,
+        cel: LazyCel::new(),
+    }
 }
 
 /// Checks that every visible required question is answered (for submission, not for drafts).

@@ -222,3 +222,44 @@ fn the_same_answers_and_rules_always_give_the_same_result() {
         );
     }
 }
+
+#[test]
+fn native_conditions_agree_with_the_cel_interpreter() {
+    use crate::rules::condition::Facts;
+    let rules = shipped();
+    let conditions: Vec<&crate::rules::condition::Condition> = rules
+        .taxonomy
+        .rules
+        .iter()
+        .map(|r| &r.when)
+        .chain(
+            rules
+                .questionnaire
+                .questions
+                .iter()
+                .filter_map(|q| q.visible_when.as_ref()),
+        )
+        .collect();
+    let native = conditions.iter().filter(|c| c.is_native()).count();
+    assert!(
+        native * 10 >= conditions.len() * 9,
+        "only {native} of {} conditions run natively",
+        conditions.len()
+    );
+    let mut fired = 0;
+    for seed in 0..RUNS {
+        // Drop some answers too, so absent answers are exercised.
+        let mut m = random_answers(seed);
+        let mut rng = Rng(seed ^ 0xabcd);
+        m.retain(|_, _| !rng.chance(15));
+        let a = parse(&m);
+        let eff = answers::effective(&rules.questionnaire, &a);
+        for c in &conditions {
+            let native = c.eval(&eff);
+            let interpreted = c.eval_cel(eff.cel());
+            assert_eq!(native, interpreted, "seed {seed}: `{}`", c.source());
+            fired += usize::from(native == Ok(true));
+        }
+    }
+    assert!(fired > 0);
+}

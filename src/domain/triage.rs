@@ -55,7 +55,7 @@ pub fn triage(rules: &RuleSet, eff: &Effective) -> Triage {
     let mut fired = Vec::new();
     let mut errors = Vec::new();
     for r in &rules.taxonomy.rules {
-        match r.when.eval(&eff.cel) {
+        match r.when.eval(eff) {
             Ok(true) => fired.push(Fired {
                 rule: r.id.clone(),
                 node: r.node.clone(),

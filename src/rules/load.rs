@@ -370,6 +370,10 @@ impl QuestionLookup for Earlier<'_> {
     fn options_of(&self, id: &str) -> Option<Option<Vec<&str>>> {
         self.0.options_of(id)
     }
+
+    fn slot(&self, id: &str) -> Option<(usize, Kind)> {
+        self.0.slot(id)
+    }
 }
 
 impl Loader {
@@ -820,7 +824,7 @@ impl Loader {
             };
             let when = self.condition(src, &r.when, q);
             if let Some(c) = &when {
-                if let Err(e) = c.eval(&sample) {
+                if let Err(e) = c.eval_cel(&sample) {
                     self.err(
                         src,
                         r.when.span(),

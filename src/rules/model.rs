@@ -149,6 +149,10 @@ impl QuestionLookup for Questionnaire {
                 .then(|| q.options.iter().map(|o| o.value.as_str()).collect())
         })
     }
+
+    fn slot(&self, id: &str) -> Option<(usize, Kind)> {
+        self.index.get(id).map(|&i| (i, self.questions[i].kind))
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -173,3 +173,31 @@ fn a_bad_bind_address_stops_start_up_naming_the_variable() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("BIND="));
 }
+
+#[test]
+fn the_benchmark_harness_runs_its_quick_version_and_prints_every_figure() {
+    // No timing is asserted: this keeps the harness from rotting.
+    let out = aitriage()
+        .args(["bench", "--quick"])
+        .env("RULES_DIR", rules_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for figure in [
+        "triage (scoring + every rule)",
+        "raw ceiling",
+        "intake over HTTP (create + submit), 1 client",
+        "of the raw ceiling",
+        "radar at",
+        "summary at",
+        "rules simulate over",
+        "resident memory",
+    ] {
+        assert!(text.contains(figure), "missing {figure:?} in\n{text}");
+    }
+}

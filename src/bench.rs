@@ -1,0 +1,647 @@
+//! `aitriage bench`: measures, in one process on a fresh temporary database, the raw storage
+//! ceiling, intake over HTTP at several concurrencies against it, triage speed in memory,
+//! radar and summary latency at portfolio sizes, `rules simulate`, and resident memory.
+//! It prints one table. Nothing here is asserted; `--quick` runs a small version.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::db::schema::{assessments, use_cases};
+use crate::db::{self, audit, Backend, DbConnection, Pool};
+use crate::domain::access::{Principal, ReviewScope, Role};
+use crate::domain::answers::{self, Answers};
+use crate::domain::assess;
+use crate::domain::case::Status;
+use crate::domain::simulate::Summary;
+use crate::error::AppError;
+use crate::rules::cases::load_cases;
+use crate::rules::RuleSet;
+
+pub struct Options {
+    /// `None`: a temporary SQLite file; else a PostgreSQL URL (a fresh schema is used and dropped).
+    pub database_url: Option<String>,
+    pub sizes: Vec<usize>,
+    pub clients: Vec<usize>,
+    /// Submissions per client at each concurrency.
+    pub per_client: usize,
+    pub triage_seconds: f64,
+}
+
+impl Options {
+    pub fn full(database_url: Option<String>) -> Options {
+        Options {
+            database_url,
+            sizes: vec![10_000, 100_000],
+            clients: vec![1, 8, 32],
+            per_client: 150,
+            triage_seconds: 2.0,
+        }
+    }
+
+    pub fn quick(database_url: Option<String>) -> Options {
+        Options {
+            database_url,
+            sizes: vec![300],
+            clients: vec![1, 4],
+            per_client: 5,
+            triage_seconds: 0.1,
+        }
+    }
+}
+
+struct Row {
+    what: String,
+    value: String,
+}
+
+fn rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A database for the run: a temporary SQLite file, or a fresh PostgreSQL schema.
+struct Target {
+    url: String,
+    _dir: Option<tempfile_free::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+/// A tiny temporary-directory guard (the crate's dependencies have no tempfile).
+mod tempfile_free {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Target {
+    fn new(url: Option<String>) -> Result<Target, String> {
+        match url {
+            Some(base) if Backend::of(&base) == Backend::Postgres => {
+                let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
+                let mut c = diesel::pg::PgConnection::establish(&base).map_err(|e| format!("PostgreSQL: {e}"))?;
+                c.batch_execute(&format!("CREATE SCHEMA {schema}")).map_err(|e| e.to_string())?;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                Ok(Target {
+                    url: format!("{base}{sep}options=-csearch_path%3D{schema}"),
+                    _dir: None,
+                    pg: Some((base, schema)),
+                })
+            }
+            Some(other) => Err(format!("--database-url takes a postgres:// URL (SQLite runs on a temporary file), not {other}")),
+            None => {
+                let dir = std::env::temp_dir().join(format!("aitriage-bench-{}", uuid::Uuid::now_v7().simple()));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                Ok(Target {
+                    url: dir.join("bench.db").to_string_lossy().to_string(),
+                    _dir: Some(tempfile_free::TempDir(dir)),
+                    pg: None,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg {
+            if let Ok(mut c) = diesel::pg::PgConnection::establish(base) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+fn app_err(e: AppError) -> String {
+    e.to_string()
+}
+
+/// Answer sets to submit: the rule pack's example cases, as JSON bodies and parsed answers.
+fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> Result<Vec<(Value, Answers)>, String> {
+    let examples = load_cases(&rules_dir.join("cases"))?;
+    let out: Vec<(Value, Answers)> = examples
+        .into_iter()
+        .filter_map(|c| {
+            let a = answers::parse(&rules.questionnaire, &c.answers).ok()?;
+            assess(rules, &a, true).ok()?;
+            Some((json!({"title": c.title, "summary": c.summary, "business_function": c.business_function, "answers": c.answers}), a))
+        })
+        .collect();
+    if out.is_empty() {
+        return Err("the rule pack has no complete example cases to submit".into());
+    }
+    Ok(out)
+}
+
+/// The writes of one create + submit, straight through diesel: the ceiling for intake.
+fn raw_submission(
+    conn: &mut DbConnection,
+    who: &Principal,
+    scores: &str,
+    triage: &str,
+    answers: &str,
+) -> Result<(), AppError> {
+    let id = db::new_id();
+    let t = db::now();
+    conn.transaction::<_, AppError, _>(|conn| {
+        diesel::insert_into(use_cases::table)
+            .values((
+                use_cases::id.eq(&id),
+                use_cases::agency_id.eq(&who.agency_id),
+                use_cases::title.eq("raw"),
+                use_cases::summary.eq(""),
+                use_cases::business_function.eq(""),
+                use_cases::status.eq("draft"),
+                use_cases::version.eq(1),
+                use_cases::revision.eq(0),
+                use_cases::answers.eq(answers),
+                use_cases::created_by.eq(&who.user_id),
+                use_cases::created_at.eq(t),
+                use_cases::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            &[audit::Event {
+                use_case_id: Some(&id),
+                actor_id: Some(&who.user_id),
+                action: "created",
+                from_status: None,
+                to_status: Some(Status::Draft),
+                details: json!({}),
+            }],
+        )
+    })?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        diesel::update(
+            use_cases::table
+                .filter(use_cases::id.eq(&id))
+                .filter(use_cases::version.eq(1)),
+        )
+        .set((
+            use_cases::status.eq("awaiting_approval"),
+            use_cases::version.eq(2),
+            use_cases::revision.eq(1),
+            use_cases::scores.eq(scores),
+            use_cases::triage.eq(triage),
+            use_cases::priority.eq(50),
+            use_cases::tier.eq("high"),
+            use_cases::route.eq("human_approval"),
+        ))
+        .execute(conn)?;
+        diesel::insert_into(assessments::table)
+            .values((
+                assessments::id.eq(db::new_id()),
+                assessments::use_case_id.eq(&id),
+                assessments::revision.eq(1),
+                assessments::answers.eq(answers),
+                assessments::scores.eq(scores),
+                assessments::triage.eq(triage),
+                assessments::tier.eq("high"),
+                assessments::route.eq("human_approval"),
+                assessments::rules_version.eq("raw"),
+                assessments::created_at.eq(t),
+            ))
+            .execute(conn)?;
+        db::outbox::enqueue(conn, "case.submitted", Some(&id), &json!({}))?;
+        audit::append(
+            conn,
+            &[
+                audit::Event {
+                    use_case_id: Some(&id),
+                    actor_id: Some(&who.user_id),
+                    action: "submitted",
+                    from_status: Some(Status::Draft),
+                    to_status: Some(Status::Submitted),
+                    details: json!({}),
+                },
+                audit::Event {
+                    use_case_id: Some(&id),
+                    actor_id: None,
+                    action: "triaged",
+                    from_status: Some(Status::Submitted),
+                    to_status: Some(Status::AwaitingApproval),
+                    details: json!({}),
+                },
+            ],
+        )
+    })
+}
+
+/// Submissions per second through diesel alone, with `threads` writers.
+fn raw_ceiling(
+    pool: &Pool,
+    who: &Principal,
+    rules: &RuleSet,
+    sample: &Answers,
+    total: usize,
+    threads: usize,
+) -> Result<f64, String> {
+    let a = assess(rules, sample, true).map_err(|_| "sample incomplete")?;
+    let scores = serde_json::to_string(&a.scores).map_err(|e| e.to_string())?;
+    let triage = serde_json::to_string(&a.triage).map_err(|e| e.to_string())?;
+    let answers = serde_json::to_string(sample).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<(), String> {
+                    let mut c = pool.get().map_err(|e| e.to_string())?;
+                    for _ in 0..total / threads {
+                        raw_submission(&mut c, who, &scores, &triage, &answers).map_err(app_err)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().map_err(|_| "writer panicked".to_string())?)
+    })?;
+    Ok((total / threads * threads) as f64 / start.elapsed().as_secs_f64())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// Create + submit over HTTP from `clients` threads; per-submission latencies.
+fn http_intake(
+    base: &str,
+    token: &str,
+    bodies: &[Value],
+    clients: usize,
+    per_client: usize,
+) -> Result<(f64, Vec<Duration>), String> {
+    let start = Instant::now();
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                s.spawn(move || -> Result<Vec<Duration>, String> {
+                    let a = agent();
+                    let mut lat = Vec::with_capacity(per_client);
+                    for i in 0..per_client {
+                        let body = bodies[(c * 7 + i) % bodies.len()].to_string();
+                        let t0 = Instant::now();
+                        let mut res = a
+                            .post(&format!("{base}/api/v1/use-cases"))
+                            .header("Authorization", &format!("Bearer {token}"))
+                            .header("Content-Type", "application/json")
+                            .send(body)
+                            .map_err(|e| e.to_string())?;
+                        let created: Value = serde_json::from_str(
+                            &res.body_mut().read_to_string().map_err(|e| e.to_string())?,
+                        )
+                        .map_err(|e| e.to_string())?;
+                        let id = created["id"]
+                            .as_str()
+                            .ok_or_else(|| format!("create failed: {created}"))?;
+                        let mut sub = a
+                            .post(&format!("{base}/api/v1/use-cases/{id}/submit"))
+                            .header("Authorization", &format!("Bearer {token}"))
+                            .send_empty()
+                            .map_err(|e| e.to_string())?;
+                        if sub.status() != 200 {
+                            return Err(format!(
+                                "submit: HTTP {} {}",
+                                sub.status(),
+                                sub.body_mut().read_to_string().unwrap_or_default()
+                            ));
+                        }
+                        let _ = sub.body_mut().read_to_string();
+                        lat.push(t0.elapsed());
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| "client panicked".to_string())??);
+        }
+        Ok::<_, String>(all)
+    })?;
+    let rate = latencies.len() as f64 / start.elapsed().as_secs_f64();
+    latencies.sort();
+    Ok((rate, latencies))
+}
+
+/// Fills the portfolio to `n` triaged cases with direct batch inserts.
+fn seed_cases(
+    pool: &Pool,
+    who: &Principal,
+    rules: &RuleSet,
+    samples: &[(Value, Answers)],
+    n: usize,
+) -> Result<(), String> {
+    let mut c = pool.get().map_err(|e| e.to_string())?;
+    let have: i64 = use_cases::table
+        .count()
+        .get_result(&mut c)
+        .map_err(|e| e.to_string())?;
+    let prepared: Vec<_> = samples
+        .iter()
+        .map(|(body, a)| {
+            let x = assess(rules, a, true).expect("complete sample");
+            (
+                body.clone(),
+                serde_json::to_string(a).unwrap_or_default(),
+                serde_json::to_string(&x.scores).unwrap_or_default(),
+                serde_json::to_string(&x.triage).unwrap_or_default(),
+                x,
+            )
+        })
+        .collect();
+    let statuses = [
+        "approved",
+        "in_review",
+        "awaiting_approval",
+        "blocked",
+        "rejected",
+    ];
+    let mut i = have as usize;
+    while i < n {
+        let chunk = (n - i).min(500);
+        let t = db::now();
+        let rows: Vec<_> = (i..i + chunk)
+            .map(|k| {
+                let (body, answers, scores, triage, x) = &prepared[k % prepared.len()];
+                (
+                    use_cases::id.eq(db::new_id()),
+                    use_cases::agency_id.eq(who.agency_id.clone()),
+                    use_cases::title
+                        .eq(format!("{} #{k}", body["title"].as_str().unwrap_or("case"))),
+                    use_cases::summary.eq(body["summary"].as_str().unwrap_or("").to_string()),
+                    use_cases::business_function
+                        .eq(body["business_function"].as_str().unwrap_or("").to_string()),
+                    use_cases::status.eq(statuses[k % statuses.len()]),
+                    use_cases::version.eq(2),
+                    use_cases::revision.eq(1),
+                    use_cases::answers.eq(answers.clone()),
+                    use_cases::created_by.eq(who.user_id.clone()),
+                    use_cases::created_at.eq(t),
+                    use_cases::updated_at.eq(t),
+                    use_cases::submitted_at.eq(Some(t)),
+                    (
+                        use_cases::business_value.eq(Some(x.scores.business_value)),
+                        use_cases::feasibility.eq(Some(x.scores.feasibility)),
+                        use_cases::readiness.eq(Some(x.scores.readiness)),
+                        use_cases::priority.eq(Some(x.scores.priority)),
+                        use_cases::quadrant.eq(Some(x.scores.quadrant.clone())),
+                        use_cases::tier.eq(Some(x.triage.tier.as_str())),
+                        use_cases::route.eq(Some(x.triage.route.as_str())),
+                        use_cases::rules_version.eq(Some(x.triage.rules_version.clone())),
+                        use_cases::scores.eq(Some(scores.clone())),
+                        use_cases::triage.eq(Some(triage.clone())),
+                    ),
+                )
+            })
+            .collect();
+        // Multi-row inserts are backend-specific in diesel: dispatch to the concrete connection.
+        let inserted = match &mut *c {
+            DbConnection::Sqlite(s) => diesel::insert_into(use_cases::table)
+                .values(rows)
+                .execute(s),
+            DbConnection::Pg(p) => diesel::insert_into(use_cases::table)
+                .values(rows)
+                .execute(p),
+        };
+        inserted.map_err(|e| e.to_string())?;
+        i += chunk;
+    }
+    Ok(())
+}
+
+fn time_get(base: &str, token: &str, path: &str, runs: usize) -> Result<Duration, String> {
+    let a = agent();
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let mut res = a
+            .get(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .map_err(|e| e.to_string())?;
+        if res.status() != 200 {
+            return Err(format!("GET {path}: HTTP {}", res.status()));
+        }
+        let _ = res.body_mut().read_to_vec().map_err(|e| e.to_string())?;
+        times.push(t0.elapsed());
+    }
+    times.sort();
+    Ok(percentile(&times, 0.5))
+}
+
+/// Runs every measurement and returns the table as text.
+pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, String> {
+    let target = Target::new(opts.database_url.clone())?;
+    let backend = Backend::of(&target.url);
+    let pool = db::connect(&target.url)?;
+    let samples = samples(&rules, &config.rules_dir)?;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut push = |what: String, value: String| {
+        eprintln!("  {what}: {value}");
+        rows.push(Row { what, value });
+    };
+
+    // Users: one submitter (for intake) and one portfolio owner (for the radar).
+    let (submitter, owner_token, submit_token) = {
+        let mut c = pool.get().map_err(|e| e.to_string())?;
+        let agency = db::agencies::create(&mut c, "BENCH", "Benchmark agency").map_err(app_err)?;
+        let sid = db::users::create(
+            &mut c,
+            db::users::NewUser {
+                agency_id: &agency.id,
+                email: "submitter@bench.test",
+                roles: &[Role::Submitter],
+                review_groups: &[],
+                review_scope: ReviewScope::Own,
+            },
+        )
+        .map_err(app_err)?;
+        let oid = db::users::create(
+            &mut c,
+            db::users::NewUser {
+                agency_id: &agency.id,
+                email: "owner@bench.test",
+                roles: &[Role::PortfolioOwner],
+                review_groups: &[],
+                review_scope: ReviewScope::Own,
+            },
+        )
+        .map_err(app_err)?;
+        let st = db::users::issue_token(&mut c, &sid).map_err(app_err)?;
+        let ot = db::users::issue_token(&mut c, &oid).map_err(app_err)?;
+        let p = Principal {
+            user_id: sid,
+            email: "submitter@bench.test".into(),
+            agency_id: agency.id,
+            agency_code: "BENCH".into(),
+            roles: vec![Role::Submitter],
+            review_groups: vec![],
+            review_scope: ReviewScope::Own,
+        };
+        (p, ot, st)
+    };
+
+    // 1. Triage in memory, one core.
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < opts.triage_seconds {
+        for (_, a) in &samples {
+            let _ = assess(&rules, a, true);
+            n += 1;
+        }
+    }
+    let triage_rate = n as f64 / start.elapsed().as_secs_f64();
+    let native = rules
+        .taxonomy
+        .rules
+        .iter()
+        .filter(|r| r.when.is_native())
+        .count();
+    push(
+        "triage (scoring + every rule), one core".into(),
+        format!(
+            "{triage_rate:.0} cases/s ({:.1} µs/case; {} rules, {native} native)",
+            1e6 / triage_rate,
+            rules.taxonomy.rules.len()
+        ),
+    );
+
+    // 2. The raw ceiling.
+    let total = (opts.per_client * opts.clients.iter().copied().max().unwrap_or(1)).max(8);
+    let ceiling_1 = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 1)?;
+    let ceiling_n = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 8)?;
+    let ceiling = ceiling_1.max(ceiling_n);
+    push(
+        "raw ceiling: a submission's rows through diesel, 1 writer".into(),
+        format!("{ceiling_1:.0} submissions/s"),
+    );
+    push(
+        "raw ceiling: a submission's rows through diesel, 8 writers".into(),
+        format!("{ceiling_n:.0} submissions/s"),
+    );
+
+    // 3. Intake over HTTP against the real server on loopback.
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let state = actix_web::web::Data::new(crate::http::AppState::new(
+        pool.clone(),
+        rules,
+        config.clone(),
+    )?);
+    let server_state = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new()
+            .block_on(async move { crate::http::server(server_state, listener)?.await })
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let bodies: Vec<Value> = samples.iter().map(|(b, _)| b.clone()).collect();
+    for &clients in &opts.clients {
+        let (rate, lat) = http_intake(&base, &submit_token, &bodies, clients, opts.per_client)?;
+        push(
+            format!("intake over HTTP (create + submit), {clients} client(s)"),
+            format!(
+                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling",
+                ms(percentile(&lat, 0.5)),
+                ms(percentile(&lat, 0.99)),
+                100.0 * rate / ceiling
+            ),
+        );
+    }
+
+    // 4. Radar, summary and simulate at portfolio sizes.
+    let rules = state.rules();
+    for &size in &opts.sizes {
+        seed_cases(&pool, &submitter, &rules, &samples, size)?;
+        let radar = time_get(&base, &owner_token, "/api/v1/portfolio/radar", 5)?;
+        let summary = time_get(&base, &owner_token, "/api/v1/portfolio/summary", 5)?;
+        let label = if size >= 1000 {
+            format!("{}k", size / 1000)
+        } else {
+            size.to_string()
+        };
+        push(
+            format!("radar at {label} cases (GET, median of 5)"),
+            ms(radar),
+        );
+        push(
+            format!("summary at {label} cases (GET, median of 5)"),
+            ms(summary),
+        );
+        let t0 = Instant::now();
+        let mut sim = Summary::new(&rules);
+        let mut c = pool.get().map_err(|e| e.to_string())?;
+        crate::db::cases::for_each_triaged(&mut c, 2000, |case| sim.add(&rules, case))
+            .map_err(app_err)?;
+        push(
+            format!("rules simulate over {} cases", sim.cases),
+            ms(t0.elapsed()),
+        );
+        if let Some(mb) = rss_mb() {
+            push(
+                format!("resident memory with {label} cases (server + data in this process)"),
+                format!("{mb:.0} MB"),
+            );
+        }
+    }
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = format!(
+        "aitriage bench — {} ({}), {cores} core(s), {} build\n",
+        match backend {
+            Backend::Sqlite => "SQLite (temporary file, WAL, synchronous=NORMAL)",
+            Backend::Postgres => "PostgreSQL (fresh schema)",
+        },
+        db::redact(&target.url),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    );
+    let width = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(0);
+    out += &format!("{:-<w$}\n", "", w = width + 40);
+    for r in &rows {
+        out += &format!("{:<width$}  {}\n", r.what, r.value);
+    }
+    Ok(out)
+}
