@@ -133,6 +133,15 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     Ok(())
 }
 
+/// The sequence number of the newest event: every change to a case moves it, so it versions
+/// anything computed from the cases (shared by every instance on the same database).
+pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
+    Ok(audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select(audit_head::seq)
+        .first(conn)?)
+}
+
 /// A case's events, oldest first.
 pub fn for_case(conn: &mut DbConnection, use_case_id: &str) -> AppResult<Vec<StoredEvent>> {
     Ok(audit_events::table

@@ -214,7 +214,7 @@ pub fn create(
     let id = new_id();
     let t = now();
     let answers_json = serde_json::to_string(answers)?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    super::write(conn, |conn| {
         diesel::insert_into(use_cases::table)
             .values((
                 use_cases::id.eq(&id),
@@ -287,7 +287,7 @@ pub fn edit(
     answers.extend(patch.set_answers);
     let answers_json = serde_json::to_string(&answers)?;
     let r = &case.row;
-    conn.transaction::<_, AppError, _>(|conn| {
+    super::write(conn, |conn| {
         let n = diesel::update(
             use_cases::table
                 .filter(use_cases::id.eq(id))
@@ -350,29 +350,33 @@ pub fn submit(
     let revision = case.row.revision + 1;
     let v = case.row.version;
     let t = now();
-    conn.transaction::<_, AppError, _>(|conn| {
-        let n = diesel::update(use_cases::table.filter(use_cases::id.eq(id)).filter(use_cases::version.eq(v)))
-            .set((
-                use_cases::status.eq(to.as_str()),
-                use_cases::version.eq(v + 1),
-                use_cases::revision.eq(revision),
-                use_cases::updated_at.eq(t),
-                use_cases::submitted_at.eq(t),
-                use_cases::business_value.eq(scores.business_value),
-                use_cases::feasibility.eq(scores.feasibility),
-                use_cases::readiness.eq(scores.readiness),
-                use_cases::priority.eq(scores.priority),
-                use_cases::quadrant.eq(&scores.quadrant),
-                use_cases::tier.eq(triage.tier.as_str()),
-                use_cases::route.eq(triage.route.as_str()),
-                use_cases::rules_version.eq(&triage.rules_version),
-                use_cases::scores.eq(&scores_json),
-                use_cases::triage.eq(&triage_json),
-                use_cases::escalated.eq(false),
-                use_cases::claimed_by.eq(None::<String>),
-                use_cases::claimed_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
+    super::write(conn, |conn| {
+        let n = diesel::update(
+            use_cases::table
+                .filter(use_cases::id.eq(id))
+                .filter(use_cases::version.eq(v)),
+        )
+        .set((
+            use_cases::status.eq(to.as_str()),
+            use_cases::version.eq(v + 1),
+            use_cases::revision.eq(revision),
+            use_cases::updated_at.eq(t),
+            use_cases::submitted_at.eq(t),
+            use_cases::business_value.eq(scores.business_value),
+            use_cases::feasibility.eq(scores.feasibility),
+            use_cases::readiness.eq(scores.readiness),
+            use_cases::priority.eq(scores.priority),
+            use_cases::quadrant.eq(&scores.quadrant),
+            use_cases::tier.eq(triage.tier.as_str()),
+            use_cases::route.eq(triage.route.as_str()),
+            use_cases::rules_version.eq(&triage.rules_version),
+            use_cases::scores.eq(&scores_json),
+            use_cases::triage.eq(&triage_json),
+            use_cases::escalated.eq(false),
+            use_cases::claimed_by.eq(None::<String>),
+            use_cases::claimed_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
         if n == 0 {
             return Err(conflict_after_race(conn, id));
         }
@@ -455,7 +459,7 @@ pub fn withdraw(
         ));
     }
     let v = case.row.version;
-    conn.transaction::<_, AppError, _>(|conn| {
+    super::write(conn, |conn| {
         let n = diesel::update(
             use_cases::table
                 .filter(use_cases::id.eq(id))

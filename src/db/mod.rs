@@ -10,7 +10,10 @@ pub mod reviews;
 pub mod schema;
 pub mod users;
 
+use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::error::AppError;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
 use diesel::connection::SimpleConnection;
@@ -75,9 +78,10 @@ impl ManageConnection for Manager {
                 let mut c = SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(r2d2::Error::ConnectionError)?;
                 // One statement per pragma would need several round trips; batch_execute runs all.
+                // busy_timeout first: switching to WAL needs a lock another new connection may hold.
                 c.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
@@ -139,6 +143,21 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Runs a write transaction. SQLite has one writer at a time; rather than let writers collide
+/// and back off in SQLite's busy handler (which sleeps in steps of up to 100 ms), writers in this
+/// process queue on a mutex, first come first served. PostgreSQL runs them concurrently.
+pub fn write<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+    let _turn = match conn {
+        DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())),
+        DbConnection::Pg(_) => None,
+    };
+    conn.transaction::<T, AppError, _>(f)
 }
 
 /// Now, truncated to microseconds so both backends store and return the same value.

@@ -152,7 +152,7 @@ pub fn decide(
         && !matches!(outcome.status, Status::InReview | Status::AwaitingApproval);
     let v = case.row.version;
     let t_now = now();
-    conn.transaction::<_, AppError, _>(|conn| {
+    super::write(conn, |conn| {
         if action != Action::Comment {
             let target = use_cases::table
                 .filter(use_cases::id.eq(id))
@@ -273,7 +273,7 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
         ));
     }
     let status = case.status();
-    conn.transaction::<_, AppError, _>(|conn| {
+    super::write(conn, |conn| {
         let n = diesel::update(
             use_cases::table
                 .filter(use_cases::id.eq(id))

@@ -28,6 +28,33 @@ pub struct AppState {
     pub metrics: Metrics,
     pages: pages::Pages,
     login_throttle: pages::Throttle,
+    portfolio_cache: PortfolioCache,
+}
+
+/// Serialized portfolio responses by (scope, filters), valid while the audit head has not
+/// moved. A few entries at most: the radar at 100k cases is tens of megabytes.
+#[derive(Default)]
+pub struct PortfolioCache(std::sync::Mutex<Vec<(String, i64, web::Bytes)>>);
+
+impl PortfolioCache {
+    const ENTRIES: usize = 8;
+
+    fn get(&self, key: &str, seq: i64) -> Option<web::Bytes> {
+        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .find(|(k, s, _)| k == key && *s == seq)
+            .map(|(_, _, b)| b.clone())
+    }
+
+    fn put(&self, key: String, seq: i64, body: web::Bytes) {
+        let mut entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(k, _, _)| *k != key);
+        if entries.len() >= Self::ENTRIES {
+            entries.remove(0);
+        }
+        entries.push((key, seq, body));
+    }
 }
 
 impl AppState {
@@ -40,6 +67,7 @@ impl AppState {
             metrics: Metrics::default(),
             pages: pages::Pages::new()?,
             login_throttle: pages::Throttle::default(),
+            portfolio_cache: PortfolioCache::default(),
         })
     }
 
@@ -62,7 +90,8 @@ impl AppState {
         if old != new {
             let (o, n) = (old.clone(), new.clone());
             self.db(move |conn| {
-                crate::db::audit::append(
+                crate::db::write(conn, |conn| {
+                    crate::db::audit::append(
                     conn,
                     &[crate::db::audit::Event {
                         use_case_id: None,
@@ -72,13 +101,31 @@ impl AppState {
                         to_status: None,
                         details: serde_json::json!({ "previous_rules_version": o, "rules_version": n }),
                     }],
-                )
+                    )
+                })
             })
             .await?;
             *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(candidate);
             tracing::info!(previous = %old, current = %new, "rules reloaded");
         }
         Ok((old, new))
+    }
+
+    /// A portfolio response from the cache, or computed (as JSON) and cached, keyed by `key`
+    /// and valid until the next change to any case.
+    pub async fn portfolio_json<T, F>(&self, key: String, compute: F) -> AppResult<web::Bytes>
+    where
+        T: serde::Serialize + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    {
+        let seq = self.db(crate::db::audit::head_seq).await?;
+        if let Some(hit) = self.portfolio_cache.get(&key, seq) {
+            return Ok(hit);
+        }
+        let value = self.db(compute).await?;
+        let body = web::Bytes::from(serde_json::to_vec(&value).map_err(AppError::from)?);
+        self.portfolio_cache.put(key, seq, body.clone());
+        Ok(body)
     }
 
     /// Runs blocking database work on the blocking thread pool.

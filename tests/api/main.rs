@@ -8,6 +8,7 @@ mod errors;
 mod intake;
 mod notify;
 mod pages;
+mod portfolio;
 mod rules_admin;
 mod security;
 mod workflow;

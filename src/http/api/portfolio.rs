@@ -6,7 +6,7 @@ use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::db::portfolio::{self, RadarFilter};
-use crate::domain::access::Principal;
+use crate::domain::access::{Principal, Scope};
 use crate::domain::case::{Status, Tier};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
@@ -46,6 +46,20 @@ fn radar_filter(query: &str) -> AppResult<RadarFilter> {
     }
 }
 
+/// The cache key part for a scope: who may see what.
+fn scope_key(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "*".into(),
+        Scope::Agencies(ids) => ids.join(","),
+    }
+}
+
+fn json(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
 /// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=` → `{"points": […]}`.
 pub async fn radar(
     state: Data<AppState>,
@@ -53,16 +67,22 @@ pub async fn radar(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let f = radar_filter(req.query_string())?;
-    let points = state
-        .db(move |c| portfolio::radar(c, &who.read_scope(), &f))
+    let scope = who.read_scope();
+    let key = format!("radar|{}|{f:?}", scope_key(&scope));
+    let body = state
+        .portfolio_json(key, move |c| {
+            Ok(serde_json::json!({ "points": portfolio::radar(c, &scope, &f)? }))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "points": points })))
+    Ok(json(body))
 }
 
 /// `GET /api/v1/portfolio/summary` → counts by tier, route, quadrant, status, agency; workload.
 pub async fn summary(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
-    let s = state
-        .db(move |c| portfolio::summary(c, &who.read_scope()))
+    let scope = who.read_scope();
+    let key = format!("summary|{}", scope_key(&scope));
+    let body = state
+        .portfolio_json(key, move |c| portfolio::summary(c, &scope))
         .await?;
-    Ok(HttpResponse::Ok().json(s))
+    Ok(json(body))
 }

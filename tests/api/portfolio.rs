@@ -1,0 +1,79 @@
+//! The portfolio API: radar points and summary counts match the stored cases for each role,
+//! and a cached response never outlives a change.
+
+use aitriage::domain::access::{ReviewScope, Role};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn ids(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v["points"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect();
+    out.sort();
+    out
+}
+
+fn count(summary: &Value, dim: &str, key: &str) -> i64 {
+    summary[dim].as_array().unwrap().iter().find(|c| c["key"] == key).map_or(0, |c| c["count"].as_i64().unwrap())
+}
+
+both_backends! {
+    async fn the_radar_and_summary_match_the_stored_cases_for_each_role(app) {
+        let unicef = app.submitter("UNICEF");
+        let unhcr = app.submitter("UNHCR");
+        let owner = app.user("UNICC", "po@unicc.test", &[Role::PortfolioOwner], ReviewScope::Own);
+        let mut mine = vec![
+            app.submitted(&unicef, "public_faq_chatbot").await["id"].as_str().unwrap().to_string(),
+            app.submitted(&unicef, "back_office_email_sorting").await["id"].as_str().unwrap().to_string(),
+        ];
+        let theirs = app.submitted(&unhcr, "staff_emotion_analytics").await["id"].as_str().unwrap().to_string();
+        app.draft(&unicef, "cv_screening").await; // drafts have no scores: not on the radar
+        mine.sort();
+
+        let r = app.get("/api/v1/portfolio/radar", &unicef).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(ids(&r.json), mine, "a submitter sees only their agency");
+        let p = &r.json["points"][0];
+        for k in ["id", "agency", "title", "business_function", "business_value", "feasibility", "readiness", "priority", "quadrant", "tier", "status"] {
+            assert!(!p[k].is_null(), "point without {k}");
+        }
+        let all = app.get("/api/v1/portfolio/radar", &owner).await;
+        let mut everything = mine.clone();
+        everything.push(theirs.clone());
+        everything.sort();
+        assert_eq!(ids(&all.json), everything, "a portfolio owner sees every agency");
+        let blocked = app.get("/api/v1/portfolio/radar?tier=prohibited", &owner).await;
+        assert_eq!(ids(&blocked.json), [theirs.clone()]);
+        app.get("/api/v1/portfolio/radar?tier=severe", &owner).await.problem(422);
+
+        let s = app.get("/api/v1/portfolio/summary", &owner).await;
+        assert_eq!(s.status, 200, "{}", s.text);
+        assert_eq!(s.json["total"], 4);
+        assert_eq!(count(&s.json, "by_status", "draft"), 1);
+        assert_eq!(count(&s.json, "by_tier", "prohibited"), 1);
+        assert_eq!(count(&s.json, "by_agency", "UNICEF"), 3);
+        assert_eq!(count(&s.json, "by_route", "blocked"), 1);
+        let own = app.get("/api/v1/portfolio/summary", &unicef).await;
+        assert_eq!(own.json["total"], 3);
+        assert_eq!(count(&own.json, "by_agency", "UNHCR"), 0);
+
+        // A change after a response was cached shows at once.
+        let new = app.submitted(&unicef, "meeting_minutes_transcription").await;
+        let again = app.get("/api/v1/portfolio/radar", &owner).await;
+        assert!(ids(&again.json).contains(&new["id"].as_str().unwrap().to_string()), "stale radar served");
+        let after = app.get("/api/v1/portfolio/summary", &owner).await;
+        assert_eq!(after.json["total"], 5);
+        // And a decision moves the workload.
+        let reviewer = app.user("UNICC", "rev@unicc.test", &[Role::Reviewer], ReviewScope::All);
+        app.post(&format!("/api/v1/use-cases/{}/decisions", mine_high(&app, &owner).await), &reviewer, &json!({"action": "reject", "rationale": "not ready", "version": 2})).await;
+        let w = app.get("/api/v1/portfolio/summary", &owner).await;
+        let workload = w.json["workload"].as_array().unwrap();
+        assert!(workload.iter().any(|r| r["reviewer"] == "rev@unicc.test" && r["decisions_last_30_days"] == 1), "{}", w.text);
+    }
+}
+
+/// The id of the high-risk case awaiting approval.
+async fn mine_high(app: &TestApp, owner: &str) -> String {
+    let r = app.get("/api/v1/portfolio/radar?tier=high", owner).await;
+    r.json["points"][0]["id"].as_str().unwrap().to_string()
+}
