@@ -43,7 +43,7 @@ both_backends! {
         everything.sort();
         assert_eq!(ids(&all.json), everything, "a portfolio owner sees every agency");
         let blocked = app.get("/api/v1/portfolio/radar?tier=prohibited", &owner).await;
-        assert_eq!(ids(&blocked.json), [theirs.clone()]);
+        assert_eq!(ids(&blocked.json), std::slice::from_ref(&theirs));
         app.get("/api/v1/portfolio/radar?tier=severe", &owner).await.problem(422);
 
         let s = app.get("/api/v1/portfolio/summary", &owner).await;
