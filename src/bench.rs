@@ -634,7 +634,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
         let t0 = Instant::now();
         let mut sim = Summary::new(&rules);
         let mut c = pool.get().map_err(|e| e.to_string())?;
-        crate::db::cases::for_each_triaged(&mut c, 2000, |case| sim.add(&rules, case))
+        crate::db::cases::for_each_triaged(&mut c, 2000, |batch| sim.add_all(&rules, batch))
             .map_err(app_err)?;
         push(
             format!("rules simulate over {} cases", sim.cases),

@@ -264,7 +264,8 @@ fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
     let pool = db::connect(&config.database_url)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let mut summary = Summary::new(&candidate);
-    cases::for_each_triaged(&mut conn, 1000, |c| summary.add(&candidate, c)).map_err(app_error)?;
+    cases::for_each_triaged(&mut conn, 1000, |batch| summary.add_all(&candidate, batch))
+        .map_err(app_error)?;
     print!("{}", summary.render());
     Ok(())
 }

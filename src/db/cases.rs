@@ -489,12 +489,12 @@ pub fn withdraw(
     get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
-/// Every triaged case under `scope`, in id order, a batch at a time: the input of a what-if
-/// simulation. Reading in batches keeps memory flat at any portfolio size.
+/// Every triaged case, in id order, a batch at a time: the input of a what-if simulation.
+/// Reading in batches keeps memory flat at any portfolio size.
 pub fn for_each_triaged(
     conn: &mut DbConnection,
     batch: i64,
-    mut f: impl FnMut(crate::domain::simulate::Stored),
+    mut f: impl FnMut(Vec<crate::domain::simulate::Stored>),
 ) -> AppResult<()> {
     type Row = (
         String,
@@ -527,6 +527,7 @@ pub fn for_each_triaged(
             return Ok(());
         };
         after = last.0.clone();
+        let mut stored = Vec::with_capacity(rows.len());
         for (id, agency, title, tier, route, version, answers) in rows {
             let (Some(tier), Some(route)) = (
                 tier.as_deref().and_then(Tier::parse),
@@ -534,7 +535,7 @@ pub fn for_each_triaged(
             ) else {
                 continue;
             };
-            f(crate::domain::simulate::Stored {
+            stored.push(crate::domain::simulate::Stored {
                 id,
                 agency,
                 title,
@@ -544,6 +545,7 @@ pub fn for_each_triaged(
                 answers: serde_json::from_str(&answers)?,
             });
         }
+        f(stored);
     }
 }
 

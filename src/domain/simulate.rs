@@ -50,31 +50,60 @@ impl Summary {
         }
     }
 
-    /// Re-triages one stored case under the candidate rules and records any change.
-    pub fn add(&mut self, candidate: &RuleSet, case: Stored) {
-        let eff = answers::effective(&candidate.questionnaire, &case.answers);
-        let t = triage(candidate, &eff);
+    /// Re-triages a batch of stored cases, on every core, and records the changes in order.
+    pub fn add_all(&mut self, candidate: &RuleSet, cases: Vec<Stored>) {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(cases.len().max(1));
+        let chunk = cases.len().div_ceil(threads).max(1);
+        let results: Vec<(Stored, Tier, Route)> = std::thread::scope(|s| {
+            let mut rest = cases;
+            let mut handles = Vec::new();
+            while !rest.is_empty() {
+                let tail = rest.split_off(chunk.min(rest.len()));
+                let part = std::mem::replace(&mut rest, tail);
+                handles.push(s.spawn(move || {
+                    part.into_iter()
+                        .map(|c| {
+                            let eff = answers::effective(&candidate.questionnaire, &c.answers);
+                            let t = triage(candidate, &eff);
+                            (c, t.tier, t.route)
+                        })
+                        .collect::<Vec<_>>()
+                }));
+            }
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("simulation thread"))
+                .collect()
+        });
+        for (case, tier, route) in results {
+            self.record(case, tier, route);
+        }
+    }
+
+    fn record(&mut self, case: Stored, tier: Tier, route: Route) {
         self.cases += 1;
-        if t.tier != case.tier {
+        if tier != case.tier {
             self.tier_changed += 1;
-            if t.tier > case.tier {
+            if tier > case.tier {
                 self.tier_raised += 1;
             } else {
                 self.tier_lowered += 1;
             }
         }
-        if t.route != case.route {
+        if route != case.route {
             self.route_changed += 1;
         }
-        if t.tier != case.tier || t.route != case.route {
+        if tier != case.tier || route != case.route {
             self.changes.push(Change {
                 id: case.id,
                 agency: case.agency,
                 title: case.title,
                 from_tier: case.tier,
-                to_tier: t.tier,
+                to_tier: tier,
                 from_route: case.route,
-                to_route: t.route,
+                to_route: route,
                 from_rules_version: case.rules_version,
             });
         }

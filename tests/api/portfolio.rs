@@ -8,13 +8,23 @@ use crate::both_backends;
 use crate::helpers::*;
 
 fn ids(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v["points"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect();
+    let mut out: Vec<String> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
     out.sort();
     out
 }
 
 fn count(summary: &Value, dim: &str, key: &str) -> i64 {
-    summary[dim].as_array().unwrap().iter().find(|c| c["key"] == key).map_or(0, |c| c["count"].as_i64().unwrap())
+    summary[dim]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == key)
+        .map_or(0, |c| c["count"].as_i64().unwrap())
 }
 
 both_backends! {

@@ -38,7 +38,7 @@ pub async fn simulate(state: Data<AppState>, who: Principal) -> AppResult<HttpRe
         .db(move |conn| {
             let candidate = crate::rules::load_dir(&dir).map_err(AppError::rules_refused)?;
             let mut summary = Summary::new(&candidate);
-            cases::for_each_triaged(conn, 1000, |c| summary.add(&candidate, c))?;
+            cases::for_each_triaged(conn, 1000, |batch| summary.add_all(&candidate, batch))?;
             Ok(summary)
         })
         .await?;

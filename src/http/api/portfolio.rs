@@ -69,9 +69,15 @@ pub async fn radar(
     let f = radar_filter(req.query_string())?;
     let scope = who.read_scope();
     let key = format!("radar|{}|{f:?}", scope_key(&scope));
+    #[derive(serde::Serialize)]
+    struct Radar {
+        points: Vec<portfolio::Point>,
+    }
     let body = state
         .portfolio_json(key, move |c| {
-            Ok(serde_json::json!({ "points": portfolio::radar(c, &scope, &f)? }))
+            Ok(Radar {
+                points: portfolio::radar(c, &scope, &f)?,
+            })
         })
         .await?;
     Ok(json(body))

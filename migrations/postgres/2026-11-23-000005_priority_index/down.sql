@@ -1,0 +1,1 @@
+DROP INDEX use_cases_priority;
