@@ -264,3 +264,50 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> AppResult<Summary> {
         workload,
     })
 }
+
+/// Every case in `scope` as the similarity search reads it: title, summary and purpose.
+pub fn documents(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> AppResult<Vec<crate::domain::similar::Doc>> {
+    let mut q = use_cases::table
+        .inner_join(agencies::table)
+        .select((
+            use_cases::id,
+            agencies::code,
+            use_cases::title,
+            use_cases::summary,
+            use_cases::business_function,
+            use_cases::status,
+            use_cases::answers,
+        ))
+        .into_boxed();
+    if let Scope::Agencies(ids) = scope {
+        q = q.filter(use_cases::agency_id.eq_any(ids));
+    }
+    let rows: Vec<(String, String, String, String, String, String, String)> =
+        q.order(use_cases::id.asc()).load(conn)?;
+    #[derive(serde::Deserialize)]
+    struct Purpose {
+        purpose: Option<String>,
+    }
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, agency, title, summary, business_function, status, answers)| {
+                let purpose = serde_json::from_str::<Purpose>(&answers)
+                    .ok()
+                    .and_then(|p| p.purpose)
+                    .unwrap_or_default();
+                crate::domain::similar::Doc {
+                    text: format!("{title}. {summary} {purpose}"),
+                    id,
+                    agency,
+                    title,
+                    business_function,
+                    status,
+                }
+            },
+        )
+        .collect())
+}

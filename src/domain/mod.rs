@@ -32,6 +32,7 @@ pub mod access;
 pub mod answers;
 pub mod case;
 pub mod scoring;
+pub mod similar;
 pub mod simulate;
 pub mod triage;
 pub mod workflow;

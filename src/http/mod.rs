@@ -29,6 +29,8 @@ pub struct AppState {
     pages: pages::Pages,
     login_throttle: pages::Throttle,
     portfolio_cache: PortfolioCache,
+    /// The similarity index of the last scope asked for, with the audit head it reflects.
+    similar_index: std::sync::Mutex<Option<(String, i64, Arc<crate::domain::similar::Index>)>>,
 }
 
 /// Serialized portfolio responses by (scope, filters), valid while the audit head has not
@@ -68,6 +70,7 @@ impl AppState {
             pages: pages::Pages::new()?,
             login_throttle: pages::Throttle::default(),
             portfolio_cache: PortfolioCache::default(),
+            similar_index: std::sync::Mutex::new(None),
         })
     }
 
@@ -126,6 +129,34 @@ impl AppState {
         let body = web::Bytes::from(serde_json::to_vec(&value).map_err(AppError::from)?);
         self.portfolio_cache.put(key, seq, body.clone());
         Ok(body)
+    }
+
+    /// The similarity index of every case in `scope`, rebuilt only after a change.
+    pub async fn similar_index(
+        &self,
+        scope: crate::domain::access::Scope,
+    ) -> AppResult<Arc<crate::domain::similar::Index>> {
+        let key = match &scope {
+            crate::domain::access::Scope::All => "*".to_string(),
+            crate::domain::access::Scope::Agencies(ids) => ids.join(","),
+        };
+        let seq = self.db(crate::db::audit::head_seq).await?;
+        if let Some((k, s, idx)) = &*self.similar_index.lock().unwrap_or_else(|e| e.into_inner()) {
+            if *k == key && *s == seq {
+                return Ok(idx.clone());
+            }
+        }
+        let docs = self
+            .db(move |c| crate::db::portfolio::documents(c, &scope))
+            .await?;
+        let idx = Arc::new(
+            web::block(move || crate::domain::similar::Index::build(docs))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        );
+        *self.similar_index.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((key, seq, idx.clone()));
+        Ok(idx)
     }
 
     /// Runs blocking database work on the blocking thread pool.

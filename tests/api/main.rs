@@ -11,4 +11,5 @@ mod pages;
 mod portfolio;
 mod rules_admin;
 mod security;
+mod similar;
 mod workflow;

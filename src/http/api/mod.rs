@@ -36,6 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/review-queue", web::get().to(reviews::queue))
                 .route("/portfolio/radar", web::get().to(portfolio::radar))
                 .route("/portfolio/summary", web::get().to(portfolio::summary))
+                .route(
+                    "/portfolio/duplicates",
+                    web::get().to(portfolio::duplicates),
+                )
+                .route("/use-cases/{id}/similar", web::get().to(portfolio::similar))
                 .default_service(web::to(not_found)),
         );
 }

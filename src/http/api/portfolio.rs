@@ -92,3 +92,70 @@ pub async fn summary(state: Data<AppState>, who: Principal) -> AppResult<HttpRes
         .await?;
     Ok(json(body))
 }
+
+/// `GET /api/v1/use-cases/{id}/similar` → `{"items": [{id, agency, title, status, score, reasons}]}`,
+/// best first, among the cases the caller may see.
+pub async fn similar(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = uuid::Uuid::parse_str(&path)
+        .map_err(|_| AppError::NotFound)?
+        .hyphenated()
+        .to_string();
+    let idx = state.similar_index(who.read_scope()).await?;
+    let i = idx.position(&id).ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": idx.similar_to(i, 10, 0.1) })))
+}
+
+#[derive(serde::Serialize)]
+struct CaseRef<'a> {
+    id: &'a str,
+    agency: &'a str,
+    title: &'a str,
+    status: &'a str,
+}
+
+fn case_ref(d: &crate::domain::similar::Doc) -> CaseRef<'_> {
+    CaseRef {
+        id: &d.id,
+        agency: &d.agency,
+        title: &d.title,
+        status: &d.status,
+    }
+}
+
+/// Cases at least this similar to one in another agency are likely duplicates.
+const DUPLICATE: f64 = 0.5;
+/// An approved case elsewhere at least this similar to an open one may be reused.
+const REUSE: f64 = 0.35;
+
+/// `GET /api/v1/portfolio/duplicates` → `{"clusters": [{"cases": […]}], "reuse": [{case, candidate}]}`:
+/// groups of likely duplicates across agencies, and open cases with an approved match elsewhere.
+pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
+    let idx = state.similar_index(who.read_scope()).await?;
+    let clusters: Vec<serde_json::Value> = idx
+        .clusters(DUPLICATE)
+        .iter()
+        .map(|g| serde_json::json!({ "size": g.len(), "cases": g.iter().map(|&i| case_ref(idx.doc(i))).collect::<Vec<_>>() }))
+        .collect();
+    let open = [
+        "draft",
+        "submitted",
+        "in_review",
+        "awaiting_approval",
+        "changes_requested",
+    ];
+    let reuse: Vec<serde_json::Value> = (0..idx.len())
+        .filter(|&i| open.contains(&idx.doc(i).status.as_str()))
+        .filter_map(|i| {
+            let me = idx.doc(i);
+            idx.similar_to(i, 10, REUSE)
+                .into_iter()
+                .find(|m| m.status == "approved" && m.agency != me.agency)
+                .map(|m| serde_json::json!({ "case": case_ref(me), "candidate": m }))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "clusters": clusters, "reuse": reuse })))
+}

@@ -136,6 +136,7 @@ struct CasePage<'a> {
     notice: Option<String>,
     error: Option<String>,
     rationale_value: String,
+    similar: Vec<crate::domain::similar::Match>,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +209,11 @@ async fn render(
         })
         .await?;
     let (case, events, emails, decisions, revisions, allowed) = loaded;
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let similar = index
+        .position(&case.row.id)
+        .map(|i| index.similar_to(i, 5, 0.15))
+        .unwrap_or_default();
     let lang = viewer.lang;
     let pages = &state.pages;
     let t = |k: String| pages.t(lang, &k);
@@ -386,6 +392,7 @@ async fn render(
         notice,
         error,
         rationale_value: rationale,
+        similar,
     };
     pages.render("case", &page, http_status)
 }
