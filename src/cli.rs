@@ -44,6 +44,14 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import use cases from a JSON-lines or CSV file: an aitriage export (restored exactly),
+    /// intake rows, or a US federal AI use-case inventory; reports rejected rows by line.
+    Import { file: PathBuf },
+    /// Export every use case, with scores, triage, assessments and decisions, to standard output.
+    Export {
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
     /// Measure intake, triage and portfolio speed on a fresh temporary database (use a
     /// release build); prints one table.
     Bench {
@@ -140,6 +148,8 @@ pub fn main() -> ExitCode {
         }
         Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
         Command::Audit(AuditCommand::Verify) => audit_verify(&config),
+        Command::Import { file } => import(&config, &file),
+        Command::Export { format } => export(&config, &format),
         Command::Bench {
             database_url,
             sizes,
@@ -267,6 +277,34 @@ fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
     cases::for_each_triaged(&mut conn, 1000, |batch| summary.add_all(&candidate, batch))
         .map_err(app_error)?;
     print!("{}", summary.render());
+    Ok(())
+}
+
+fn import(config: &Config, file: &Path) -> Result<(), String> {
+    let rules = load_rules(&config.rules_dir)?;
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let report = crate::transfer::import(&mut conn, &rules, file)?;
+    print!("{}", report.render());
+    Ok(())
+}
+
+fn export(config: &Config, format: &str) -> Result<(), String> {
+    let format = crate::transfer::Format::parse(format)
+        .ok_or_else(|| format!("--format {format}: use csv or jsonl"))?;
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let n = crate::transfer::export(
+        &mut conn,
+        &crate::domain::access::Scope::All,
+        format,
+        &mut out,
+    )
+    .map_err(app_error)?;
+    std::io::Write::flush(&mut out).map_err(|e| e.to_string())?;
+    eprintln!("exported {n} use case(s)");
     Ok(())
 }
 

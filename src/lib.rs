@@ -13,3 +13,4 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod rules;
+pub mod transfer;

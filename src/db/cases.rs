@@ -44,6 +44,7 @@ pub struct CaseRow {
     pub escalated: bool,
     pub claimed_by: Option<String>,
     pub claimed_at: Option<NaiveDateTime>,
+    pub import_key: Option<String>,
 }
 
 /// A case and its agency's code.
@@ -206,6 +207,17 @@ pub fn create(
     fields: CaseFields,
     answers: &Answers,
 ) -> AppResult<Case> {
+    create_keyed(conn, who, fields, answers, None)
+}
+
+/// Creates a draft that records where it was imported from (`import_key` is unique).
+pub fn create_keyed(
+    conn: &mut DbConnection,
+    who: &Principal,
+    fields: CaseFields,
+    answers: &Answers,
+    import_key: Option<&str>,
+) -> AppResult<Case> {
     if !who.may_author(&who.agency_id) {
         return Err(AppError::Forbidden(
             "only submitters create use cases".into(),
@@ -229,6 +241,7 @@ pub fn create(
                 use_cases::created_by.eq(&who.user_id),
                 use_cases::created_at.eq(t),
                 use_cases::updated_at.eq(t),
+                use_cases::import_key.eq(import_key),
             ))
             .execute(conn)?;
         audit::append(

@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod audit;
 pub mod cases;
+pub mod exchange;
 pub mod outbox;
 pub mod portfolio;
 pub mod reviews;

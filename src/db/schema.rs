@@ -62,6 +62,7 @@ diesel::table! {
         escalated -> Bool,
         claimed_by -> Nullable<Text>,
         claimed_at -> Nullable<Timestamp>,
+        import_key -> Nullable<Text>,
     }
 }
 

@@ -12,4 +12,5 @@ mod portfolio;
 mod rules_admin;
 mod security;
 mod similar;
+mod transfer;
 mod workflow;

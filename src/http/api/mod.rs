@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/portfolio/duplicates",
                     web::get().to(portfolio::duplicates),
                 )
+                .route("/portfolio/export", web::get().to(portfolio::export))
                 .route("/use-cases/{id}/similar", web::get().to(portfolio::similar))
                 .default_service(web::to(not_found)),
         );

@@ -159,3 +159,41 @@ pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<Http
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "clusters": clusters, "reuse": reuse })))
 }
+
+/// `GET /api/v1/portfolio/export?format=jsonl|csv`: every case the caller may see, with
+/// scores, triage, assessments and decisions (the format `aitriage import` restores).
+pub async fn export(
+    state: Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let params = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
+        .into_inner();
+    let mut format = crate::transfer::Format::Jsonl;
+    for (k, v) in params {
+        match (k.as_str(), crate::transfer::Format::parse(&v)) {
+            ("format", Some(f)) => format = f,
+            ("format", None) => return Err(AppError::invalid("format", "csv or jsonl")),
+            _ => return Err(AppError::invalid(&k, "unknown parameter (format)")),
+        }
+    }
+    let body = state
+        .db(move |c| {
+            let mut out = Vec::new();
+            crate::transfer::export(c, &who.read_scope(), format, &mut out)?;
+            Ok(out)
+        })
+        .await?;
+    let (ct, name) = match format {
+        crate::transfer::Format::Csv => ("text/csv; charset=utf-8", "aitriage-export.csv"),
+        crate::transfer::Format::Jsonl => ("application/x-ndjson", "aitriage-export.jsonl"),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}

@@ -1,0 +1,553 @@
+//! Moving cases in and out: export records that hold everything a case holds (answers,
+//! scores, triage, every assessment and decision), restoring such records exactly, and
+//! importing new cases from intake rows. Every row is one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::audit::{self, Event};
+use super::schema::{agencies, assessments, decisions, use_cases, users};
+use super::{agencies as agency_db, cases, new_id, users as user_db, DbConnection};
+use crate::domain::access::{Principal, ReviewScope, Role, Scope};
+use crate::domain::answers;
+use crate::domain::case::Status;
+use crate::error::{AppError, AppResult};
+use crate::rules::RuleSet;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentRecord {
+    pub revision: i32,
+    pub answers: Value,
+    pub scores: Value,
+    pub triage: Value,
+    pub rules_version: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub revision: i32,
+    pub by: String,
+    pub action: String,
+    pub rationale: String,
+    pub senior: bool,
+    pub review_groups: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything a case holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub id: String,
+    pub agency: String,
+    pub agency_name: String,
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+    pub status: String,
+    pub version: i32,
+    pub revision: i32,
+    pub escalated: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub import_key: Option<String>,
+    pub answers: Value,
+    pub scores: Option<Value>,
+    pub triage: Option<Value>,
+    pub assessments: Vec<AssessmentRecord>,
+    pub decisions: Vec<DecisionRecord>,
+}
+
+fn json_of(s: &str) -> AppResult<Value> {
+    Ok(serde_json::from_str(s)?)
+}
+
+/// A decision as exported: case, revision, by, action, rationale, senior, groups, when.
+type DecisionRow = (
+    String,
+    i32,
+    String,
+    String,
+    String,
+    bool,
+    String,
+    NaiveDateTime,
+);
+
+/// Every case in `scope`, in id order, `batch` at a time, as complete records.
+pub fn export(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    batch: i64,
+    mut out: impl FnMut(CaseRecord) -> AppResult<()>,
+) -> AppResult<usize> {
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let mut q = use_cases::table
+            .inner_join(agencies::table)
+            .inner_join(users::table.on(users::id.eq(use_cases::created_by)))
+            .filter(use_cases::id.gt(&after))
+            .select((
+                use_cases::all_columns,
+                agencies::code,
+                agencies::name,
+                users::email,
+            ))
+            .into_boxed();
+        if let Scope::Agencies(ids) = scope {
+            q = q.filter(use_cases::agency_id.eq_any(ids));
+        }
+        let rows: Vec<(cases::CaseRow, String, String, String)> =
+            q.order(use_cases::id.asc()).limit(batch).load(conn)?;
+        let Some(last) = rows.last() else {
+            return Ok(n);
+        };
+        after = last.0.id.clone();
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.id.as_str()).collect();
+        let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
+        let a_rows: Vec<(String, i32, String, String, String, String, NaiveDateTime)> =
+            assessments::table
+                .filter(assessments::use_case_id.eq_any(&ids))
+                .order((assessments::use_case_id, assessments::revision))
+                .select((
+                    assessments::use_case_id,
+                    assessments::revision,
+                    assessments::answers,
+                    assessments::scores,
+                    assessments::triage,
+                    assessments::rules_version,
+                    assessments::created_at,
+                ))
+                .load(conn)?;
+        for (cid, revision, answers, scores, triage, rules_version, at) in a_rows {
+            assessed.entry(cid).or_default().push(AssessmentRecord {
+                revision,
+                answers: json_of(&answers)?,
+                scores: json_of(&scores)?,
+                triage: json_of(&triage)?,
+                rules_version,
+                created_at: at.and_utc(),
+            });
+        }
+        let mut decided: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
+        let d_rows: Vec<DecisionRow> = decisions::table
+            .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
+            .filter(decisions::use_case_id.eq_any(&ids))
+            .order((decisions::use_case_id, decisions::created_at, decisions::id))
+            .select((
+                decisions::use_case_id,
+                decisions::revision,
+                users::email,
+                decisions::action,
+                decisions::rationale,
+                decisions::senior,
+                decisions::review_groups,
+                decisions::created_at,
+            ))
+            .load(conn)?;
+        for (cid, revision, by, action, rationale, senior, review_groups, at) in d_rows {
+            decided.entry(cid).or_default().push(DecisionRecord {
+                revision,
+                by,
+                action,
+                rationale,
+                senior,
+                review_groups,
+                created_at: at.and_utc(),
+            });
+        }
+        for (r, agency, agency_name, created_by) in rows {
+            n += 1;
+            out(CaseRecord {
+                assessments: assessed.remove(&r.id).unwrap_or_default(),
+                decisions: decided.remove(&r.id).unwrap_or_default(),
+                answers: json_of(&r.answers)?,
+                scores: r.scores.as_deref().map(json_of).transpose()?,
+                triage: r.triage.as_deref().map(json_of).transpose()?,
+                id: r.id,
+                agency,
+                agency_name,
+                title: r.title,
+                summary: r.summary,
+                business_function: r.business_function,
+                status: r.status,
+                version: r.version,
+                revision: r.revision,
+                escalated: r.escalated,
+                created_by,
+                created_at: r.created_at.and_utc(),
+                updated_at: r.updated_at.and_utc(),
+                submitted_at: r.submitted_at.map(|t| t.and_utc()),
+                import_key: r.import_key,
+            })?;
+        }
+    }
+}
+
+/// The CSV columns of an export; JSON-valued columns hold JSON text.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "agency",
+    "agency_name",
+    "title",
+    "summary",
+    "business_function",
+    "status",
+    "version",
+    "revision",
+    "escalated",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "import_key",
+    "business_value",
+    "feasibility",
+    "readiness",
+    "priority",
+    "quadrant",
+    "tier",
+    "route",
+    "rules_version",
+    "answers",
+    "scores",
+    "triage",
+    "assessments",
+    "decisions",
+];
+
+impl CaseRecord {
+    /// The record as a CSV row in [`CSV_COLUMNS`] order.
+    pub fn csv_row(&self) -> Vec<String> {
+        let s = |v: &Option<Value>, k: &str| {
+            v.as_ref()
+                .and_then(|x| x.get(k))
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
+                .unwrap_or_default()
+        };
+        vec![
+            self.id.clone(),
+            self.agency.clone(),
+            self.agency_name.clone(),
+            self.title.clone(),
+            self.summary.clone(),
+            self.business_function.clone(),
+            self.status.clone(),
+            self.version.to_string(),
+            self.revision.to_string(),
+            self.escalated.to_string(),
+            self.created_by.clone(),
+            self.created_at.to_rfc3339(),
+            self.updated_at.to_rfc3339(),
+            self.submitted_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            self.import_key.clone().unwrap_or_default(),
+            s(&self.scores, "business_value"),
+            s(&self.scores, "feasibility"),
+            s(&self.scores, "readiness"),
+            s(&self.scores, "priority"),
+            s(&self.scores, "quadrant"),
+            s(&self.triage, "tier"),
+            s(&self.triage, "route"),
+            s(&self.triage, "rules_version"),
+            self.answers.to_string(),
+            self.scores
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            self.triage
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            serde_json::to_string(&self.assessments).unwrap_or_default(),
+            serde_json::to_string(&self.decisions).unwrap_or_default(),
+        ]
+    }
+
+    /// A record from a CSV row with [`CSV_COLUMNS`] headers.
+    pub fn from_csv(row: &BTreeMap<String, String>) -> Result<CaseRecord, String> {
+        let get = |k: &str| row.get(k).cloned().unwrap_or_default();
+        let opt_json = |k: &str| -> Result<Option<Value>, String> {
+            let v = get(k);
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                serde_json::from_str(&v)
+                    .map(Some)
+                    .map_err(|e| format!("{k}: {e}"))
+            }
+        };
+        let time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
+            let v = get(k);
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| Some(t.with_timezone(&Utc)))
+                    .map_err(|e| format!("{k}: {e}"))
+            }
+        };
+        let int = |k: &str| {
+            get(k)
+                .parse::<i32>()
+                .map_err(|_| format!("{k}: not a whole number"))
+        };
+        Ok(CaseRecord {
+            id: get("id"),
+            agency: get("agency"),
+            agency_name: get("agency_name"),
+            title: get("title"),
+            summary: get("summary"),
+            business_function: get("business_function"),
+            status: get("status"),
+            version: int("version")?,
+            revision: int("revision")?,
+            escalated: get("escalated") == "true",
+            created_by: get("created_by"),
+            created_at: time("created_at")?.ok_or("created_at is empty")?,
+            updated_at: time("updated_at")?.ok_or("updated_at is empty")?,
+            submitted_at: time("submitted_at")?,
+            import_key: Some(get("import_key")).filter(|k| !k.is_empty()),
+            answers: opt_json("answers")?.unwrap_or_else(|| json!({})),
+            scores: opt_json("scores")?,
+            triage: opt_json("triage")?,
+            assessments: opt_json("assessments")?
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| format!("assessments: {e}"))?
+                .unwrap_or_default(),
+            decisions: opt_json("decisions")?
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| format!("decisions: {e}"))?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What became of one imported row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Restored,
+    Draft,
+    Submitted,
+    /// Already present: nothing new created.
+    Present,
+}
+
+fn agency_id(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<String> {
+    match agency_db::find_by_code(conn, code)? {
+        Some(a) => Ok(a.id),
+        None => {
+            Ok(agency_db::create(conn, code, if name.trim().is_empty() { code } else { name })?.id)
+        }
+    }
+}
+
+/// A user by e-mail, created (without token or password, so unable to sign in) if missing.
+fn user_id(conn: &mut DbConnection, email: &str, agency: &str, role: Role) -> AppResult<String> {
+    match user_db::find_id_by_email(conn, email)? {
+        Some(id) => Ok(id),
+        None => user_db::create(
+            conn,
+            user_db::NewUser {
+                agency_id: agency,
+                email,
+                roles: &[role],
+                review_groups: &[],
+                review_scope: ReviewScope::Own,
+            },
+        ),
+    }
+}
+
+fn utc(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+/// Restores an exported record exactly (same id, status, version, scores, triage, assessments
+/// and decisions). A case whose id is already present is left as it is.
+pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
+    if uuid::Uuid::parse_str(&r.id).is_err() {
+        return Err(AppError::invalid("id", "not a UUID"));
+    }
+    if Status::parse(&r.status).is_none() {
+        return Err(AppError::invalid("status", "not a status"));
+    }
+    if use_cases::table
+        .filter(use_cases::id.eq(&r.id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
+        return Ok(Outcome::Present);
+    }
+    let text = |v: &Option<Value>| v.as_ref().map(|x| x.to_string());
+    let field = |v: &Option<Value>, k: &str| v.as_ref().and_then(|x| x.get(k)).cloned();
+    let int = |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_i64()).map(|x| x as i32);
+    let string =
+        |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_str().map(String::from));
+    super::write(conn, |conn| {
+        let agency = agency_id(conn, &r.agency, &r.agency_name)?;
+        let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
+        diesel::insert_into(use_cases::table)
+            .values((
+                (
+                    use_cases::id.eq(&r.id),
+                    use_cases::agency_id.eq(&agency),
+                    use_cases::title.eq(&r.title),
+                    use_cases::summary.eq(&r.summary),
+                    use_cases::business_function.eq(&r.business_function),
+                    use_cases::status.eq(&r.status),
+                    use_cases::version.eq(r.version),
+                    use_cases::revision.eq(r.revision),
+                    use_cases::answers.eq(r.answers.to_string()),
+                    use_cases::created_by.eq(&creator),
+                    use_cases::created_at.eq(utc(r.created_at)),
+                    use_cases::updated_at.eq(utc(r.updated_at)),
+                    use_cases::submitted_at.eq(r.submitted_at.map(utc)),
+                ),
+                (
+                    use_cases::business_value.eq(int(&r.scores, "business_value")),
+                    use_cases::feasibility.eq(int(&r.scores, "feasibility")),
+                    use_cases::readiness.eq(int(&r.scores, "readiness")),
+                    use_cases::priority.eq(int(&r.scores, "priority")),
+                    use_cases::quadrant.eq(string(&r.scores, "quadrant")),
+                    use_cases::tier.eq(string(&r.triage, "tier")),
+                    use_cases::route.eq(string(&r.triage, "route")),
+                    use_cases::rules_version.eq(string(&r.triage, "rules_version")),
+                    use_cases::scores.eq(text(&r.scores)),
+                    use_cases::triage.eq(text(&r.triage)),
+                    use_cases::escalated.eq(r.escalated),
+                    use_cases::import_key.eq(&r.import_key),
+                ),
+            ))
+            .execute(conn)?;
+        for a in &r.assessments {
+            let tier = a
+                .triage
+                .get("tier")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let route = a
+                .triage
+                .get("route")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string();
+            diesel::insert_into(assessments::table)
+                .values((
+                    assessments::id.eq(new_id()),
+                    assessments::use_case_id.eq(&r.id),
+                    assessments::revision.eq(a.revision),
+                    assessments::answers.eq(a.answers.to_string()),
+                    assessments::scores.eq(a.scores.to_string()),
+                    assessments::triage.eq(a.triage.to_string()),
+                    assessments::tier.eq(tier),
+                    assessments::route.eq(route),
+                    assessments::rules_version.eq(&a.rules_version),
+                    assessments::created_at.eq(utc(a.created_at)),
+                ))
+                .execute(conn)?;
+        }
+        for d in &r.decisions {
+            let actor = user_id(conn, &d.by, &agency, Role::Reviewer)?;
+            diesel::insert_into(decisions::table)
+                .values((
+                    decisions::id.eq(new_id()),
+                    decisions::use_case_id.eq(&r.id),
+                    decisions::revision.eq(d.revision),
+                    decisions::actor_id.eq(&actor),
+                    decisions::action.eq(&d.action),
+                    decisions::rationale.eq(&d.rationale),
+                    decisions::senior.eq(d.senior),
+                    decisions::review_groups.eq(&d.review_groups),
+                    decisions::created_at.eq(utc(d.created_at)),
+                ))
+                .execute(conn)?;
+        }
+        audit::append(
+            conn,
+            &[Event {
+                use_case_id: Some(&r.id),
+                actor_id: None,
+                action: "imported",
+                from_status: None,
+                to_status: Status::parse(&r.status),
+                details: json!({ "restored": true, "revision": r.revision, "decisions": r.decisions.len() }),
+            }],
+        )
+    })?;
+    Ok(Outcome::Restored)
+}
+
+/// A new use case from an intake row (an inventory, a spreadsheet).
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub agency: String,
+    pub agency_name: String,
+    pub title: String,
+    pub summary: String,
+    pub business_function: String,
+    pub answers: Map<String, Value>,
+    /// Where it came from; importing the same key again creates nothing.
+    pub import_key: String,
+}
+
+/// Creates a case from an intake row, and submits it when its answers are complete, in one
+/// transaction. Created by the agency's import user (who cannot sign in).
+pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> AppResult<Outcome> {
+    if row.title.trim().is_empty() {
+        return Err(AppError::invalid("title", "must not be blank"));
+    }
+    let code = row.agency.trim().to_uppercase();
+    if code.is_empty() {
+        return Err(AppError::invalid("agency", "must not be blank"));
+    }
+    let parsed =
+        answers::parse(&rules.questionnaire, &row.answers).map_err(AppError::Validation)?;
+    if use_cases::table
+        .filter(use_cases::import_key.eq(&row.import_key))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
+        return Ok(Outcome::Present);
+    }
+    let complete = crate::domain::assess(rules, &parsed, true).is_ok();
+    let email = format!("import@{}.aitriage.invalid", code.to_lowercase());
+    conn.transaction::<_, AppError, _>(|conn| {
+        let agency = agency_id(conn, &code, &row.agency_name)?;
+        let importer = user_id(conn, &email, &agency, Role::Submitter)?;
+        let who = Principal {
+            user_id: importer,
+            email: email.clone(),
+            agency_id: agency,
+            agency_code: code.clone(),
+            roles: vec![Role::Submitter],
+            review_groups: vec![],
+            review_scope: ReviewScope::Own,
+        };
+        let fields = cases::CaseFields {
+            title: row.title.trim().chars().take(200).collect(),
+            summary: row.summary.trim().chars().take(5000).collect(),
+            business_function: row.business_function.trim().chars().take(100).collect(),
+        };
+        let case = cases::create_keyed(conn, &who, fields, &parsed, Some(&row.import_key))?;
+        if complete {
+            cases::submit(conn, &who, &case.row.id, None, rules)?;
+            Ok(Outcome::Submitted)
+        } else {
+            Ok(Outcome::Draft)
+        }
+    })
+}
