@@ -45,7 +45,7 @@ use scoring::Scores;
 use triage::Triage;
 
 /// A problem with one input field, reported to clients as `{field, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

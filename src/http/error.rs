@@ -3,9 +3,30 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
 
+use crate::domain::FieldError;
 use crate::error::AppError;
+
+/// An RFC 9457 problem, as every error response carries it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:aitriage:problem:<code>`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// A stable snake_case code: malformed_request, unauthorized, forbidden, not_found,
+    /// conflict, payload_too_large, unsupported_media_type, invalid_fields, internal_error.
+    pub code: String,
+    /// For 422: each invalid field and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For 409 on a stale version: the case's version now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i32>,
+}
 
 impl AppError {
     /// A stable, snake_case code clients can match on.
@@ -56,26 +77,28 @@ impl ResponseError for AppError {
             AppError::Validation(_) => "Some fields are invalid; see errors.".to_string(),
             other => other.to_string(),
         };
-        let mut body = json!({
-            "type": format!("urn:aitriage:problem:{}", self.code()),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-            "code": self.code(),
-        });
-        match self {
-            AppError::Validation(errors) => body["errors"] = json!(errors),
-            AppError::Conflict {
-                current_version: Some(v),
-                ..
-            } => body["current_version"] = json!(v),
-            _ => {}
-        }
+        let body = Problem {
+            kind: format!("urn:aitriage:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().to_string(),
+            errors: match self {
+                AppError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            current_version: match self {
+                AppError::Conflict {
+                    current_version, ..
+                } => *current_version,
+                _ => None,
+            },
+        };
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if matches!(self, AppError::Unauthorized(_)) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"aitriage\""));
         }
-        res.body(body.to_string())
+        res.body(serde_json::to_string(&body).unwrap_or_default())
     }
 }

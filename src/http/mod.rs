@@ -2,7 +2,7 @@
 
 pub mod api;
 mod auth;
-mod error;
+pub mod error;
 pub mod extract;
 mod metrics;
 mod pages;

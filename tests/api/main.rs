@@ -7,6 +7,7 @@ mod cli;
 mod errors;
 mod intake;
 mod notify;
+mod openapi;
 mod pages;
 mod portfolio;
 mod rules_admin;

@@ -12,44 +12,94 @@ use actix_web::{web, HttpResponse};
 use super::AppState;
 use crate::error::AppError;
 
+/// Declares the API's routes once: they are registered from this table, listed in [`ROUTES`],
+/// and a test checks that the OpenAPI document describes every one.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every route under `/api/v1`, as (method, path).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn register(scope: actix_web::Scope) -> actix_web::Scope {
+            scope$(.route($path, web::$method().to($handler)))*
+        }
+    };
+}
+
+api_routes! {
+    get "/openapi.json" => openapi;
+    get "/questionnaire" => questionnaire::get;
+    post "/triage/preview" => questionnaire::preview;
+    post "/use-cases" => use_cases::create;
+    get "/use-cases" => use_cases::list;
+    get "/use-cases/{id}" => use_cases::read;
+    patch "/use-cases/{id}" => use_cases::edit;
+    post "/use-cases/{id}/submit" => use_cases::submit;
+    post "/use-cases/{id}/withdraw" => use_cases::withdraw;
+    get "/use-cases/{id}/audit" => use_cases::audit;
+    post "/use-cases/{id}/decisions" => reviews::decide;
+    post "/use-cases/{id}/claim" => reviews::claim;
+    post "/use-cases/{id}/release" => reviews::release;
+    get "/use-cases/{id}/similar" => portfolio::similar;
+    get "/review-queue" => reviews::queue;
+    get "/portfolio/radar" => portfolio::radar;
+    get "/portfolio/summary" => portfolio::summary;
+    get "/portfolio/duplicates" => portfolio::duplicates;
+    get "/portfolio/export" => portfolio::export;
+    post "/admin/rules/reload" => admin::reload;
+    post "/admin/rules/simulate" => admin::simulate;
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
-        .service(
-            web::scope("/api/v1")
-                .configure(admin::routes)
-                .route("/questionnaire", web::get().to(questionnaire::get))
-                .route("/triage/preview", web::post().to(questionnaire::preview))
-                .route("/use-cases", web::post().to(use_cases::create))
-                .route("/use-cases", web::get().to(use_cases::list))
-                .route("/use-cases/{id}", web::get().to(use_cases::read))
-                .route("/use-cases/{id}", web::patch().to(use_cases::edit))
-                .route("/use-cases/{id}/submit", web::post().to(use_cases::submit))
-                .route(
-                    "/use-cases/{id}/withdraw",
-                    web::post().to(use_cases::withdraw),
-                )
-                .route("/use-cases/{id}/audit", web::get().to(use_cases::audit))
-                .route("/use-cases/{id}/decisions", web::post().to(reviews::decide))
-                .route("/use-cases/{id}/claim", web::post().to(reviews::claim))
-                .route("/use-cases/{id}/release", web::post().to(reviews::release))
-                .route("/review-queue", web::get().to(reviews::queue))
-                .route("/portfolio/radar", web::get().to(portfolio::radar))
-                .route("/portfolio/summary", web::get().to(portfolio::summary))
-                .route(
-                    "/portfolio/duplicates",
-                    web::get().to(portfolio::duplicates),
-                )
-                .route("/portfolio/export", web::get().to(portfolio::export))
-                .route("/use-cases/{id}/similar", web::get().to(portfolio::similar))
-                .default_service(web::to(not_found)),
-        );
+        .service(register(web::scope("/api/v1")).default_service(web::to(not_found)));
 }
 
+/// Bearer tokens, as `aitriage users create` prints them.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "aitriage", description = "Intake and risk triage for AI and agentic-AI use cases. Errors are RFC 9457 problem details (application/problem+json)."),
+    paths(
+        healthz, metrics, openapi,
+        questionnaire::get, questionnaire::preview,
+        use_cases::create, use_cases::list, use_cases::read, use_cases::edit, use_cases::submit, use_cases::withdraw, use_cases::audit,
+        reviews::decide, reviews::claim, reviews::release, reviews::queue,
+        portfolio::similar, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
+        admin::reload, admin::simulate,
+    ),
+    components(schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()), responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+/// Liveness: `{"status":"ok"}`.
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()), responses((status = 200, description = "The service is up")))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Prometheus counters.
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

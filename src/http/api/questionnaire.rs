@@ -8,6 +8,7 @@ use validator::Validate;
 use crate::domain::access::Principal;
 use crate::domain::{answers, assess};
 use crate::error::{AppError, AppResult};
+use crate::http::error::Problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::{Kind, Question, RuleSet};
@@ -94,14 +95,16 @@ fn view(rules: &RuleSet) -> QuestionnaireView<'_> {
 }
 
 /// `GET /api/v1/questionnaire`
+#[utoipa::path(get, path = "/api/v1/questionnaire", tag = "intake", responses((status = 200, description = "Sections and questions, with rules_version"), (status = 401, description = "No or invalid bearer token", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(state: Data<AppState>, _who: Principal) -> HttpResponse {
     let rules = state.rules();
     HttpResponse::Ok().json(view(&rules))
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
+    #[schema(value_type = Object)]
     answers: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     #[validate(length(max = 200, message = "at most 200 characters"))]
@@ -116,6 +119,7 @@ pub struct PreviewRequest {
 
 /// `POST /api/v1/triage/preview`: scores and triage of answers as they stand; nothing stored.
 /// `complete` says whether they could be submitted; `missing` lists required answers to give.
+#[utoipa::path(post, path = "/api/v1/triage/preview", tag = "intake", request_body = PreviewRequest, responses((status = 200, description = "Scores and triage of the answers so far; complete and missing. Nothing stored"), (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No or invalid bearer token", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 256 KiB", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, listed in errors", body = Problem, content_type = "application/problem+json")))]
 pub async fn preview(
     state: Data<AppState>,
     _who: Principal,

@@ -16,7 +16,8 @@ fn raw(s: &str) -> AppResult<Box<RawValue>> {
     Ok(RawValue::from_string(s.to_string())?)
 }
 
-#[derive(Serialize)]
+/// A use case as the API returns it.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: String,
     pub agency: String,
@@ -26,6 +27,8 @@ pub struct CaseView {
     pub status: String,
     pub version: i32,
     pub revision: i32,
+    /// Answers keyed by question id.
+    #[schema(value_type = Object)]
     pub answers: Box<RawValue>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -33,9 +36,11 @@ pub struct CaseView {
     pub submitted_at: Option<DateTime<Utc>>,
     /// `{business_value, feasibility, readiness, priority, quadrant, quadrant_label, breakdown}`
     /// once submitted.
+    #[schema(value_type = Option<Object>)]
     pub scores: Option<Box<RawValue>>,
     /// `{tier, route, required_approvals, senior_required, review_groups, rules_version,
     /// risk_score, raised, fired}` once submitted.
+    #[schema(value_type = Option<Object>)]
     pub triage: Option<Box<RawValue>>,
     /// Once triaged: whether the rules in force now are the ones it was triaged under
     /// (`false` after a reload changed them; the stored triage keeps its own version).
