@@ -221,14 +221,7 @@ fn init_logging() {
 }
 
 fn app_error(e: AppError) -> String {
-    match e {
-        AppError::Validation(errs) => errs
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
+    e.describe()
 }
 
 /// Loads a rule pack, or describes every problem in it.

@@ -36,6 +36,18 @@ impl AppError {
         }
     }
 
+    /// One line for people: for invalid fields, each field and why.
+    pub fn describe(&self) -> String {
+        match self {
+            AppError::Validation(errs) => errs
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
     pub fn invalid(field: &str, message: &str) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }

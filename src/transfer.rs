@@ -287,14 +287,7 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
 }
 
 fn reason(e: AppError) -> String {
-    match e {
-        AppError::Validation(errs) => errs
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
+    e.describe()
 }
 
 /// Imports a file, each row all or nothing, with a progress bar on standard error.

@@ -469,14 +469,7 @@ pub async fn act(
             | AppError::BadRequest(_)),
         ) => {
             let status = e.status_code_of();
-            let message = match &e {
-                AppError::Validation(errs) => errs
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                other => other.to_string(),
-            };
+            let message = e.describe();
             render(&state, &viewer, id, None, Some(message), rationale, status).await
         }
         Err(e) => Err(e.into()),

@@ -219,11 +219,7 @@ impl ResponseError for PageError {
             PageError::App(AppError::NotFound) => {
                 "No such page, or it is not visible to you.".to_string()
             }
-            PageError::App(AppError::Validation(errs)) => errs
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
+            PageError::App(e @ AppError::Validation(_)) => e.describe(),
             other => other.to_string(),
         };
         let title = status.canonical_reason().unwrap_or("Error");
