@@ -201,3 +201,67 @@ fn the_benchmark_harness_runs_its_quick_version_and_prints_every_figure() {
         assert!(text.contains(figure), "missing {figure:?} in\n{text}");
     }
 }
+
+#[test]
+fn a_password_given_on_standard_input_lets_the_user_sign_in() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pw.db");
+    let ok = aitriage()
+        .env("DATABASE_URL", &db)
+        .args(["agencies", "create", "--code", "UNHCR", "--name", "UNHCR"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let create = |email: &str, password: &str| {
+        let mut child = aitriage()
+            .env("DATABASE_URL", &db)
+            .args([
+                "users",
+                "create",
+                "--agency",
+                "UNHCR",
+                "--email",
+                email,
+                "--role",
+                "reviewer",
+                "--password-stdin",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = create("short@unhcr.org", "too short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: at least 12 characters"));
+    let made = create("lea@unhcr.org", "a long enough passphrase");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let pool = aitriage::db::connect(&db.to_string_lossy()).unwrap();
+    let mut c = pool.get().unwrap();
+    assert!(aitriage::db::users::check_password(
+        &mut c,
+        "lea@unhcr.org",
+        "a long enough passphrase"
+    )
+    .unwrap()
+    .is_some());
+    assert!(
+        aitriage::db::users::check_password(&mut c, "lea@unhcr.org", "a wrong passphrase!")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        aitriage::db::users::find_id_by_email(&mut c, "short@unhcr.org")
+            .unwrap()
+            .is_none(),
+        "a refused password creates no user"
+    );
+}
