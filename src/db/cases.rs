@@ -256,7 +256,39 @@ pub fn create_keyed(
             }],
         )
     })?;
-    get(conn, &Scope::All, &id)?.ok_or(AppError::NotFound)
+    // The row as written (reading it back would cost a query on the intake path).
+    Ok(Case {
+        row: CaseRow {
+            id,
+            agency_id: who.agency_id.clone(),
+            title: fields.title,
+            summary: fields.summary,
+            business_function: fields.business_function,
+            status: Status::Draft.as_str().to_string(),
+            version: 1,
+            revision: 0,
+            answers: answers_json,
+            created_by: who.user_id.clone(),
+            created_at: t,
+            updated_at: t,
+            submitted_at: None,
+            business_value: None,
+            feasibility: None,
+            readiness: None,
+            priority: None,
+            quadrant: None,
+            tier: None,
+            route: None,
+            rules_version: None,
+            scores: None,
+            triage: None,
+            escalated: false,
+            claimed_by: None,
+            claimed_at: None,
+            import_key: import_key.map(String::from),
+        },
+        agency: who.agency_code.clone(),
+    })
 }
 
 /// Edits a draft (or a case returned for changes) at the version the caller read.
@@ -451,7 +483,28 @@ pub fn submit(
             ],
         )
     })?;
-    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    // The row as written.
+    let mut case = case;
+    let r = &mut case.row;
+    r.status = to.as_str().to_string();
+    r.version = v + 1;
+    r.revision = revision;
+    r.updated_at = t;
+    r.submitted_at = Some(t);
+    r.business_value = Some(scores.business_value);
+    r.feasibility = Some(scores.feasibility);
+    r.readiness = Some(scores.readiness);
+    r.priority = Some(scores.priority);
+    r.quadrant = Some(scores.quadrant.clone());
+    r.tier = Some(triage.tier.as_str().to_string());
+    r.route = Some(triage.route.as_str().to_string());
+    r.rules_version = Some(triage.rules_version.clone());
+    r.scores = Some(scores_json);
+    r.triage = Some(triage_json);
+    r.escalated = false;
+    r.claimed_by = None;
+    r.claimed_at = None;
+    Ok(case)
 }
 
 /// Withdraws an open case.

@@ -24,12 +24,18 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal("no application state".into()))?;
             let token = token?;
-            state
+            let key = db::users::hash_token(&token);
+            if let Some(p) = state.auth_cache.get(&key) {
+                return Ok(p);
+            }
+            let found = state
                 .db(move |conn| db::users::authenticate(conn, &token))
                 .await?
                 .ok_or_else(|| {
                     AppError::Unauthorized("the token is not valid (unknown or revoked)".into())
-                })
+                })?;
+            state.auth_cache.put(key, found.clone());
+            Ok(found)
         })
     }
 }
@@ -50,4 +56,34 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
         ));
     }
     Ok(token.to_string())
+}
+
+/// Recently authenticated tokens (by hash), so a client's requests do not each cost a lookup.
+/// A change to a user's roles or scope, or a revoked token, takes effect within [`AuthCache::TTL`].
+#[derive(Default)]
+pub struct AuthCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+);
+
+impl AuthCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
+    const MAX: usize = 10_000;
+
+    fn get(&self, key: &str) -> Option<Principal> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, key: String, p: Principal) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, (p, std::time::Instant::now()));
+    }
 }

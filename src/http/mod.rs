@@ -1,7 +1,7 @@
 //! The HTTP service: application state, routes, metrics, and the server itself.
 
 pub mod api;
-mod auth;
+pub mod auth;
 pub mod error;
 pub mod extract;
 mod metrics;
@@ -28,6 +28,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pages: pages::Pages,
     login_throttle: pages::Throttle,
+    auth_cache: auth::AuthCache,
     portfolio_cache: PortfolioCache,
     /// The similarity index of the last scope asked for, with the audit head it reflects.
     similar_index: std::sync::Mutex<Option<(String, i64, Arc<crate::domain::similar::Index>)>>,
@@ -69,6 +70,7 @@ impl AppState {
             metrics: Metrics::default(),
             pages: pages::Pages::new()?,
             login_throttle: pages::Throttle::default(),
+            auth_cache: auth::AuthCache::default(),
             portfolio_cache: PortfolioCache::default(),
             similar_index: std::sync::Mutex::new(None),
         })
