@@ -15,10 +15,15 @@ fn pure(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let rules = load_dir(&dir).expect("the shipped rules load");
     let examples = load_cases(&dir.join("cases")).expect("example cases");
-    let heavy = examples.iter().find(|e| e.name == "beneficiary_cash_chatbot").expect("a case that fires many rules");
+    let heavy = examples
+        .iter()
+        .find(|e| e.name == "beneficiary_cash_chatbot")
+        .expect("a case that fires many rules");
     let parsed = answers::parse(&rules.questionnaire, &heavy.answers).expect("valid answers");
 
-    c.bench_function("triage one case (scoring + every rule)", |b| b.iter(|| assess(&rules, black_box(&parsed), true).unwrap()));
+    c.bench_function("triage one case (scoring + every rule)", |b| {
+        b.iter(|| assess(&rules, black_box(&parsed), true).unwrap())
+    });
     c.bench_function("validate one answer set against the questionnaire", |b| {
         b.iter(|| answers::parse(&rules.questionnaire, black_box(&heavy.answers)).unwrap())
     });
@@ -31,19 +36,47 @@ fn pure(c: &mut Criterion) {
                 title: e.title.clone(),
                 business_function: e.business_function.clone(),
                 status: "approved".into(),
-                text: format!("{}. {} {}", e.title, e.summary, e.answers.get("purpose").and_then(|p| p.as_str()).unwrap_or("")),
+                text: format!(
+                    "{}. {} {}",
+                    e.title,
+                    e.summary,
+                    e.answers
+                        .get("purpose")
+                        .and_then(|p| p.as_str())
+                        .unwrap_or("")
+                ),
             })
         })
         .collect();
     let n = docs.len();
-    c.bench_function(&format!("build the similarity index of {n} cases"), |b| b.iter(|| Index::build(black_box(docs.clone()))));
+    c.bench_function(&format!("build the similarity index of {n} cases"), |b| {
+        b.iter(|| Index::build(black_box(docs.clone())))
+    });
     let index = Index::build(docs);
-    c.bench_function(&format!("find the 10 most similar among {n} cases"), |b| b.iter(|| index.similar_to(black_box(17), 10, 0.1)));
+    c.bench_function(&format!("find the 10 most similar among {n} cases"), |b| {
+        b.iter(|| index.similar_to(black_box(17), 10, 0.1))
+    });
 
-    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_micro_opt(3, 4, 5, 6).unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .unwrap()
+        .and_hms_micro_opt(3, 4, 5, 6)
+        .unwrap();
     let details = r#"{"revision":1,"rules_version":"5d9f8a7da846b762","tier":"high"}"#;
     c.bench_function("hash one audit event", |b| {
-        b.iter(|| event_hash(black_box(42), "01a2067b-e2a2-75a8-8f40-15a76f90d91a", Some("case"), Some("user"), "triaged", Some("submitted"), Some("awaiting_approval"), details, at, "prev"))
+        b.iter(|| {
+            event_hash(
+                black_box(42),
+                "01a2067b-e2a2-75a8-8f40-15a76f90d91a",
+                Some("case"),
+                Some("user"),
+                "triaged",
+                Some("submitted"),
+                Some("awaiting_approval"),
+                details,
+                at,
+                "prev",
+            )
+        })
     });
 }
 
