@@ -333,26 +333,21 @@ pub fn edit(
     let answers_json = serde_json::to_string(&answers)?;
     let r = &case.row;
     super::write(conn, |conn| {
-        let n = diesel::update(
-            use_cases::table
-                .filter(use_cases::id.eq(id))
-                .filter(use_cases::version.eq(version)),
-        )
-        .set((
-            use_cases::title.eq(patch.title.as_ref().unwrap_or(&r.title)),
-            use_cases::summary.eq(patch.summary.as_ref().unwrap_or(&r.summary)),
-            use_cases::business_function.eq(patch
-                .business_function
-                .as_ref()
-                .unwrap_or(&r.business_function)),
-            use_cases::answers.eq(&answers_json),
-            use_cases::version.eq(version + 1),
-            use_cases::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(conflict_after_race(conn, id));
-        }
+        update_at_version!(
+            conn,
+            id,
+            version,
+            (
+                use_cases::title.eq(patch.title.as_ref().unwrap_or(&r.title)),
+                use_cases::summary.eq(patch.summary.as_ref().unwrap_or(&r.summary)),
+                use_cases::business_function.eq(patch
+                    .business_function
+                    .as_ref()
+                    .unwrap_or(&r.business_function)),
+                use_cases::answers.eq(&answers_json),
+                use_cases::updated_at.eq(now()),
+            )
+        );
         audit::append(
             conn,
             &[Event {
@@ -396,35 +391,30 @@ pub fn submit(
     let v = case.row.version;
     let t = now();
     super::write(conn, |conn| {
-        let n = diesel::update(
-            use_cases::table
-                .filter(use_cases::id.eq(id))
-                .filter(use_cases::version.eq(v)),
-        )
-        .set((
-            use_cases::status.eq(to.as_str()),
-            use_cases::version.eq(v + 1),
-            use_cases::revision.eq(revision),
-            use_cases::updated_at.eq(t),
-            use_cases::submitted_at.eq(t),
-            use_cases::business_value.eq(scores.business_value),
-            use_cases::feasibility.eq(scores.feasibility),
-            use_cases::readiness.eq(scores.readiness),
-            use_cases::priority.eq(scores.priority),
-            use_cases::quadrant.eq(&scores.quadrant),
-            use_cases::tier.eq(triage.tier.as_str()),
-            use_cases::route.eq(triage.route.as_str()),
-            use_cases::rules_version.eq(&triage.rules_version),
-            use_cases::scores.eq(&scores_json),
-            use_cases::triage.eq(&triage_json),
-            use_cases::escalated.eq(false),
-            use_cases::claimed_by.eq(None::<String>),
-            use_cases::claimed_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(conflict_after_race(conn, id));
-        }
+        update_at_version!(
+            conn,
+            id,
+            v,
+            (
+                use_cases::status.eq(to.as_str()),
+                use_cases::revision.eq(revision),
+                use_cases::updated_at.eq(t),
+                use_cases::submitted_at.eq(t),
+                use_cases::business_value.eq(scores.business_value),
+                use_cases::feasibility.eq(scores.feasibility),
+                use_cases::readiness.eq(scores.readiness),
+                use_cases::priority.eq(scores.priority),
+                use_cases::quadrant.eq(&scores.quadrant),
+                use_cases::tier.eq(triage.tier.as_str()),
+                use_cases::route.eq(triage.route.as_str()),
+                use_cases::rules_version.eq(&triage.rules_version),
+                use_cases::scores.eq(&scores_json),
+                use_cases::triage.eq(&triage_json),
+                use_cases::escalated.eq(false),
+                use_cases::claimed_by.eq(None::<String>),
+                use_cases::claimed_at.eq(None::<NaiveDateTime>),
+            )
+        );
         diesel::insert_into(assessments::table)
             .values((
                 assessments::id.eq(new_id()),
@@ -526,20 +516,15 @@ pub fn withdraw(
     }
     let v = case.row.version;
     super::write(conn, |conn| {
-        let n = diesel::update(
-            use_cases::table
-                .filter(use_cases::id.eq(id))
-                .filter(use_cases::version.eq(v)),
-        )
-        .set((
-            use_cases::status.eq(Status::Withdrawn.as_str()),
-            use_cases::version.eq(v + 1),
-            use_cases::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(conflict_after_race(conn, id));
-        }
+        update_at_version!(
+            conn,
+            id,
+            v,
+            (
+                use_cases::status.eq(Status::Withdrawn.as_str()),
+                use_cases::updated_at.eq(now()),
+            )
+        );
         audit::append(
             conn,
             &[Event {

@@ -1,6 +1,24 @@
 //! Storage: one diesel code path over SQLite (embedded, the default) and PostgreSQL.
 //! Every state change runs in one transaction; handlers never build SQL.
 
+/// Optimistic concurrency, once: applies the changes to the use case `$id` only if it is still
+/// at `$version`, and moves it to the next version. If another request changed it meanwhile,
+/// nothing is written and the enclosing function returns a conflict naming the current version.
+macro_rules! update_at_version {
+    ($conn:expr, $id:expr, $version:expr, ($($change:expr),+ $(,)?)) => {{
+        let n = diesel::update(
+            use_cases::table
+                .filter(use_cases::id.eq($id))
+                .filter(use_cases::version.eq($version)),
+        )
+        .set(($($change,)+ use_cases::version.eq($version + 1)))
+        .execute($conn)?;
+        if n == 0 {
+            return Err(super::cases::conflict_after_race($conn, $id));
+        }
+    }};
+}
+
 pub mod agencies;
 pub mod audit;
 pub mod cases;

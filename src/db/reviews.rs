@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, Event};
-use super::cases::{self, check_version, conflict_after_race, Case};
+use super::cases::{self, check_version, Case};
 use super::schema::{audit_events, decisions, use_cases};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::{split_list, Principal, Role, Scope};
@@ -154,33 +154,24 @@ pub fn decide(
     let t_now = now();
     super::write(conn, |conn| {
         if action != Action::Comment {
-            let target = use_cases::table
-                .filter(use_cases::id.eq(id))
-                .filter(use_cases::version.eq(v));
-            let n = if closes {
-                diesel::update(target)
-                    .set((
-                        use_cases::status.eq(outcome.status.as_str()),
-                        use_cases::escalated.eq(outcome.escalated),
-                        use_cases::claimed_by.eq(None::<String>),
-                        use_cases::claimed_at.eq(None::<NaiveDateTime>),
-                        use_cases::version.eq(v + 1),
-                        use_cases::updated_at.eq(t_now),
-                    ))
-                    .execute(conn)?
+            // A decision that ends the review also ends any claim on the case.
+            let (claimed_by, claimed_at) = if closes {
+                (None, None)
             } else {
-                diesel::update(target)
-                    .set((
-                        use_cases::status.eq(outcome.status.as_str()),
-                        use_cases::escalated.eq(outcome.escalated),
-                        use_cases::version.eq(v + 1),
-                        use_cases::updated_at.eq(t_now),
-                    ))
-                    .execute(conn)?
+                (case.row.claimed_by.clone(), case.row.claimed_at)
             };
-            if n == 0 {
-                return Err(conflict_after_race(conn, id));
-            }
+            update_at_version!(
+                conn,
+                id,
+                v,
+                (
+                    use_cases::status.eq(outcome.status.as_str()),
+                    use_cases::escalated.eq(outcome.escalated),
+                    use_cases::claimed_by.eq(claimed_by),
+                    use_cases::claimed_at.eq(claimed_at),
+                    use_cases::updated_at.eq(t_now),
+                )
+            );
         }
         diesel::insert_into(decisions::table)
             .values((
@@ -274,20 +265,15 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
     }
     let status = case.status();
     super::write(conn, |conn| {
-        let n = diesel::update(
-            use_cases::table
-                .filter(use_cases::id.eq(id))
-                .filter(use_cases::version.eq(v)),
-        )
-        .set((
-            use_cases::claimed_by.eq(take.then_some(who.user_id.as_str())),
-            use_cases::claimed_at.eq(take.then(now)),
-            use_cases::version.eq(v + 1),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Err(conflict_after_race(conn, id));
-        }
+        update_at_version!(
+            conn,
+            id,
+            v,
+            (
+                use_cases::claimed_by.eq(take.then_some(who.user_id.as_str())),
+                use_cases::claimed_at.eq(take.then(now)),
+            )
+        );
         audit::append(
             conn,
             &[Event {
