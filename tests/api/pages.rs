@@ -415,3 +415,30 @@ async fn pages_speak_french_and_every_language_has_every_string() {
         "missing in fr: {missing:?}; only in fr: {extra:?}"
     );
 }
+
+#[actix_web::test]
+async fn the_case_page_shows_a_tampered_audit_trail_without_failing() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "public_faq_chatbot").await;
+    app.pool
+        .get()
+        .unwrap()
+        .batch_execute("UPDATE audit_events SET hash = 'é' WHERE seq = 1")
+        .unwrap();
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app
+        .send(get(
+            &format!("/use-cases/{}", c["id"].as_str().unwrap()),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        aitriage::db::audit::verify(&mut app.pool.get().unwrap())
+            .unwrap()
+            .is_err(),
+        "and verify reports it"
+    );
+}

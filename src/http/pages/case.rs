@@ -369,7 +369,7 @@ async fn render(
                     _ => String::new(),
                 },
                 action: t(format!("event_{}", e.action)),
-                hash: e.hash[..12].to_string(),
+                hash: e.hash.chars().take(12).collect(),
             })
             .collect(),
         can_edit: may_author && status.is_editable(),
