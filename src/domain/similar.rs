@@ -293,6 +293,28 @@ impl Index {
         out
     }
 
+    /// Open cases (not yet decided) with an approved case in another agency at least `min`
+    /// similar: work that could be reused instead of built again. Best match per open case.
+    pub fn reuse_candidates(&self, min: f64) -> Vec<(usize, Match)> {
+        const OPEN: [&str; 5] = [
+            "draft",
+            "submitted",
+            "in_review",
+            "awaiting_approval",
+            "changes_requested",
+        ];
+        (0..self.docs.len())
+            .filter(|&i| OPEN.contains(&self.docs[i].status.as_str()))
+            .filter_map(|i| {
+                let me = &self.docs[i];
+                self.similar_to(i, 10, min)
+                    .into_iter()
+                    .find(|m| m.status == "approved" && m.agency != me.agency)
+                    .map(|m| (i, m))
+            })
+            .collect()
+    }
+
     fn position_fast(&self, id: &str, near: usize) -> usize {
         // Matches come from this index, so the id is always present.
         self.position(id).unwrap_or(near)

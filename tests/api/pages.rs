@@ -442,3 +442,36 @@ async fn the_case_page_shows_a_tampered_audit_trail_without_failing() {
         "and verify reports it"
     );
 }
+
+#[actix_web::test]
+async fn the_portfolio_page_lists_likely_duplicates_across_agencies() {
+    let app = TestApp::sqlite().await;
+    let unicef = app.submitter("UNICEF");
+    let wfp = app.submitter("WFP");
+    let mut a = case_body("back_office_email_sorting");
+    a["title"] = json!("Supplier invoice matching");
+    a["summary"] = json!(
+        "Reconciles supplier invoices with purchase orders and flags discrepancies for finance."
+    );
+    let mut b = a.clone();
+    b["title"] = json!("Vendor invoice three-way match");
+    b["summary"] = json!("Matches vendor invoices against purchase orders and receipts; discrepancies go to finance.");
+    app.post("/api/v1/use-cases", &unicef, &a).await;
+    app.post("/api/v1/use-cases", &wfp, &b).await;
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app.send(get("/portfolio", &cookie)).await;
+    assert_eq!(page.status, 200);
+    let section = page
+        .text
+        .split("id=\"h-duplicates\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        section.contains("Supplier invoice matching")
+            && section.contains("Vendor invoice three-way match"),
+        "{section}"
+    );
+}

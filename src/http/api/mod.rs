@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
 
 mod admin;
-mod portfolio;
+pub mod portfolio;
 mod questionnaire;
 mod reviews;
 mod use_cases;

@@ -131,9 +131,9 @@ fn case_ref(d: &crate::domain::similar::Doc) -> CaseRef<'_> {
 }
 
 /// Cases at least this similar to one in another agency are likely duplicates.
-const DUPLICATE: f64 = 0.5;
+pub const DUPLICATE: f64 = 0.5;
 /// An approved case elsewhere at least this similar to an open one may be reused.
-const REUSE: f64 = 0.35;
+pub const REUSE: f64 = 0.35;
 
 /// `GET /api/v1/portfolio/duplicates` → `{"clusters": [{"cases": […]}], "reuse": [{case, candidate}]}`:
 /// groups of likely duplicates across agencies, and open cases with an approved match elsewhere.
@@ -145,22 +145,10 @@ pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<Http
         .iter()
         .map(|g| serde_json::json!({ "size": g.len(), "cases": g.iter().map(|&i| case_ref(idx.doc(i))).collect::<Vec<_>>() }))
         .collect();
-    let open = [
-        "draft",
-        "submitted",
-        "in_review",
-        "awaiting_approval",
-        "changes_requested",
-    ];
-    let reuse: Vec<serde_json::Value> = (0..idx.len())
-        .filter(|&i| open.contains(&idx.doc(i).status.as_str()))
-        .filter_map(|i| {
-            let me = idx.doc(i);
-            idx.similar_to(i, 10, REUSE)
-                .into_iter()
-                .find(|m| m.status == "approved" && m.agency != me.agency)
-                .map(|m| serde_json::json!({ "case": case_ref(me), "candidate": m }))
-        })
+    let reuse: Vec<serde_json::Value> = idx
+        .reuse_candidates(REUSE)
+        .into_iter()
+        .map(|(i, m)| serde_json::json!({ "case": case_ref(idx.doc(i)), "candidate": m }))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "clusters": clusters, "reuse": reuse })))
 }

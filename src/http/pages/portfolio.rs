@@ -182,6 +182,20 @@ struct Legend {
 }
 
 #[derive(Serialize)]
+struct CaseLink {
+    id: String,
+    title: String,
+    agency: String,
+}
+
+#[derive(Serialize)]
+struct Reuse {
+    case: CaseLink,
+    candidate: CaseLink,
+    score: f64,
+}
+
+#[derive(Serialize)]
 struct PortfolioPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
@@ -205,6 +219,8 @@ struct PortfolioPage<'a> {
     statuses: Vec<Option_>,
     columns: Vec<SortLink>,
     csv_href: String,
+    clusters: Vec<Vec<CaseLink>>,
+    reuse: Vec<Reuse>,
 }
 
 fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
@@ -243,6 +259,35 @@ pub async fn page(
             ))
         })
         .await?;
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let link = |i: usize| {
+        let d = index.doc(i);
+        CaseLink {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            agency: d.agency.clone(),
+        }
+    };
+    let clusters: Vec<Vec<CaseLink>> = index
+        .clusters(crate::http::api::portfolio::DUPLICATE)
+        .into_iter()
+        .take(20)
+        .map(|g| g.into_iter().map(link).collect())
+        .collect();
+    let reuse: Vec<Reuse> = index
+        .reuse_candidates(crate::http::api::portfolio::REUSE)
+        .into_iter()
+        .take(20)
+        .map(|(i, m)| Reuse {
+            case: link(i),
+            candidate: CaseLink {
+                id: m.id,
+                title: m.title,
+                agency: m.agency,
+            },
+            score: m.score,
+        })
+        .collect();
     let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
     let desc = q.dir.as_deref() != Some("asc");
     sort_points(&mut points, &sort, desc);
@@ -414,6 +459,8 @@ pub async fn page(
             column("tier", &t("col_tier".into())),
         ],
         csv_href: format!("/portfolio.csv?{base_query}"),
+        clusters,
+        reuse,
     };
     pages.render("portfolio", &page, StatusCode::OK)
 }
