@@ -74,14 +74,26 @@ pub fn assess(
     answers: &Answers,
     complete: bool,
 ) -> Result<Assessment, Vec<FieldError>> {
-    let eff = answers::effective(&rules.questionnaire, answers);
-    if complete {
-        answers::check_complete(&rules.questionnaire, answers, &eff)?;
+    let (assessment, missing) = preview(rules, answers);
+    if complete && !missing.is_empty() {
+        Err(missing)
+    } else {
+        Ok(assessment)
     }
-    Ok(Assessment {
+}
+
+/// Scores and triages answers as they stand (a preview), and lists the visible required
+/// questions still unanswered.
+pub fn preview(rules: &RuleSet, answers: &Answers) -> (Assessment, Vec<FieldError>) {
+    let eff = answers::effective(&rules.questionnaire, answers);
+    let missing = answers::check_complete(&rules.questionnaire, answers, &eff)
+        .err()
+        .unwrap_or_default();
+    let assessment = Assessment {
         scores: scoring::score(rules, answers, &eff),
         triage: triage::triage(rules, &eff),
-    })
+    };
+    (assessment, missing)
 }
 
 #[cfg(test)]

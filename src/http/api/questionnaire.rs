@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::domain::access::Principal;
-use crate::domain::{answers, assess};
+use crate::domain::{answers, preview as preview_of};
 use crate::error::{AppError, AppResult};
 use crate::http::error::Problem;
 use crate::http::extract::Body;
@@ -129,14 +129,11 @@ pub async fn preview(
     let rules = state.rules();
     let answers =
         answers::parse(&rules.questionnaire, &req.answers).map_err(AppError::Validation)?;
-    let a = assess(&rules, &answers, false).map_err(AppError::Validation)?;
-    let missing: Vec<String> = match assess(&rules, &answers, true) {
-        Ok(_) => vec![],
-        Err(errs) => errs
-            .into_iter()
-            .map(|e| e.field.trim_start_matches("answers.").to_string())
-            .collect(),
-    };
+    let (a, missing) = preview_of(&rules, &answers);
+    let missing: Vec<String> = missing
+        .into_iter()
+        .map(|e| e.field.trim_start_matches("answers.").to_string())
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "scores": a.scores,
         "triage": a.triage,

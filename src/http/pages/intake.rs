@@ -15,7 +15,7 @@ use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::answers::{self, Answers};
-use crate::domain::{assess, FieldError};
+use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
@@ -398,8 +398,8 @@ pub async fn preview(
     let (json, _, _) = answers_json(q, &form);
     let answers = lenient(q, &json);
     let eff = answers::effective(q, &answers);
-    let a = assess(&rules, &answers, false).map_err(AppError::Validation)?;
-    let missing = assess(&rules, &answers, true).err().map_or(0, |e| e.len());
+    let (a, missing) = crate::domain::preview(&rules, &answers);
+    let missing = missing.len();
     let lang = viewer.lang;
     Ok(HttpResponse::Ok().json(Preview {
         visible: q
