@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::use_cases::case_id;
+use super::use_cases::{case_id, ok};
 use super::views::CaseView;
 use crate::db::reviews::{self, QueueFilter};
 use crate::domain::access::Principal;
@@ -48,7 +48,7 @@ pub async fn decide(
     let case = state
         .db(move |c| reviews::decide(c, &who, &id, req.version, action, &req.rationale))
         .await?;
-    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
+    ok(&state, case)
 }
 
 async fn claim_or_release(
@@ -61,7 +61,7 @@ async fn claim_or_release(
     let case = state
         .db(move |c| reviews::claim(c, &who, &id, take))
         .await?;
-    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
+    ok(&state, case)
 }
 
 /// `POST /api/v1/use-cases/{id}/claim`

@@ -87,7 +87,8 @@ fn parse_answers(
     answers::parse(&state.rules().questionnaire, json).map_err(AppError::Validation)
 }
 
-fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse> {
+/// 200 with the case as the API shows it.
+pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
 }
 
