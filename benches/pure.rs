@@ -6,6 +6,7 @@ use std::path::Path;
 use aitriage::db::audit::event_hash;
 use aitriage::domain::answers;
 use aitriage::domain::assess;
+use aitriage::domain::hints::CaseText;
 use aitriage::domain::similar::{Doc, Index};
 use aitriage::rules::cases::load_cases;
 use aitriage::rules::load_dir;
@@ -21,8 +22,29 @@ fn pure(c: &mut Criterion) {
         .expect("a case that fires many rules");
     let parsed = answers::parse(&rules.questionnaire, &heavy.answers).expect("valid answers");
 
-    c.bench_function("triage one case (scoring + every rule)", |b| {
-        b.iter(|| assess(&rules, black_box(&parsed), true).unwrap())
+    let text = CaseText {
+        title: &heavy.title,
+        summary: &heavy.summary,
+    };
+    c.bench_function("triage one case (scoring + every rule + hints)", |b| {
+        b.iter(|| assess(&rules, black_box(&parsed), text, true).unwrap())
+    });
+    // A 5,000-character description made of every example's summary, as a long intake reads.
+    let long: String = examples
+        .iter()
+        .map(|e| e.summary.as_str())
+        .cycle()
+        .flat_map(|s| [s, " "])
+        .collect::<String>()
+        .chars()
+        .take(5000)
+        .collect();
+    let long_text = CaseText {
+        title: &heavy.title,
+        summary: &long,
+    };
+    c.bench_function("triage one case with hints over a 5,000-character text", |b| {
+        b.iter(|| assess(&rules, black_box(&parsed), long_text, true).unwrap())
     });
     c.bench_function("validate one answer set against the questionnaire", |b| {
         b.iter(|| answers::parse(&rules.questionnaire, black_box(&heavy.answers)).unwrap())

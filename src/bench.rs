@@ -16,6 +16,7 @@ use crate::db::{self, audit, Backend, DbConnection, Pool};
 use crate::domain::access::{Principal, ReviewScope, Role};
 use crate::domain::answers::{self, Answers};
 use crate::domain::assess;
+use crate::domain::hints::CaseText;
 use crate::domain::case::Status;
 use crate::domain::simulate::Summary;
 use crate::error::AppError;
@@ -142,6 +143,14 @@ fn app_err(e: AppError) -> String {
     e.to_string()
 }
 
+/// The title and summary of a request body.
+fn text_of(body: &Value) -> CaseText<'_> {
+    CaseText {
+        title: body["title"].as_str().unwrap_or_default(),
+        summary: body["summary"].as_str().unwrap_or_default(),
+    }
+}
+
 /// Answer sets to submit: the rule pack's example cases, as JSON bodies and parsed answers.
 fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> Result<Vec<(Value, Answers)>, String> {
     let examples = load_cases(&rules_dir.join("cases"))?;
@@ -149,7 +158,11 @@ fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> Result<Vec<(Value, A
         .into_iter()
         .filter_map(|c| {
             let a = answers::parse(&rules.questionnaire, &c.answers).ok()?;
-            assess(rules, &a, true).ok()?;
+            let text = CaseText {
+                title: &c.title,
+                summary: &c.summary,
+            };
+            assess(rules, &a, text, true).ok()?;
             Some((json!({"title": c.title, "summary": c.summary, "business_function": c.business_function, "answers": c.answers}), a))
         })
         .collect();
@@ -263,7 +276,7 @@ fn raw_ceiling(
     total: usize,
     threads: usize,
 ) -> Result<f64, String> {
-    let a = assess(rules, sample, true).map_err(|_| "sample incomplete")?;
+    let a = assess(rules, sample, CaseText::default(), true).map_err(|_| "sample incomplete")?;
     let scores = serde_json::to_string(&a.scores).map_err(|e| e.to_string())?;
     let triage = serde_json::to_string(&a.triage).map_err(|e| e.to_string())?;
     let answers = serde_json::to_string(sample).map_err(|e| e.to_string())?;
@@ -372,7 +385,7 @@ fn seed_cases(
     let prepared: Vec<_> = samples
         .iter()
         .map(|(body, a)| {
-            let x = assess(rules, a, true).expect("complete sample");
+            let x = assess(rules, a, text_of(body), true).expect("complete sample");
             (
                 body.clone(),
                 serde_json::to_string(a).unwrap_or_default(),
@@ -546,8 +559,8 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed().as_secs_f64() < opts.triage_seconds {
-        for (_, a) in &samples {
-            let _ = assess(&rules, a, true);
+        for (body, a) in &samples {
+            let _ = assess(&rules, a, text_of(body), true);
             n += 1;
         }
     }

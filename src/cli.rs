@@ -95,6 +95,31 @@ enum RulesCommand {
         #[arg(long)]
         rules: PathBuf,
     },
+    /// Triage every row of an import file (any layout `import` reads) without storing it, and
+    /// compare with labels: recall and precision of human approval, false-positive rate,
+    /// auto-clear rate, a confusion table, and the rules and hints behind the errors.
+    Evaluate {
+        /// The file to triage (JSON lines or CSV).
+        file: PathBuf,
+        /// A CSV with a `row` column (1 = first data row of FILE) and a `label` or `impact` column.
+        #[arg(long)]
+        labels: PathBuf,
+        /// The rule pack folder (default: RULES_DIR, or ./rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Evaluate half the rows only (`a` or `b`, split by purpose text), or `all`.
+        #[arg(long, default_value = "all")]
+        half: String,
+        /// Label values that mean "should reach a person", comma-separated.
+        #[arg(long, default_value = "rights,safety,both,positive,yes,high,1,true")]
+        positive: String,
+        /// Label values that mean "need not", comma-separated; other values are left out.
+        #[arg(long, default_value = "neither,negative,no,low,0,false")]
+        negative: String,
+        /// Where to write the misses and false positives (CSV).
+        #[arg(long, default_value = "evaluate-errors.csv")]
+        errors: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +172,28 @@ pub fn main() -> ExitCode {
             return rules_check(rules.as_deref().unwrap_or(&config.rules_dir));
         }
         Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
+        Command::Rules(RulesCommand::Evaluate {
+            file,
+            labels,
+            rules,
+            half,
+            positive,
+            negative,
+            errors,
+        }) => evaluate(
+            rules.as_deref().unwrap_or(&config.rules_dir),
+            crate::evaluate::Options {
+                file,
+                labels,
+                half: match crate::evaluate::Half::parse(&half) {
+                    Some(h) => h,
+                    None => return fail("--half must be a, b or all"),
+                },
+                positive: list(&positive),
+                negative: list(&negative),
+                errors_out: errors,
+            },
+        ),
         Command::Audit(AuditCommand::Verify) => audit_verify(&config),
         Command::Import { file } => import(&config, &file),
         Command::Export { format } => export(&config, &format),
@@ -260,6 +307,20 @@ fn rules_check(dir: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Comma-separated values, trimmed and lower-cased.
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn evaluate(dir: &Path, opts: crate::evaluate::Options) -> Result<(), String> {
+    let rules = load_rules(dir)?;
+    print!("{}", crate::evaluate::run(&rules, &opts)?);
+    Ok(())
 }
 
 fn simulate(config: &Config, dir: &Path) -> Result<(), String> {

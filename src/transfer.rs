@@ -134,10 +134,51 @@ fn federal_2023(row: &BTreeMap<String, String>) -> Row {
     })
 }
 
+/// The 2024 inventory's topic area onto `intended_use`, where the topic names a use; topics
+/// that say nothing about the use (science, energy, diplomacy, transportation, other) leave
+/// the question unanswered.
+fn intended_use_of_topic(topic: &str) -> Option<Vec<&'static str>> {
+    let t = topic.trim().to_lowercase();
+    Some(if t.starts_with("law & justice") {
+        vec!["law_enforcement"]
+    } else if t.starts_with("health & medical") {
+        vec!["medical_clinical"]
+    } else if t.starts_with("government services") {
+        vec!["public_services_benefits"]
+    } else if t.starts_with("education & workforce") {
+        vec!["education", "employment"]
+    } else if t.starts_with("emergency management") {
+        vec!["emergency_response"]
+    } else if t.starts_with("mission-enabling") {
+        vec!["internal_operations"]
+    } else {
+        return None;
+    })
+}
+
+/// Demographic variables used as model features: `None` when none are named; the categories
+/// they add otherwise (race, ethnicity, religion, disability or the like are special categories).
+fn demographic_categories(v: &str) -> Option<Vec<&'static str>> {
+    let t = v.trim().to_lowercase();
+    let none = ["", "none", "n/a", "na", "not applicable", "no", "[]"];
+    if none.contains(&t.as_str()) || t.starts_with("does not use") || t.starts_with("none") {
+        return None;
+    }
+    let special = ["race", "ethnic", "religio", "disab", "ability status", "sexual orientation"];
+    Some(if special.iter().any(|s| t.contains(s)) {
+        vec!["personal", "sensitive_personal"]
+    } else {
+        vec!["personal"]
+    })
+}
+
 fn federal_2024(row: &BTreeMap<String, String>) -> Row {
     let purpose = col(row, "What is the intended purpose");
     let outputs = col(row, "Describe the AI system");
     let mut answers = Map::new();
+    if let Some(uses) = intended_use_of_topic(col(row, "Use Case Topic Area")) {
+        answers.insert("intended_use".into(), json!(uses));
+    }
     if !purpose.trim().is_empty() {
         answers.insert("purpose".into(), json!(truncate(purpose, 2000)));
     }
@@ -150,17 +191,19 @@ fn federal_2024(row: &BTreeMap<String, String>) -> Row {
     if public_known {
         answers.insert("public_facing".into(), json!(public));
     }
-    match yes_no(col(
+    let pii = yes_no(col(
         row,
         "Does this AI use case involve personally identifiable",
-    )) {
-        Some(true) => {
-            answers.insert("data_categories".into(), json!(["personal"]));
-        }
-        Some(false) => {
-            answers.insert("data_categories".into(), json!(["internal"]));
-        }
-        None => {}
+    ));
+    let demographic = demographic_categories(col(row, "Which, if any, demographic variables"));
+    let categories: Option<Vec<&str>> = match (pii, demographic) {
+        (_, Some(d)) => Some(d),
+        (Some(true), None) => Some(vec!["personal"]),
+        (Some(false), None) => Some(vec!["internal"]),
+        (None, None) => None,
+    };
+    if let Some(c) = categories {
+        answers.insert("data_categories".into(), json!(c));
     }
     let built = col(row, "Was the AI system involved in this use case developed").to_lowercase();
     if built.contains("in-house") && !built.contains("contract") {
@@ -288,6 +331,38 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
 
 fn reason(e: AppError) -> String {
     e.describe()
+}
+
+/// An intake row of any layout the importer knows, as evaluation reads it.
+pub struct IntakeRow {
+    pub title: String,
+    pub summary: String,
+    pub answers: Map<String, Value>,
+}
+
+/// The rows of a file in order (the first data row is number 1), each an intake row or why it
+/// cannot be read. Exports give their cases' current answers and text.
+pub fn read_intake(path: &Path) -> Result<Vec<Result<IntakeRow, String>>, String> {
+    Ok(read_rows(path)?
+        .into_iter()
+        .map(|(_, row)| {
+            row.map(|r| match r {
+                Row::New(n) => IntakeRow {
+                    title: n.title,
+                    summary: n.summary,
+                    answers: n.answers,
+                },
+                Row::Restore(rec) => IntakeRow {
+                    title: rec.title,
+                    summary: rec.summary,
+                    answers: match rec.answers {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    },
+                },
+            })
+        })
+        .collect())
 }
 
 /// Imports a file, each row all or nothing, with a progress bar on standard error.

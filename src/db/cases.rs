@@ -12,6 +12,7 @@ use super::{new_id, now, DbConnection};
 use crate::domain::access::{Principal, Scope};
 use crate::domain::answers::Answers;
 use crate::domain::case::{Status, Tier};
+use crate::domain::hints::CaseText;
 use crate::domain::{assess, Assessment};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
@@ -382,8 +383,12 @@ pub fn submit(
         ));
     }
     let answers = case.answers()?;
-    let Assessment { scores, triage } =
-        assess(rules, &answers, true).map_err(AppError::Validation)?;
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    let Assessment { scores, triage, .. } =
+        assess(rules, &answers, text, true).map_err(AppError::Validation)?;
     let to = triage.route.status_after_submit();
     let scores_json = serde_json::to_string(&scores)?;
     let triage_json = serde_json::to_string(&triage)?;

@@ -523,7 +523,11 @@ pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> Ap
     {
         return Ok(Outcome::Present);
     }
-    let complete = crate::domain::assess(rules, &parsed, true).is_ok();
+    let text = crate::domain::hints::CaseText {
+        title: &row.title,
+        summary: &row.summary,
+    };
+    let complete = crate::domain::assess(rules, &parsed, text, true).is_ok();
     let email = format!("import@{}.aitriage.invalid", code.to_lowercase());
     conn.transaction::<_, AppError, _>(|conn| {
         let agency = agency_id(conn, &code, &row.agency_name)?;

@@ -130,6 +130,7 @@ pub fn decide(
         raised: false,
         fired: vec![],
         errors: vec![],
+        hints: vec![],
     };
     let t = triage.as_ref().unwrap_or(&empty);
     let authored = !authored_by(conn, &[id], &who.user_id)?.is_empty();

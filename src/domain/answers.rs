@@ -214,6 +214,39 @@ pub struct Effective<'a> {
     values: Vec<Option<&'a Answer>>,
     q: &'a Questionnaire,
     cel: LazyCel,
+    /// Per question, the options the case's text suggests and its answers do not declare.
+    hinted: Vec<Vec<String>>,
+    cel_hints: LazyCel,
+}
+
+impl<'a> Effective<'a> {
+    /// The answer that counts for the question at `slot`.
+    pub fn value_at(&self, slot: usize) -> Option<&'a Answer> {
+        self.values.get(slot).copied().flatten()
+    }
+
+    /// Records that the text suggests `option` for the question at `slot`, undeclared.
+    pub fn add_hint(&mut self, slot: usize, option: &str) {
+        if let Some(h) = self.hinted.get_mut(slot) {
+            if !h.iter().any(|o| o == option) {
+                h.push(option.to_string());
+            }
+        }
+    }
+}
+
+/// The hints as CEL sees them: every choice question, with its (maybe empty) list.
+fn cel_hints_of(q: &Questionnaire, hinted: &[Vec<String>]) -> Value {
+    answers_value(
+        q.questions
+            .iter()
+            .zip(hinted)
+            .filter(|(question, _)| question.kind.has_options())
+            .map(|(question, h)| {
+                let list: Vec<Value> = h.iter().map(|o| Value::from(o.as_str())).collect();
+                (question.id.clone(), Value::from(list))
+            }),
+    )
 }
 
 fn cel_of(q: &Questionnaire, values: &[Option<&Answer>]) -> Value {
@@ -233,6 +266,15 @@ impl Facts for Effective<'_> {
     fn cel(&self) -> &Value {
         self.cel.get_or_build(|| cel_of(self.q, &self.values))
     }
+
+    fn hinted(&self, slot: usize) -> &[String] {
+        self.hinted.get(slot).map_or(&[], Vec::as_slice)
+    }
+
+    fn cel_hints(&self) -> &Value {
+        self.cel_hints
+            .get_or_build(|| cel_hints_of(self.q, &self.hinted))
+    }
 }
 
 /// The answers while visibility is being worked out (no caching: they still change).
@@ -240,6 +282,7 @@ struct Partial<'a, 'b> {
     values: &'b [Option<&'a Answer>],
     q: &'a Questionnaire,
     cel: LazyCel,
+    cel_hints: LazyCel,
 }
 
 impl Facts for Partial<'_, '_> {
@@ -249,6 +292,16 @@ impl Facts for Partial<'_, '_> {
 
     fn cel(&self) -> &Value {
         self.cel.get_or_build(|| cel_of(self.q, self.values))
+    }
+
+    // Visibility is settled before the text is read: no hints yet.
+    fn hinted(&self, _slot: usize) -> &[String] {
+        &[]
+    }
+
+    fn cel_hints(&self) -> &Value {
+        self.cel_hints
+            .get_or_build(|| cel_hints_of(self.q, &vec![Vec::new(); self.q.questions.len()]))
     }
 }
 
@@ -268,6 +321,7 @@ pub fn effective<'a>(q: &'a Questionnaire, answers: &'a Answers) -> Effective<'a
                 values: &values,
                 q,
                 cel: LazyCel::new(),
+                cel_hints: LazyCel::new(),
             };
             // A condition that cannot be evaluated hides nothing: better to ask too much.
             if !c.eval(&facts).unwrap_or(true) {
@@ -277,10 +331,12 @@ pub fn effective<'a>(q: &'a Questionnaire, answers: &'a Answers) -> Effective<'a
         }
     }
     Effective {
+        hinted: vec![Vec::new(); values.len()],
         visible,
         values,
         q,
         cel: LazyCel::new(),
+        cel_hints: LazyCel::new(),
     }
 }
 

@@ -30,7 +30,9 @@ macro_rules! string_enum {
 
 pub mod access;
 pub mod answers;
+pub mod calibration;
 pub mod case;
+pub mod hints;
 pub mod scoring;
 pub mod similar;
 pub mod simulate;
@@ -41,6 +43,7 @@ use serde::Serialize;
 
 use crate::rules::RuleSet;
 use answers::Answers;
+use hints::{CaseText, Hint};
 use scoring::Scores;
 use triage::Triage;
 
@@ -60,21 +63,24 @@ impl FieldError {
     }
 }
 
-/// Scores and triage of one answer set under one rule pack.
+/// Scores, triage and text hints of one case under one rule pack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assessment {
     pub scores: Scores,
     pub triage: Triage,
+    pub hints: Vec<Hint>,
 }
 
-/// Scores and triages `answers`. With `complete`, every visible required question must be
-/// answered (a submission); without, partial answers are assessed as they stand (a preview).
+/// Scores and triages a case's answers and text. With `complete`, every visible required
+/// question must be answered (a submission); without, partial answers are assessed as they
+/// stand (a preview).
 pub fn assess(
     rules: &RuleSet,
     answers: &Answers,
+    text: CaseText,
     complete: bool,
 ) -> Result<Assessment, Vec<FieldError>> {
-    let (assessment, missing) = preview(rules, answers);
+    let (assessment, missing) = preview(rules, answers, text);
     if complete && !missing.is_empty() {
         Err(missing)
     } else {
@@ -84,14 +90,22 @@ pub fn assess(
 
 /// Scores and triages answers as they stand (a preview), and lists the visible required
 /// questions still unanswered.
-pub fn preview(rules: &RuleSet, answers: &Answers) -> (Assessment, Vec<FieldError>) {
-    let eff = answers::effective(&rules.questionnaire, answers);
+pub fn preview(
+    rules: &RuleSet,
+    answers: &Answers,
+    text: CaseText,
+) -> (Assessment, Vec<FieldError>) {
+    let mut eff = answers::effective(&rules.questionnaire, answers);
     let missing = answers::check_complete(&rules.questionnaire, answers, &eff)
         .err()
         .unwrap_or_default();
+    let hints = hints::extract(rules, text, &mut eff);
+    let mut triage = triage::triage(rules, &eff);
+    triage.hints.clone_from(&hints);
     let assessment = Assessment {
         scores: scoring::score(rules, answers, &eff),
-        triage: triage::triage(rules, &eff),
+        triage,
+        hints,
     };
     (assessment, missing)
 }

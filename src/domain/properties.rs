@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::answers::{self, Answers};
 use super::assess;
+use super::hints::CaseText;
 use super::tests::shipped;
 use crate::rules::model::{Kind, Question};
 
@@ -146,8 +147,8 @@ fn adding_a_risk_fact_never_lowers_the_tier() {
         let mut after = before.clone();
         let mut rng = Rng(seed ^ 0xdead_beef);
         let step = add_risk_fact(&mut after, &mut rng);
-        let a = assess(shipped(), &parse(&before), false).unwrap().triage;
-        let b = assess(shipped(), &parse(&after), false).unwrap().triage;
+        let a = assess(shipped(), &parse(&before), CaseText::default(), false).unwrap().triage;
+        let b = assess(shipped(), &parse(&after), CaseText::default(), false).unwrap().triage;
         assert!(
             b.tier >= a.tier,
             "seed {seed}: {step} lowered the tier from {} to {}\nbefore fired {:?}\nafter fired {:?}",
@@ -181,15 +182,15 @@ fn answers_to_hidden_questions_never_change_a_result() {
                 removed.remove(&question.id);
             }
         }
-        let a = assess(shipped(), &parsed, false).unwrap();
+        let a = assess(shipped(), &parsed, CaseText::default(), false).unwrap();
         assert_eq!(
             a,
-            assess(shipped(), &parse(&changed), false).unwrap(),
+            assess(shipped(), &parse(&changed), CaseText::default(), false).unwrap(),
             "seed {seed}: changing hidden answers changed the result"
         );
         assert_eq!(
             a,
-            assess(shipped(), &parse(&removed), false).unwrap(),
+            assess(shipped(), &parse(&removed), CaseText::default(), false).unwrap(),
             "seed {seed}: removing hidden answers changed the result"
         );
     }
@@ -203,7 +204,7 @@ fn answers_to_hidden_questions_never_change_a_result() {
 fn the_same_answers_and_rules_always_give_the_same_result() {
     for seed in 0..RUNS / 3 {
         let m = random_answers(seed);
-        let first = assess(shipped(), &parse(&m), false).unwrap();
+        let first = assess(shipped(), &parse(&m), CaseText::default(), false).unwrap();
         // Key order in the request does not matter either.
         let reversed: Map<String, Value> = m
             .iter()
@@ -212,12 +213,12 @@ fn the_same_answers_and_rules_always_give_the_same_result() {
             .collect();
         assert_eq!(
             first,
-            assess(shipped(), &parse(&m), false).unwrap(),
+            assess(shipped(), &parse(&m), CaseText::default(), false).unwrap(),
             "seed {seed}"
         );
         assert_eq!(
             first,
-            assess(shipped(), &parse(&reversed), false).unwrap(),
+            assess(shipped(), &parse(&reversed), CaseText::default(), false).unwrap(),
             "seed {seed}"
         );
     }
@@ -253,10 +254,18 @@ fn native_conditions_agree_with_the_cel_interpreter() {
         let mut rng = Rng(seed ^ 0xabcd);
         m.retain(|_, _| !rng.chance(15));
         let a = parse(&m);
-        let eff = answers::effective(&rules.questionnaire, &a);
+        let mut eff = answers::effective(&rules.questionnaire, &a);
+        // Hints too: some options of some choice questions, as if the text suggested them.
+        for (slot, q) in rules.questionnaire.questions.iter().enumerate() {
+            for o in &q.options {
+                if rng.chance(10) {
+                    eff.add_hint(slot, &o.value);
+                }
+            }
+        }
         for c in &conditions {
             let native = c.eval(&eff);
-            let interpreted = c.eval_cel(eff.cel());
+            let interpreted = c.eval_cel(eff.cel(), eff.cel_hints());
             assert_eq!(native, interpreted, "seed {seed}: `{}`", c.source());
             fired += usize::from(native == Ok(true));
         }

@@ -82,7 +82,7 @@ fn parse(v: serde_json::Value) -> Answers {
 }
 
 fn assess_json(v: serde_json::Value) -> Assessment {
-    assess(shipped(), &parse(v), true).unwrap()
+    assess(shipped(), &parse(v), CaseText::default(), true).unwrap()
 }
 
 fn fired(a: &Assessment) -> Vec<&str> {
@@ -200,7 +200,7 @@ fn missing_required_answers_block_submission_but_not_preview() {
     let mut v = benign();
     v.as_object_mut().unwrap().remove("human_oversight");
     let answers = parse(v);
-    let errs = assess(shipped(), &answers, true).unwrap_err();
+    let errs = assess(shipped(), &answers, CaseText::default(), true).unwrap_err();
     assert_eq!(
         errs,
         [FieldError::new(
@@ -208,13 +208,13 @@ fn missing_required_answers_block_submission_but_not_preview() {
             "an answer is required"
         )]
     );
-    assert!(assess(shipped(), &answers, false).is_ok());
+    assert!(assess(shipped(), &answers, CaseText::default(), false).is_ok());
 }
 
 #[test]
 fn a_conditional_required_question_is_required_only_when_visible() {
     let v = with(benign(), json!({"data_categories": ["children"]}));
-    let errs = assess(shipped(), &parse(v.clone()), true).unwrap_err();
+    let errs = assess(shipped(), &parse(v.clone()), CaseText::default(), true).unwrap_err();
     assert!(
         errs.iter()
             .any(|e| e.field == "answers.children_safeguards"),
@@ -345,7 +345,11 @@ fn the_example_cases_get_their_expected_triage() {
                 continue;
             }
         };
-        let a = match assess(shipped(), &answers, true) {
+        let text = CaseText {
+            title: &c.title,
+            summary: &c.summary,
+        };
+        let a = match assess(shipped(), &answers, text, true) {
             Ok(a) => a,
             Err(e) => {
                 report.push(format!("{}: incomplete answers: {e:?}", c.name));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::answers::Effective;
 use super::case::{Route, Tier};
+use super::hints::Hint;
 use crate::rules::model::{Frameworks, RuleSet};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,9 @@ pub struct Triage {
     /// Rules whose condition could not be evaluated (a defect in the rule pack, logged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The text hints the rules saw (stored with the triage: what the engine read).
+    #[serde(default)]
+    pub hints: Vec<Hint>,
 }
 
 fn frameworks_json(f: &Frameworks) -> serde_json::Value {
@@ -122,5 +126,6 @@ pub fn triage(rules: &RuleSet, eff: &Effective) -> Triage {
         raised,
         fired,
         errors,
+        hints: Vec::new(),
     }
 }

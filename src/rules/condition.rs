@@ -42,6 +42,11 @@ pub trait QuestionLookup {
 pub trait Facts {
     fn value(&self, slot: usize) -> Option<&Answer>;
     fn cel(&self) -> &Value;
+    /// The options of a choice question that the case's text suggests and its answers do not
+    /// declare (see `domain::hints`); empty when none.
+    fn hinted(&self, slot: usize) -> &[String];
+    /// The same as a CEL map keyed by question id (`hints.<id>` in conditions).
+    fn cel_hints(&self) -> &Value;
 }
 
 /// A compiled CEL condition, its native form where it has one, and the question ids it reads.
@@ -115,6 +120,25 @@ impl Cmp {
     }
 }
 
+/// Which list a multiple-choice check reads: the declared answer, or the text's hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Answer,
+    Hints,
+}
+
+impl List {
+    fn of<'a>(self, f: &'a dyn Facts, slot: usize) -> Option<&'a [String]> {
+        match self {
+            List::Hints => Some(f.hinted(slot)),
+            List::Answer => match f.value(slot) {
+                Some(Answer::Choices(cs)) => Some(cs),
+                _ => None,
+            },
+        }
+    }
+}
+
 /// The native form of a condition.
 #[derive(Debug, Clone)]
 enum Native {
@@ -133,15 +157,18 @@ enum Native {
         slot: usize,
         values: Vec<String>,
     },
-    /// A multiple-choice answer includes any of these (`"v" in xs`, `xs.exists(c, c in [...])`).
+    /// A multiple-choice answer (or a question's hints) includes any of these (`"v" in xs`,
+    /// `xs.exists(c, c in [...])`).
     AnyOf {
         slot: usize,
         values: Vec<String>,
+        list: List,
     },
-    /// A multiple-choice answer includes something other than these.
+    /// A multiple-choice answer (or a question's hints) includes something other than these.
     AnyExcept {
         slot: usize,
         values: Vec<String>,
+        list: List,
     },
     /// A scale answer compared with a whole number.
     Scale {
@@ -151,6 +178,10 @@ enum Native {
     },
     /// A yes/no answer.
     Flag {
+        slot: usize,
+    },
+    /// `has(answers.x)`: whether the question is answered (and visible).
+    Has {
         slot: usize,
     },
 }
@@ -187,13 +218,13 @@ impl Native {
                 Some(Answer::Text(t)) => values.iter().any(|v| v == t).into(),
                 _ => Tri::Absent,
             },
-            Native::AnyOf { slot, values } => match f.value(*slot) {
-                Some(Answer::Choices(cs)) => cs.iter().any(|c| values.contains(c)).into(),
-                _ => Tri::Absent,
+            Native::AnyOf { slot, values, list } => match list.of(f, *slot) {
+                Some(cs) => cs.iter().any(|c| values.contains(c)).into(),
+                None => Tri::Absent,
             },
-            Native::AnyExcept { slot, values } => match f.value(*slot) {
-                Some(Answer::Choices(cs)) => cs.iter().any(|c| !values.contains(c)).into(),
-                _ => Tri::Absent,
+            Native::AnyExcept { slot, values, list } => match list.of(f, *slot) {
+                Some(cs) => cs.iter().any(|c| !values.contains(c)).into(),
+                None => Tri::Absent,
             },
             Native::Scale { slot, cmp, k } => match f.value(*slot) {
                 Some(Answer::Int(i)) => cmp.test(*i, *k).into(),
@@ -203,6 +234,7 @@ impl Native {
                 Some(Answer::Bool(b)) => (*b).into(),
                 _ => Tri::Absent,
             },
+            Native::Has { slot } => f.value(*slot).is_some().into(),
         }
     }
 }
@@ -241,33 +273,66 @@ fn answer_ref(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<(usize, Kind)> {
     }
 }
 
+/// `hints.<id>` → the question's slot, when it is a choice question.
+fn hint_ref(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<usize> {
+    match &e.expr {
+        Expr::Select(s) if !s.test => match &s.operand.expr {
+            Expr::Ident(root) if root == "hints" => match q.slot(&s.field)? {
+                (slot, Kind::Single | Kind::Multi) => Some(slot),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A list a comprehension or `in` can read natively: a multiple-choice answer or hints.
+fn list_ref(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<(usize, List)> {
+    match answer_ref(e, q) {
+        Some((slot, Kind::Multi)) => Some((slot, List::Answer)),
+        Some(_) => None,
+        None => hint_ref(e, q).map(|slot| (slot, List::Hints)),
+    }
+}
+
 fn is_var(e: &IdedExpr, name: &str) -> bool {
     matches!(&e.expr, Expr::Ident(n) if n == name)
 }
 
 /// The predicate of `xs.exists(v, p)` over the loop variable `v`, natively.
-fn exists_predicate(p: &IdedExpr, v: &str, slot: usize) -> Option<Native> {
+fn exists_predicate(p: &IdedExpr, v: &str, slot: usize, list: List) -> Option<Native> {
     let Expr::Call(c) = &p.expr else { return None };
     if c.target.is_some() {
         return None;
     }
     match (c.func_name.as_str(), c.args.as_slice()) {
-        ("@in", [x, list]) if is_var(x, v) => Some(Native::AnyOf {
+        ("@in", [x, items]) if is_var(x, v) => Some(Native::AnyOf {
             slot,
-            values: string_list(list)?,
+            values: string_list(items)?,
+            list,
         }),
         ("_==_", [x, lit]) | ("_==_", [lit, x]) if is_var(x, v) => Some(Native::AnyOf {
             slot,
             values: vec![string_lit(lit)?],
+            list,
         }),
         ("_!=_", [x, lit]) if is_var(x, v) => Some(Native::AnyExcept {
             slot,
             values: vec![string_lit(lit)?],
+            list,
         }),
-        ("_&&_", [a, b]) => match (exists_predicate(a, v, slot)?, exists_predicate(b, v, slot)?) {
+        ("_&&_", [a, b]) => match (
+            exists_predicate(a, v, slot, list)?,
+            exists_predicate(b, v, slot, list)?,
+        ) {
             (Native::AnyExcept { values: mut x, .. }, Native::AnyExcept { values: y, .. }) => {
                 x.extend(y);
-                Some(Native::AnyExcept { slot, values: x })
+                Some(Native::AnyExcept {
+                    slot,
+                    values: x,
+                    list,
+                })
             }
             _ => None,
         },
@@ -279,6 +344,12 @@ fn exists_predicate(p: &IdedExpr, v: &str, slot: usize) -> Option<Native> {
 fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
     match &e.expr {
         Expr::Literal(LiteralValue::Boolean(b)) => Some(Native::Lit(**b)),
+        Expr::Select(s) if s.test => match &s.operand.expr {
+            Expr::Ident(root) if root == "answers" => Some(Native::Has {
+                slot: q.slot(&s.field)?.0,
+            }),
+            _ => None,
+        },
         Expr::Select(_) => match answer_ref(e, q)? {
             (slot, Kind::Bool) => Some(Native::Flag { slot }),
             _ => None,
@@ -294,10 +365,11 @@ fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
                     Some(Native::Or(Box::new(native(a, q)?), Box::new(native(b, q)?)))
                 }
                 ("!_", [a]) => Some(Native::Not(Box::new(native(a, q)?))),
-                ("@in", [lit, xs]) => match (string_lit(lit), answer_ref(xs, q)) {
-                    (Some(v), Some((slot, Kind::Multi))) => Some(Native::AnyOf {
+                ("@in", [lit, xs]) => match (string_lit(lit), list_ref(xs, q)) {
+                    (Some(v), Some((slot, list))) => Some(Native::AnyOf {
                         slot,
                         values: vec![v],
+                        list,
                     }),
                     _ => match (answer_ref(lit, q), string_list(xs)) {
                         (Some((slot, Kind::Single)), Some(values)) => {
@@ -331,11 +403,10 @@ fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
             }
         }
         Expr::Comprehension(c) => {
-            let (slot, kind) = answer_ref(&c.iter_range, q)?;
+            let (slot, list) = list_ref(&c.iter_range, q)?;
             let init_false =
                 matches!(&c.accu_init.expr, Expr::Literal(LiteralValue::Boolean(b)) if !**b);
-            if kind != Kind::Multi
-                || c.iter_var2.is_some()
+            if c.iter_var2.is_some()
                 || !init_false
                 || !is_var(&c.result, &c.accu_var)
             {
@@ -346,7 +417,7 @@ fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
             };
             match (step.func_name.as_str(), step.args.as_slice()) {
                 ("_||_", [acc, p]) if is_var(acc, &c.accu_var) => {
-                    exists_predicate(p, &c.iter_var, slot)
+                    exists_predicate(p, &c.iter_var, slot, list)
                 }
                 _ => None,
             }
@@ -422,15 +493,17 @@ impl Condition {
     pub fn eval(&self, facts: &dyn Facts) -> Result<bool, String> {
         match &self.native {
             Some(n) => Ok(n.eval(facts) == Tri::True),
-            None => self.eval_cel(facts.cel()),
+            None => self.eval_cel(facts.cel(), facts.cel_hints()),
         }
     }
 
-    /// Evaluates in the CEL interpreter against `answers` (a CEL map keyed by question id).
-    pub fn eval_cel(&self, answers: &Value) -> Result<bool, String> {
+    /// Evaluates in the CEL interpreter against `answers` and `hints` (CEL maps keyed by
+    /// question id).
+    pub fn eval_cel(&self, answers: &Value, hints: &Value) -> Result<bool, String> {
         ROOT.with(|root| {
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value("answers", answers.clone());
+            ctx.add_variable_from_value("hints", hints.clone());
             match self.program.execute(&ctx) {
                 Ok(Value::Bool(b)) => Ok(b),
                 Ok(other) => Err(format!("condition gave {other:?}, not a boolean")),
@@ -474,6 +547,9 @@ pub fn answers_value(entries: impl Iterator<Item = (String, Value)>) -> Value {
     Value::Map(cel::objects::Map { map: Arc::new(map) })
 }
 
+/// The variables a condition may read.
+const ROOTS: [&str; 2] = ["answers", "hints"];
+
 struct Walker<'a> {
     source: &'a str,
     program: &'a Program,
@@ -501,11 +577,12 @@ impl Walker<'_> {
         });
     }
 
-    /// The question id when `e` is `answers.<id>` (or a variable bound to iterate over one).
+    /// The question id when `e` is `answers.<id>` or `hints.<id>` (or a variable bound to
+    /// iterate over one).
     fn question_of(&self, e: &IdedExpr) -> Option<String> {
         match &e.expr {
             Expr::Select(s) => match &s.operand.expr {
-                Expr::Ident(root) if root == "answers" && !self.is_bound("answers") => {
+                Expr::Ident(root) if ROOTS.contains(&root.as_str()) && !self.is_bound(root) => {
                     Some(s.field.clone())
                 }
                 _ => None,
@@ -542,22 +619,37 @@ impl Walker<'_> {
     fn walk(&mut self, e: &IdedExpr) {
         match &e.expr {
             Expr::Ident(name) => {
-                if name != "answers" && !self.is_bound(name) {
+                if !ROOTS.contains(&name.as_str()) && !self.is_bound(name) {
                     self.error(
                         e.id,
                         format!(
-                            "unknown variable `{name}`: conditions read `answers.<question id>`"
+                            "unknown variable `{name}`: conditions read `answers.<question id>` and `hints.<question id>`"
                         ),
                     );
                 }
             }
             Expr::Select(s) => {
-                if matches!(&s.operand.expr, Expr::Ident(r) if r == "answers" && !self.is_bound("answers"))
-                {
+                let root = match &s.operand.expr {
+                    Expr::Ident(r) if ROOTS.contains(&r.as_str()) && !self.is_bound(r) => {
+                        Some(r.as_str())
+                    }
+                    _ => None,
+                };
+                if root == Some("answers") {
                     if self.questions.options_of(&s.field).is_none() {
                         self.error(e.id, format!("unknown question id `{}`", s.field));
                     } else {
                         self.reads.push(s.field.clone());
+                    }
+                } else if root == Some("hints") {
+                    if !matches!(self.questions.options_of(&s.field), Some(Some(_))) {
+                        self.error(
+                            e.id,
+                            format!(
+                                "`hints.{}`: hints exist only for single- and multiple-choice questions",
+                                s.field
+                            ),
+                        );
                     }
                 } else {
                     self.walk(&s.operand);
@@ -662,6 +754,72 @@ mod tests {
         answers_value(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
     }
 
+    fn no_hints() -> Value {
+        answers(&[])
+    }
+
+    /// Answers and hints for one case, readable natively and as CEL.
+    struct Case {
+        values: Vec<Option<Answer>>,
+        hinted: Vec<Vec<String>>,
+        cel: Value,
+        cel_hints: Value,
+    }
+
+    impl Facts for Case {
+        fn value(&self, slot: usize) -> Option<&Answer> {
+            self.values.get(slot).and_then(Option::as_ref)
+        }
+        fn cel(&self) -> &Value {
+            &self.cel
+        }
+        fn hinted(&self, slot: usize) -> &[String] {
+            self.hinted.get(slot).map_or(&[], Vec::as_slice)
+        }
+        fn cel_hints(&self) -> &Value {
+            &self.cel_hints
+        }
+    }
+
+    #[test]
+    fn hints_are_read_natively_and_in_cel_alike() {
+        let hinted = vec!["health".to_string()];
+        let case = Case {
+            values: vec![None, Some(Answer::Choices(vec!["personal".into()])), None],
+            hinted: vec![vec![], hinted.clone(), vec![]],
+            cel: answers(&[("data_categories", Value::from(vec![Value::from("personal")]))]),
+            cel_hints: answers(&[
+                ("human_oversight", Value::from(Vec::<Value>::new())),
+                ("data_categories", Value::from(vec![Value::from("health")])),
+            ]),
+        };
+        for (src, want, native) in [
+            (r#""health" in hints.data_categories"#, true, true),
+            (r#"hints.data_categories.exists(c, c in ["health", "personal"])"#, true, true),
+            (r#""health" in answers.data_categories"#, false, true),
+            ("has(answers.data_categories) && !has(answers.human_oversight)", true, true),
+            (r#""none" in hints.human_oversight"#, false, true),
+            (r#"size(hints.data_categories) > 0 && "personal" in answers.data_categories"#, true, false),
+        ] {
+            let c = Condition::compile(src, &Qs).unwrap();
+            assert_eq!(c.is_native(), native, "{src}");
+            assert_eq!(c.eval(&case), Ok(want), "{src}");
+            assert_eq!(c.eval_cel(&case.cel, &case.cel_hints), Ok(want), "{src}");
+        }
+    }
+
+    #[test]
+    fn hints_of_unknown_or_non_choice_questions_and_unknown_options_are_errors() {
+        for (src, msg) in [
+            ("\"x\" in hints.nope", "hints exist only"),
+            ("\"x\" in hints.autonomy_level", "hints exist only"),
+            (r#""helth" in hints.data_categories"#, "has no option"),
+        ] {
+            let errs = Condition::compile(src, &Qs).unwrap_err();
+            assert!(errs[0].message.contains(msg), "{src}: {errs:?}");
+        }
+    }
+
     #[test]
     fn a_condition_reads_answers_and_lists_what_it_reads() {
         let c = Condition::compile(
@@ -674,10 +832,10 @@ mod tests {
             ("autonomy_level", Value::Int(4)),
             ("data_categories", Value::from(vec![Value::from("health")])),
         ]);
-        assert_eq!(c.eval_cel(&yes), Ok(true));
+        assert_eq!(c.eval_cel(&yes, &no_hints()), Ok(true));
         let no = answers(&[("autonomy_level", Value::Int(4))]);
         assert_eq!(
-            c.eval_cel(&no),
+            c.eval_cel(&no, &no_hints()),
             Ok(false),
             "an absent answer never fires a rule"
         );
@@ -727,7 +885,7 @@ mod tests {
     fn a_non_boolean_result_is_an_evaluation_error() {
         let c = Condition::compile("answers.autonomy_level + 1", &Qs).unwrap();
         assert!(c
-            .eval_cel(&answers(&[("autonomy_level", Value::Int(1))]))
+            .eval_cel(&answers(&[("autonomy_level", Value::Int(1))]), &no_hints())
             .is_err());
     }
 }

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::condition::{answers_value, Condition, QuestionLookup};
 use super::diag::{Diagnostic, Source};
+use super::lexicon::{phrase_words, Fact, Lexicon};
 use super::model::*;
 use crate::domain::case::{Route, Tier};
 
@@ -262,6 +263,21 @@ struct RawFrameworks {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawLexicon {
+    language: Spanned<String>,
+    #[serde(default)]
+    hint: Vec<RawHint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHint {
+    fact: Spanned<String>,
+    phrases: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRouting {
     tiers: RawTiers,
     route: Spanned<HashMap<String, Spanned<RawRoute>>>,
@@ -296,14 +312,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
     let scoring = l.read(dir, "scoring.toml");
     let taxonomy = l.read(dir, "taxonomy.toml");
     let routing = l.read(dir, "routing.toml");
-    let mut risk_files: Vec<PathBuf> = fs::read_dir(dir.join("risks"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    risk_files.sort();
+    let risk_files = toml_files(&dir.join("risks"));
     if risk_files.is_empty() {
         l.diags.push(Diagnostic {
             file: dir.join("risks"),
@@ -313,6 +322,8 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
         });
     }
     let risks: Vec<Source> = risk_files.iter().filter_map(|p| l.read_path(p)).collect();
+    let lexicon_files = toml_files(&dir.join("lexicon"));
+    let lexicon_sources: Vec<Source> = lexicon_files.iter().filter_map(|p| l.read_path(p)).collect();
 
     let q = questionnaire
         .map(|s| l.questionnaire(&s))
@@ -325,6 +336,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
         l.rules(src, &q, &nodes, &mut rule_ids, &mut rules);
     }
     let rt = routing.and_then(|s| l.routing(&s));
+    let lexicon = l.lexicon(&lexicon_sources, &q);
 
     match (sc, rt) {
         (Some(scoring), Some(routing)) if l.diags.is_empty() => {
@@ -336,10 +348,24 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
                 scoring,
                 taxonomy: Taxonomy { nodes, rules },
                 routing,
+                lexicon,
             })
         }
         _ => Err(l.diags),
     }
+}
+
+/// The `.toml` files of a folder, sorted; none when it does not exist.
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// A content hash of every rule file (paths relative to the pack), so a stored triage can say
@@ -762,6 +788,7 @@ impl Loader {
             return;
         };
         let sample = sample_answers(q);
+        let sample_hints = sample_hints(q);
         for rr in raw.rule {
             let span = rr.span();
             let r = rr.into_inner();
@@ -824,7 +851,7 @@ impl Loader {
             };
             let when = self.condition(src, &r.when, q);
             if let Some(c) = &when {
-                if let Err(e) = c.eval_cel(&sample) {
+                if let Err(e) = c.eval_cel(&sample, &sample_hints) {
                     self.err(
                         src,
                         r.when.span(),
@@ -848,6 +875,106 @@ impl Loader {
                     frameworks,
                     prohibited: r.prohibited,
                 });
+            }
+        }
+    }
+
+    /// Reads the lexicon files: each hint's fact must be `question.option` of a choice question,
+    /// each phrase must have a word, and no phrase may be given twice for one fact.
+    fn lexicon(&mut self, sources: &[Source], q: &Questionnaire) -> Lexicon {
+        let mut facts: Vec<Fact> = Vec::new();
+        let mut entries: Vec<(usize, Vec<String>, bool)> = Vec::new();
+        let mut seen: HashSet<(usize, Vec<String>, bool)> = HashSet::new();
+        let mut languages = Vec::new();
+        for src in sources {
+            let Some(raw) = self.parse::<RawLexicon>(src) else {
+                continue;
+            };
+            let lang = raw.language.get_ref();
+            if lang.len() != 2 || !lang.chars().all(|c| c.is_ascii_lowercase()) {
+                self.err(
+                    src,
+                    raw.language.span(),
+                    format!("language `{lang}` must be a two-letter code such as en or fr"),
+                );
+            } else if !languages.contains(lang) {
+                languages.push(lang.clone());
+            }
+            for h in raw.hint {
+                let Some(fact) = self.fact(src, &h.fact, q, &mut facts) else {
+                    continue;
+                };
+                if h.phrases.is_empty() {
+                    self.err(src, h.fact.span(), "a hint needs at least one phrase");
+                }
+                for p in &h.phrases {
+                    let (words, stem) = phrase_words(p.get_ref());
+                    if words.is_empty() {
+                        self.err(src, p.span(), "empty phrase: it has no letter or digit");
+                    } else if stem && words.last().is_some_and(|w| w.chars().count() < 4) {
+                        self.err(
+                            src,
+                            p.span(),
+                            format!("the stem in \"{}\" is too short to mean anything (4 letters at least)", p.get_ref()),
+                        );
+                    } else if !seen.insert((fact, words.clone(), stem)) {
+                        self.err(
+                            src,
+                            p.span(),
+                            format!("duplicate phrase \"{}\" for `{}`", p.get_ref(), h.fact.get_ref()),
+                        );
+                    } else {
+                        entries.push((fact, words, stem));
+                    }
+                }
+            }
+        }
+        match Lexicon::build(facts, &entries, languages) {
+            Ok(l) => l,
+            Err(e) => {
+                if let Some(src) = sources.first() {
+                    self.err(src, 0..0, format!("the lexicon cannot be compiled: {e}"));
+                }
+                Lexicon::default()
+            }
+        }
+    }
+
+    /// The index of the fact `question.option` in `facts`, adding it on first use.
+    fn fact(
+        &mut self,
+        src: &Source,
+        id: &Spanned<String>,
+        q: &Questionnaire,
+        facts: &mut Vec<Fact>,
+    ) -> Option<usize> {
+        if let Some(i) = facts.iter().position(|f| &f.id == id.get_ref()) {
+            return Some(i);
+        }
+        let found = id.get_ref().split_once('.').and_then(|(question, option)| {
+            let slot = *q.index.get(question)?;
+            let qu = &q.questions[slot];
+            let rank = qu.options.iter().position(|o| o.value == option)?;
+            Some(Fact {
+                id: id.get_ref().clone(),
+                slot,
+                question: question.to_string(),
+                option: option.to_string(),
+                rank,
+            })
+        });
+        match found {
+            Some(f) => {
+                facts.push(f);
+                Some(facts.len() - 1)
+            }
+            None => {
+                self.err(
+                    src,
+                    id.span(),
+                    format!("unknown fact `{}`: a fact is `question.option` of a single- or multiple-choice question", id.get_ref()),
+                );
+                None
             }
         }
     }
@@ -964,6 +1091,20 @@ fn position_in_string(
     } else {
         (l0 + line - 1, column)
     }
+}
+
+/// A hint for every choice question (its first option), as conditions see them.
+fn sample_hints(q: &Questionnaire) -> cel::Value {
+    use cel::Value;
+    answers_value(
+        q.questions
+            .iter()
+            .filter(|qu| qu.kind.has_options())
+            .map(|qu| {
+                let first = qu.options.first().map_or("", |o| o.value.as_str());
+                (qu.id.clone(), Value::from(vec![Value::from(first)]))
+            }),
+    )
 }
 
 /// One answer for every question, of its kind: evaluating each rule against it at load time

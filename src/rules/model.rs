@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::condition::{Condition, QuestionLookup};
+use super::lexicon::Lexicon;
 use crate::domain::case::{Route, Tier};
 
 /// The three PRISM dimensions, in the order used by [`Dims`].
@@ -249,4 +250,6 @@ pub struct RuleSet {
     pub scoring: Scoring,
     pub taxonomy: Taxonomy,
     pub routing: Routing,
+    /// Phrases that suggest facts in a case's text (`rules/lexicon/*.toml`).
+    pub lexicon: Lexicon,
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::domain::access::Principal;
+use crate::domain::hints::CaseText;
 use crate::domain::{answers, preview as preview_of};
 use crate::error::{AppError, AppResult};
 use crate::http::error::Problem;
@@ -129,7 +130,11 @@ pub async fn preview(
     let rules = state.rules();
     let answers =
         answers::parse(&rules.questionnaire, &req.answers).map_err(AppError::Validation)?;
-    let (a, missing) = preview_of(&rules, &answers);
+    let text = CaseText {
+        title: req.title.as_deref().unwrap_or_default(),
+        summary: req.summary.as_deref().unwrap_or_default(),
+    };
+    let (a, missing) = preview_of(&rules, &answers, text);
     let missing: Vec<String> = missing
         .into_iter()
         .map(|e| e.field.trim_start_matches("answers.").to_string())
@@ -137,6 +142,7 @@ pub async fn preview(
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "scores": a.scores,
         "triage": a.triage,
+        "hints": a.hints,
         "complete": missing.is_empty(),
         "missing": missing,
     })))

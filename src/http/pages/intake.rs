@@ -15,6 +15,7 @@ use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::answers::{self, Answers};
+use crate::domain::hints::{CaseText, Hint};
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
@@ -382,6 +383,8 @@ struct Preview {
     readiness: i32,
     priority: i32,
     missing: usize,
+    /// What the text suggests, with the words (shown beside the form as the submitter types).
+    hints: Vec<Hint>,
 }
 
 /// `POST /use-cases/preview` (the form's script): which questions are visible, and the
@@ -398,7 +401,13 @@ pub async fn preview(
     let (json, _, _) = answers_json(q, &form);
     let answers = lenient(q, &json);
     let eff = answers::effective(q, &answers);
-    let (a, missing) = crate::domain::preview(&rules, &answers);
+    let title = form.text("title");
+    let summary = form.text("summary");
+    let text = CaseText {
+        title: &title,
+        summary: &summary,
+    };
+    let (a, missing) = crate::domain::preview(&rules, &answers, text);
     let missing = missing.len();
     let lang = viewer.lang;
     Ok(HttpResponse::Ok().json(Preview {
@@ -415,5 +424,6 @@ pub async fn preview(
         readiness: a.scores.readiness,
         priority: a.scores.priority,
         missing,
+        hints: a.hints,
     }))
 }
