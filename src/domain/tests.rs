@@ -30,6 +30,8 @@ pub(crate) fn shipped() -> &'static RuleSet {
 pub(crate) fn benign() -> serde_json::Value {
     json!({
         "purpose": "Sort incoming procurement e-mails into folders for the team.",
+        "intended_use": ["internal_operations"],
+        "safety_impact": "none",
         "beneficiaries": ["staff"],
         "stage": "pilot",
         "mandate_alignment": 2,
@@ -378,6 +380,12 @@ fn the_example_cases_get_their_expected_triage() {
             lines.push(format!("  + {r} (fired, not expected)"));
         }
         if !lines.is_empty() {
+            for h in a.hints.iter().filter(|h| !h.declared) {
+                lines.push(format!(
+                    "  hint {} from \"{}\" in {}",
+                    h.fact, h.words, h.field
+                ));
+            }
             report.push(format!("cases/{}.toml:\n{}", c.name, lines.join("\n")));
         }
     }
