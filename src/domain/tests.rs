@@ -223,10 +223,17 @@ fn a_conditional_required_question_is_required_only_when_visible() {
         "{errs:?}"
     );
     let ok = assess_json(with(
-        v,
+        v.clone(),
         json!({"children_safeguards": "assessed", "legal_basis": "mandate"}),
     ));
-    assert!(fired(&ok).contains(&"privacy.children"));
+    // Nobody is affected in the benign base: children's data is a privacy review there.
+    assert!(fired(&ok).contains(&"privacy.sensitive_data_nobody_affected"));
+    assert_eq!(ok.triage.route, Route::FunctionalReview);
+    let affected = assess_json(with(
+        with(v, json!({"children_safeguards": "assessed", "legal_basis": "mandate"})),
+        json!({"affects_individuals": "informs_decisions"}),
+    ));
+    assert!(fired(&affected).contains(&"privacy.children"));
 }
 
 #[test]
