@@ -112,6 +112,51 @@ pub fn extract(rules: &RuleSet, text: CaseText, eff: &mut Effective) -> Vec<Hint
     hints
 }
 
+/// A hint as people read it: the words, where they are, and what they suggest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HintView {
+    pub words: String,
+    /// `title`, `summary`, or the prompt of the text question the words are in.
+    pub place: String,
+    /// The id of the question the hint concerns.
+    pub question: String,
+    /// The suggested option's label.
+    pub suggests: String,
+    pub declared: bool,
+    pub contradicts: bool,
+}
+
+/// Describes hints with the questionnaire's own prompts and labels; `title` and `summary`
+/// are what the page calls those fields in its language.
+pub fn describe(rules: &RuleSet, hints: &[Hint], title: &str, summary: &str) -> Vec<HintView> {
+    let q = &rules.questionnaire;
+    hints
+        .iter()
+        .map(|h| {
+            let (question, option) = h.fact.split_once('.').unwrap_or((&h.fact, ""));
+            let place = match h.field.as_str() {
+                "title" => title.to_string(),
+                "summary" => summary.to_string(),
+                f => {
+                    let id = f.trim_start_matches("answers.");
+                    q.get(id).map_or_else(|| id.to_string(), |x| x.prompt.clone())
+                }
+            };
+            HintView {
+                words: h.words.clone(),
+                place,
+                question: question.to_string(),
+                suggests: q
+                    .get(question)
+                    .and_then(|x| x.option(option))
+                    .map_or_else(|| h.fact.clone(), |o| o.label.clone()),
+                declared: h.declared,
+                contradicts: h.contradicts.is_some(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +221,19 @@ mod tests {
             .unwrap();
         assert!(a.declared, "a stronger declared answer covers the hint");
         assert_eq!(a.contradicts, None);
+    }
+
+    #[test]
+    fn a_hint_is_described_with_the_questionnaires_own_labels() {
+        let h = hints_of("Face matching", "", json!({}));
+        let v = describe(shipped(), &h, "Title", "Summary");
+        let bio = v
+            .iter()
+            .find(|v| v.question == "intended_use")
+            .expect("a use hint");
+        assert_eq!(bio.place, "Title");
+        assert!(bio.suggests.contains("biometrics"), "{bio:?}");
+        assert!(!bio.contradicts);
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub fn preview(
     (assessment, missing)
 }
 
+/// The text hints of a case as it stands (a draft's, or a triaged case's current text).
+pub fn hints_of(rules: &RuleSet, answers: &Answers, text: CaseText) -> Vec<Hint> {
+    let mut eff = answers::effective(&rules.questionnaire, answers);
+    hints::extract(rules, text, &mut eff)
+}
+
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -9,6 +9,30 @@
   if (!form || !window.fetch || !window.URLSearchParams) { return; }
   var timer = null;
   function set(id, text) { var el = document.getElementById(id); if (el) { el.textContent = text; } }
+  // Each hint as text nodes only (never HTML): "words" in place suggests label — status.
+  function showHints(hints) {
+    var list = document.getElementById("pv-hints");
+    if (!list) { return; }
+    var d = list.dataset;
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    if (hints.length === 0) {
+      var none = document.createElement("li");
+      none.textContent = d.none;
+      list.appendChild(none);
+      return;
+    }
+    hints.forEach(function (h) {
+      var li = document.createElement("li");
+      var words = document.createElement("q");
+      words.textContent = h.words;
+      li.appendChild(words);
+      li.appendChild(document.createTextNode(" (" + d["in"] + " " + h.place + ") " + d.suggests + ": " + h.suggests + " — "));
+      var status = document.createElement("strong");
+      status.textContent = h.contradicts ? d.contradicts : (h.declared ? d.declared : d.undeclared);
+      li.appendChild(status);
+      list.appendChild(li);
+    });
+  }
   function refresh() {
     var body = new URLSearchParams(new FormData(form));
     fetch("/use-cases/preview", {
@@ -33,12 +57,18 @@
         set("pv-readiness", p.readiness);
         set("pv-priority", p.priority);
         set("pv-missing", p.missing);
+        showHints(p.hints || []);
       }
     }).catch(function () { /* the form works without the preview */ });
   }
-  form.addEventListener("change", function () {
+  function later(ms) {
     if (timer) { clearTimeout(timer); }
-    timer = setTimeout(refresh, 150);
+    timer = setTimeout(refresh, ms);
+  }
+  form.addEventListener("change", function () { later(150); });
+  // Hints follow the text as it is typed, after a pause.
+  form.addEventListener("input", function (e) {
+    if (e.target && (e.target.tagName === "TEXTAREA" || e.target.type === "text")) { later(500); }
   });
   refresh();
 }());

@@ -138,15 +138,20 @@ both_backends! {
     /// Medium: each review group named by the fired rules signs off.
     async fn a_functional_review_is_approved_when_every_group_has_signed_off(app) {
         let t = team(&app);
-        let c = app.submitted(&t.submitter, "cv_screening_bias_tested").await;
-        assert_eq!(c["triage"]["review_groups"], json!(["ethics", "privacy"]));
+        // Under-declared (its text names uses its answers do not): three groups check it.
+        let c = app.submitted(&t.submitter, "under_declared_eligibility").await;
+        assert_eq!(c["triage"]["route"], "functional_review");
+        assert_eq!(c["triage"]["review_groups"], json!(["ethics", "legal", "privacy"]));
         decide(&app, &t.security, &c, "approve").await.problem(403);
         let privacy = decide(&app, &t.privacy, &c, "approve").await;
         assert_eq!(privacy.json["status"], "in_review", "{}", privacy.text);
         let ethics = reviewer(&app, "ethics@unicc.test", &[Role::Reviewer], &["ethics"]);
         let q = app.get("/api/v1/review-queue", &ethics).await;
-        assert_eq!(q.json["items"][0]["review"]["pending_groups"], json!(["ethics"]));
-        let done = decide(&app, &ethics, &c, "approve").await;
+        assert_eq!(q.json["items"][0]["review"]["pending_groups"], json!(["ethics", "legal"]));
+        let second = decide(&app, &ethics, &c, "approve").await;
+        assert_eq!(second.json["status"], "in_review", "{}", second.text);
+        let legal = reviewer(&app, "legal@unicc.test", &[Role::Reviewer], &["legal"]);
+        let done = decide(&app, &legal, &c, "approve").await;
         assert_eq!(done.json["status"], "approved", "{}", done.text);
     }
 }

@@ -149,7 +149,7 @@ pub async fn queue(
     let entries = state
         .db(move |c| reviews::queue(c, &who, &filter, &rules))
         .await?;
-    let current = state.rules().version.clone();
+    let rules = state.rules();
     let items = entries
         .into_iter()
         .map(|e| {
@@ -164,7 +164,7 @@ pub async fn queue(
                     pending_groups: e.pending_groups,
                     approvals: e.approvals,
                 },
-                case: CaseView::of(e.case, &current)?,
+                case: CaseView::of(e.case, &rules)?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

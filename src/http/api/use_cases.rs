@@ -89,7 +89,7 @@ fn parse_answers(
 
 /// 200 with the case as the API shows it.
 pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules().version)?))
+    Ok(HttpResponse::Ok().json(CaseView::of(case, &state.rules())?))
 }
 
 /// `POST /api/v1/use-cases` → 201 with the new draft.
@@ -110,7 +110,7 @@ pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppRes
             header::LOCATION,
             format!("/api/v1/use-cases/{}", case.row.id),
         ))
-        .json(CaseView::of(case, &state.rules().version)?))
+        .json(CaseView::of(case, &state.rules())?))
 }
 
 /// `GET /api/v1/use-cases/{id}`
@@ -270,10 +270,10 @@ pub async fn list(
     let (items, next) = state
         .db(move |c| cases::list(c, &who.read_scope(), &filter))
         .await?;
-    let current = state.rules().version.clone();
+    let rules = state.rules();
     let items = items
         .into_iter()
-        .map(|c| CaseView::of(c, &current))
+        .map(|c| CaseView::of(c, &rules))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next })))
 }

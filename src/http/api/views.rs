@@ -6,7 +6,10 @@ use serde_json::value::RawValue;
 
 use crate::db::audit::StoredEvent;
 use crate::db::cases::Case;
+use crate::domain::hints::{CaseText, Hint};
+use crate::domain::hints_of;
 use crate::error::AppResult;
+use crate::rules::RuleSet;
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -50,16 +53,29 @@ pub struct CaseView {
     pub escalated: bool,
     /// The reviewer who has claimed the case, if any.
     pub claimed_by: Option<String>,
+    /// What the case's text suggests under the rules in force (`triage.hints` keeps what the
+    /// triage itself read).
+    pub hints: Vec<Hint>,
 }
 
 impl CaseView {
-    pub fn of(c: Case, current_rules_version: &str) -> AppResult<CaseView> {
+    pub fn of(c: Case, rules: &RuleSet) -> AppResult<CaseView> {
+        let answers = c.answers()?;
         let r = c.row;
+        let hints = hints_of(
+            rules,
+            &answers,
+            CaseText {
+                title: &r.title,
+                summary: &r.summary,
+            },
+        );
         Ok(CaseView {
+            hints,
             triaged_under_current_rules: r
                 .rules_version
                 .as_deref()
-                .map(|v| v == current_rules_version),
+                .map(|v| v == rules.version),
             answers: raw(&r.answers)?,
             scores: r.scores.as_deref().map(raw).transpose()?,
             triage: r.triage.as_deref().map(raw).transpose()?,

@@ -12,6 +12,8 @@ use super::session::Viewer;
 use crate::db::{audit, cases, reviews, users};
 use crate::domain::answers::Answer;
 use crate::domain::case::Status;
+use crate::domain::hints::{describe, CaseText, HintView};
+use crate::domain::hints_of;
 use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
 use crate::domain::workflow::Action;
@@ -23,6 +25,14 @@ use crate::http::AppState;
 struct Labelled {
     label: String,
     value: String,
+}
+
+/// An answer, with the text hints that concern its question.
+#[derive(Serialize)]
+struct AnswerView {
+    label: String,
+    value: String,
+    hints: Vec<HintView>,
 }
 
 #[derive(Serialize)]
@@ -122,7 +132,7 @@ struct CasePage<'a> {
     claimed_by: Option<String>,
     scores: Option<ScoresView>,
     triage: Option<TriageView>,
-    answers: Vec<Labelled>,
+    answers: Vec<AnswerView>,
     revisions: Vec<RevisionView>,
     decisions: Vec<DecisionView>,
     events: Vec<EventView>,
@@ -246,6 +256,16 @@ async fn render(
     let may_author = me.may_author(&case.row.agency_id);
     let answers = case.answers()?;
     let (yes, no) = (t("yes".into()), t("no".into()));
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    let mut hints = describe(
+        &rules,
+        &hints_of(&rules, &answers, text),
+        &t("field_title".into()),
+        &t("field_summary".into()),
+    );
     let page = CasePage {
         base: Base::new(pages, lang, case.row.title.clone(), Some(viewer)),
         id: case.row.id.clone(),
@@ -320,13 +340,22 @@ async fn render(
                 })
                 .collect(),
         }),
+        // Each answer with the hints about its question beside it; a question left unanswered
+        // is listed too when the text suggests something about it.
         answers: q
             .questions
             .iter()
             .filter_map(|question| {
-                answers.get(&question.id).map(|a| Labelled {
+                let (about, rest): (Vec<HintView>, Vec<HintView>) =
+                    hints.drain(..).partition(|h| h.question == question.id);
+                hints = rest;
+                let value = answers
+                    .get(&question.id)
+                    .map(|a| answer_text(a, Some(question), &yes, &no));
+                (value.is_some() || !about.is_empty()).then(|| AnswerView {
                     label: question.prompt.clone(),
-                    value: answer_text(a, Some(question), &yes, &no),
+                    value: value.unwrap_or_else(|| t("not_answered".into())),
+                    hints: about,
                 })
             })
             .collect(),

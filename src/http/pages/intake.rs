@@ -15,7 +15,7 @@ use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::answers::{self, Answers};
-use crate::domain::hints::{CaseText, Hint};
+use crate::domain::hints::{describe, CaseText, HintView};
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
@@ -384,7 +384,7 @@ struct Preview {
     priority: i32,
     missing: usize,
     /// What the text suggests, with the words (shown beside the form as the submitter types).
-    hints: Vec<Hint>,
+    hints: Vec<HintView>,
 }
 
 /// `POST /use-cases/preview` (the form's script): which questions are visible, and the
@@ -424,6 +424,11 @@ pub async fn preview(
         readiness: a.scores.readiness,
         priority: a.scores.priority,
         missing,
-        hints: a.hints,
+        hints: describe(
+            &rules,
+            &a.hints,
+            &state.pages.t(lang, "field_title"),
+            &state.pages.t(lang, "field_summary"),
+        ),
     }))
 }
