@@ -43,9 +43,10 @@ fn pure(c: &mut Criterion) {
         title: &heavy.title,
         summary: &long,
     };
-    c.bench_function("triage one case with hints over a 5,000-character text", |b| {
-        b.iter(|| assess(&rules, black_box(&parsed), long_text, true).unwrap())
-    });
+    c.bench_function(
+        "triage one case with hints over a 5,000-character text",
+        |b| b.iter(|| assess(&rules, black_box(&parsed), long_text, true).unwrap()),
+    );
     c.bench_function("validate one answer set against the questionnaire", |b| {
         b.iter(|| answers::parse(&rules.questionnaire, black_box(&heavy.answers)).unwrap())
     });

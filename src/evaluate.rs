@@ -64,8 +64,8 @@ fn read_labels(
     positive: &[String],
     negative: &[String],
 ) -> Result<HashMap<usize, Label>, String> {
-    let mut r = csv::Reader::from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let headers = r.headers().map_err(|e| e.to_string())?.clone();
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
     let row_col = find(&["row"]).ok_or("the labels file has no `row` column")?;
@@ -130,11 +130,7 @@ pub fn run(rules: &RuleSet, opts: &Options) -> Result<String, String> {
         w.write_record(&r).map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())?;
-    let mut out = calibration::report(
-        &outcomes,
-        rules.routing.medium_at,
-        rules.routing.high_at,
-    );
+    let mut out = calibration::report(&outcomes, rules.routing.medium_at, rules.routing.high_at);
     if unreadable > 0 {
         out += &format!("\n{unreadable} labelled row(s) could not be read and were left out\n");
     }

@@ -164,7 +164,14 @@ fn demographic_categories(v: &str) -> Option<Vec<&'static str>> {
     if none.contains(&t.as_str()) || t.starts_with("does not use") || t.starts_with("none") {
         return None;
     }
-    let special = ["race", "ethnic", "religio", "disab", "ability status", "sexual orientation"];
+    let special = [
+        "race",
+        "ethnic",
+        "religio",
+        "disab",
+        "ability status",
+        "sexual orientation",
+    ];
     Some(if special.iter().any(|s| t.contains(s)) {
         vec!["personal", "sensitive_personal"]
     } else {

@@ -234,7 +234,10 @@ pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
         let _ = writeln!(
             out,
             "\nrules fired most on {name}: {}",
-            top(set.iter().flat_map(|o| o.fired.iter().map(String::as_str)), 8)
+            top(
+                set.iter().flat_map(|o| o.fired.iter().map(String::as_str)),
+                8
+            )
         );
         let _ = writeln!(
             out,
@@ -252,7 +255,14 @@ pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
 /// The misses and false positives as CSV rows (with a header row first).
 pub fn errors_csv(outcomes: &[Outcome]) -> Vec<Vec<String>> {
     let mut rows = vec![[
-        "row", "kind", "tier", "route", "risk_score", "title", "fired", "hints",
+        "row",
+        "kind",
+        "tier",
+        "route",
+        "risk_score",
+        "title",
+        "fired",
+        "hints",
     ]
     .iter()
     .map(|s| s.to_string())

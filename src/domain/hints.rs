@@ -61,8 +61,10 @@ pub fn extract(rules: &RuleSet, text: CaseText, eff: &mut Effective) -> Vec<Hint
         return Vec::new();
     }
     let q = &rules.questionnaire;
-    let mut fields: Vec<(String, &str)> =
-        vec![("title".into(), text.title), ("summary".into(), text.summary)];
+    let mut fields: Vec<(String, &str)> = vec![
+        ("title".into(), text.title),
+        ("summary".into(), text.summary),
+    ];
     let mut texts = Vec::new();
     for (i, question) in q.questions.iter().enumerate() {
         if question.kind == Kind::Text {
@@ -139,7 +141,8 @@ pub fn describe(rules: &RuleSet, hints: &[Hint], title: &str, summary: &str) -> 
                 "summary" => summary.to_string(),
                 f => {
                     let id = f.trim_start_matches("answers.");
-                    q.get(id).map_or_else(|| id.to_string(), |x| x.prompt.clone())
+                    q.get(id)
+                        .map_or_else(|| id.to_string(), |x| x.prompt.clone())
                 }
             };
             HintView {
@@ -195,7 +198,10 @@ mod tests {
             .collect();
         assert_eq!(words, le.words);
         assert!(!le.declared);
-        assert_eq!(le.contradicts, None, "nothing declared, nothing contradicted");
+        assert_eq!(
+            le.contradicts, None,
+            "nothing declared, nothing contradicted"
+        );
     }
 
     #[test]
@@ -209,7 +215,10 @@ mod tests {
             .iter()
             .find(|h| h.fact.starts_with("affects_individuals."))
             .expect("an affects-individuals hint");
-        assert_eq!(a.contradicts.as_deref(), Some("answers.affects_individuals"));
+        assert_eq!(
+            a.contradicts.as_deref(),
+            Some("answers.affects_individuals")
+        );
         let consistent = hints_of(
             "Benefits helper",
             "Determines the eligibility of applicants for housing benefits.",
@@ -256,6 +265,11 @@ mod tests {
             json!({"purpose": "Triage of patients in the emergency department."}),
         );
         assert!(h.iter().any(|h| h.field == "answers.purpose"), "{h:?}");
-        assert!(hints_of("Meeting notes", "Summarises internal meeting notes.", json!({})).is_empty());
+        assert!(hints_of(
+            "Meeting notes",
+            "Summarises internal meeting notes.",
+            json!({})
+        )
+        .is_empty());
     }
 }

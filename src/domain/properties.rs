@@ -147,8 +147,12 @@ fn adding_a_risk_fact_never_lowers_the_tier() {
         let mut after = before.clone();
         let mut rng = Rng(seed ^ 0xdead_beef);
         let step = add_risk_fact(&mut after, &mut rng);
-        let a = assess(shipped(), &parse(&before), CaseText::default(), false).unwrap().triage;
-        let b = assess(shipped(), &parse(&after), CaseText::default(), false).unwrap().triage;
+        let a = assess(shipped(), &parse(&before), CaseText::default(), false)
+            .unwrap()
+            .triage;
+        let b = assess(shipped(), &parse(&after), CaseText::default(), false)
+            .unwrap()
+            .triage;
         assert!(
             b.tier >= a.tier,
             "seed {seed}: {step} lowered the tier from {} to {}\nbefore fired {:?}\nafter fired {:?}",

@@ -230,7 +230,10 @@ fn a_conditional_required_question_is_required_only_when_visible() {
     assert!(fired(&ok).contains(&"privacy.sensitive_data_nobody_affected"));
     assert_eq!(ok.triage.route, Route::FunctionalReview);
     let affected = assess_json(with(
-        with(v, json!({"children_safeguards": "assessed", "legal_basis": "mandate"})),
+        with(
+            v,
+            json!({"children_safeguards": "assessed", "legal_basis": "mandate"}),
+        ),
         json!({"affects_individuals": "informs_decisions"}),
     ));
     assert!(fired(&affected).contains(&"privacy.children"));

@@ -406,10 +406,7 @@ fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
             let (slot, list) = list_ref(&c.iter_range, q)?;
             let init_false =
                 matches!(&c.accu_init.expr, Expr::Literal(LiteralValue::Boolean(b)) if !**b);
-            if c.iter_var2.is_some()
-                || !init_false
-                || !is_var(&c.result, &c.accu_var)
-            {
+            if c.iter_var2.is_some() || !init_false || !is_var(&c.result, &c.accu_var) {
                 return None;
             }
             let Expr::Call(step) = &c.loop_step.expr else {
@@ -787,7 +784,10 @@ mod tests {
         let case = Case {
             values: vec![None, Some(Answer::Choices(vec!["personal".into()])), None],
             hinted: vec![vec![], hinted.clone(), vec![]],
-            cel: answers(&[("data_categories", Value::from(vec![Value::from("personal")]))]),
+            cel: answers(&[(
+                "data_categories",
+                Value::from(vec![Value::from("personal")]),
+            )]),
             cel_hints: answers(&[
                 ("human_oversight", Value::from(Vec::<Value>::new())),
                 ("data_categories", Value::from(vec![Value::from("health")])),
@@ -795,11 +795,23 @@ mod tests {
         };
         for (src, want, native) in [
             (r#""health" in hints.data_categories"#, true, true),
-            (r#"hints.data_categories.exists(c, c in ["health", "personal"])"#, true, true),
+            (
+                r#"hints.data_categories.exists(c, c in ["health", "personal"])"#,
+                true,
+                true,
+            ),
             (r#""health" in answers.data_categories"#, false, true),
-            ("has(answers.data_categories) && !has(answers.human_oversight)", true, true),
+            (
+                "has(answers.data_categories) && !has(answers.human_oversight)",
+                true,
+                true,
+            ),
             (r#""none" in hints.human_oversight"#, false, true),
-            (r#"size(hints.data_categories) > 0 && "personal" in answers.data_categories"#, true, false),
+            (
+                r#"size(hints.data_categories) > 0 && "personal" in answers.data_categories"#,
+                true,
+                false,
+            ),
         ] {
             let c = Condition::compile(src, &Qs).unwrap();
             assert_eq!(c.is_native(), native, "{src}");

@@ -323,7 +323,10 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
     }
     let risks: Vec<Source> = risk_files.iter().filter_map(|p| l.read_path(p)).collect();
     let lexicon_files = toml_files(&dir.join("lexicon"));
-    let lexicon_sources: Vec<Source> = lexicon_files.iter().filter_map(|p| l.read_path(p)).collect();
+    let lexicon_sources: Vec<Source> = lexicon_files
+        .iter()
+        .filter_map(|p| l.read_path(p))
+        .collect();
 
     let q = questionnaire
         .map(|s| l.questionnaire(&s))
@@ -921,7 +924,11 @@ impl Loader {
                         self.err(
                             src,
                             p.span(),
-                            format!("duplicate phrase \"{}\" for `{}`", p.get_ref(), h.fact.get_ref()),
+                            format!(
+                                "duplicate phrase \"{}\" for `{}`",
+                                p.get_ref(),
+                                h.fact.get_ref()
+                            ),
                         );
                     } else {
                         entries.push((fact, words, stem));

@@ -60,6 +60,30 @@ fn rules_check_names_file_line_and_column_for_each_kind_of_mistake() {
             "visible_when = \"answers.autonomy_levl > 0\"",
             "unknown question id `autonomy_levl`",
         ),
+        (
+            "lexicon/en.toml",
+            "fact = \"intended_use.law_enforcement\"",
+            "fact = \"intended_use.law_enforcment\"",
+            "unknown fact `intended_use.law_enforcment`",
+        ),
+        (
+            "lexicon/en.toml",
+            "\"law enforcement\", \"criminal investigat*\"",
+            "\"law enforcement\", \" -- \", \"criminal investigat*\"",
+            "empty phrase",
+        ),
+        (
+            "lexicon/fr.toml",
+            "\"recrutement\", \"embauche\"",
+            "\"recrutement\", \"Recrutement!\"",
+            "duplicate phrase \"Recrutement!\"",
+        ),
+        (
+            "risks/declared.toml",
+            "when = '\"informs_decisions\" in hints.affects_individuals'",
+            "when = '\"informs_decision\" in hints.affects_individuals'",
+            "has no option \"informs_decision\"",
+        ),
     ];
     for (file, old, new, message) in cases {
         let (_dir, pack, line) = broken_pack(file, old, new);
@@ -264,4 +288,106 @@ fn a_password_given_on_standard_input_lets_the_user_sign_in() {
             .is_none(),
         "a refused password creates no user"
     );
+}
+
+/// Writes `rows` (intake JSON lines) and their labels; returns (file, labels).
+fn labelled(dir: &Path, rows: &[(&str, &str, &str)]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let file = dir.join("cases.jsonl");
+    let labels = dir.join("labels.csv");
+    let mut lines = String::new();
+    let mut csv = String::from("row,label\n");
+    for (i, (title, summary, label)) in rows.iter().enumerate() {
+        lines += &serde_json::json!({"agency": "UNHCR", "title": title, "summary": summary, "answers": {}}).to_string();
+        lines += "\n";
+        csv += &format!("{},{label}\n", i + 1);
+    }
+    std::fs::write(&file, lines).unwrap();
+    std::fs::write(&labels, csv).unwrap();
+    (file, labels)
+}
+
+#[test]
+fn rules_evaluate_measures_agreement_with_labels_and_writes_the_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, labels) = labelled(
+        dir.path(),
+        &[
+            (
+                "Face matching at checkpoints",
+                "Facial recognition of travellers against a watchlist.",
+                "rights",
+            ),
+            (
+                "Asylum claim triage",
+                "Scores asylum applicants for eligibility and flags suspects.",
+                "rights",
+            ),
+            (
+                "Meeting notes",
+                "Summarises internal meetings for staff.",
+                "neither",
+            ),
+            (
+                "Warehouse stock forecast",
+                "Forecasts stock levels of tents and blankets.",
+                "neither",
+            ),
+            (
+                "Court records search",
+                "Searches court records to decide claims of applicants.",
+                "neither",
+            ),
+            (
+                "Office chatbot",
+                "Answers questions about the travel policy.",
+                "too_new",
+            ),
+        ],
+    );
+    let errors = dir.path().join("errors.csv");
+    let db = dir.path().join("never.db");
+    let out = aitriage()
+        .env("DATABASE_URL", &db)
+        .args(["rules", "evaluate"])
+        .arg(&file)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--errors")
+        .arg(&errors)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Unlabelled values (too_new) are left out.
+    assert!(
+        text.contains("5 labelled case(s): 2 positive, 3 negative"),
+        "{text}"
+    );
+    assert!(text.contains("recall of human approval"), "{text}");
+    assert!(text.contains("as the high threshold moves"), "{text}");
+    let written = std::fs::read_to_string(&errors).unwrap();
+    assert!(written.starts_with("row,kind,tier,route"), "{written}");
+    // Nothing was stored: the database was never even opened.
+    assert!(!db.exists());
+}
+
+#[test]
+fn rules_evaluate_refuses_labels_without_a_row_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = labelled(dir.path(), &[("a", "b", "rights")]);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,label\n1,rights\n").unwrap();
+    let out = aitriage()
+        .args(["rules", "evaluate"])
+        .arg(&file)
+        .arg("--labels")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no `row` column"));
 }

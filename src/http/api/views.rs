@@ -72,10 +72,7 @@ impl CaseView {
         );
         Ok(CaseView {
             hints,
-            triaged_under_current_rules: r
-                .rules_version
-                .as_deref()
-                .map(|v| v == rules.version),
+            triaged_under_current_rules: r.rules_version.as_deref().map(|v| v == rules.version),
             answers: raw(&r.answers)?,
             scores: r.scores.as_deref().map(raw).transpose()?,
             triage: r.triage.as_deref().map(raw).transpose()?,
