@@ -128,7 +128,7 @@ enum List {
 }
 
 impl List {
-    fn of<'a>(self, f: &'a dyn Facts, slot: usize) -> Option<&'a [String]> {
+    fn of(self, f: &dyn Facts, slot: usize) -> Option<&[String]> {
         match self {
             List::Hints => Some(f.hinted(slot)),
             List::Answer => match f.value(slot) {

@@ -255,7 +255,7 @@ mod tests {
         Lexicon::build(facts, &entries, vec!["en".into()]).unwrap()
     }
 
-    fn words<'a>(text: &'a str, f: &Found) -> String {
+    fn words(text: &str, f: &Found) -> String {
         text.chars().skip(f.start).take(f.end - f.start).collect()
     }
 
