@@ -35,8 +35,7 @@ fn pure(c: &mut Criterion) {
         .map(|e| e.summary.as_str())
         .cycle()
         .flat_map(|s| [s, " "])
-        .collect::<String>()
-        .chars()
+        .flat_map(str::chars)
         .take(5000)
         .collect();
     let long_text = CaseText {
