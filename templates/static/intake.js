@@ -26,7 +26,7 @@
       var words = document.createElement("q");
       words.textContent = h.words;
       li.appendChild(words);
-      li.appendChild(document.createTextNode(" (" + d["in"] + " " + h.place + ") " + d.suggests + ": " + h.suggests + " — "));
+      li.appendChild(document.createTextNode(" (" + d["in"] + " " + h.place + ") " + d.suggests + " " + h.suggests + " — "));
       var status = document.createElement("strong");
       status.textContent = h.contradicts ? d.contradicts : (h.declared ? d.declared : d.undeclared);
       li.appendChild(status);
