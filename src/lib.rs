@@ -4,6 +4,9 @@
 //! (answers, scoring, triage, the case vocabulary), [`db`] (storage on SQLite or PostgreSQL),
 //! [`http`] (the JSON API), and [`cli`] (the command line).
 
+#[macro_use]
+pub mod vocab;
+
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -4,77 +4,12 @@
 use std::collections::BTreeMap;
 
 use cel::Value;
-use serde::{Deserialize, Serialize};
 
 use super::FieldError;
 use crate::rules::condition::{answers_value, Facts, LazyCel};
 use crate::rules::model::{Kind, Questionnaire};
 
-/// One answer, typed by its question's kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Answer {
-    Bool(bool),
-    Int(i64),
-    Number(f64),
-    /// A single choice or free text.
-    Text(String),
-    /// A multiple choice.
-    Choices(Vec<String>),
-}
-
-/// Read straight from the JSON type (an untagged derive would buffer every value first;
-/// stored answers are read in bulk by `rules simulate`).
-impl<'de> Deserialize<'de> for Answer {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Answer;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a boolean, number, string or array of strings")
-            }
-
-            fn visit_bool<E>(self, b: bool) -> Result<Answer, E> {
-                Ok(Answer::Bool(b))
-            }
-
-            fn visit_i64<E>(self, i: i64) -> Result<Answer, E> {
-                Ok(Answer::Int(i))
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Answer, E> {
-                i64::try_from(u)
-                    .map(Answer::Int)
-                    .map_err(|_| E::custom("integer out of range"))
-            }
-
-            fn visit_f64<E>(self, f: f64) -> Result<Answer, E> {
-                Ok(Answer::Number(f))
-            }
-
-            fn visit_str<E>(self, s: &str) -> Result<Answer, E> {
-                Ok(Answer::Text(s.to_string()))
-            }
-
-            fn visit_string<E>(self, s: String) -> Result<Answer, E> {
-                Ok(Answer::Text(s))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Answer, A::Error> {
-                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-                while let Some(s) = seq.next_element::<String>()? {
-                    v.push(s);
-                }
-                Ok(Answer::Choices(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub use crate::vocab::Answer;
 
 /// Answers keyed by question id, in a stable order.
 pub type Answers = BTreeMap<String, Answer>;

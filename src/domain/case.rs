@@ -1,41 +1,7 @@
-//! The vocabulary of a case: risk tiers, routes, statuses, and which status changes are legal.
+//! The case state machine: which status changes are legal, what a route does on submission.
+//! The words themselves (tiers, routes, statuses) live in [`crate::vocab`].
 
-use serde::{Deserialize, Serialize};
-
-string_enum!(
-    /// Risk tiers, ordered from least to most severe.
-    Tier {
-        Low = "low",
-        Medium = "medium",
-        High = "high",
-        Critical = "critical",
-        Prohibited = "prohibited",
-    }
-);
-
-string_enum!(
-    /// What triage does with a case.
-    Route {
-        AutoClear = "auto_clear",
-        FunctionalReview = "functional_review",
-        HumanApproval = "human_approval",
-        Blocked = "blocked",
-    }
-);
-
-string_enum!(
-    Status {
-        Draft = "draft",
-        Submitted = "submitted",
-        InReview = "in_review",
-        AwaitingApproval = "awaiting_approval",
-        ChangesRequested = "changes_requested",
-        Approved = "approved",
-        Rejected = "rejected",
-        Blocked = "blocked",
-        Withdrawn = "withdrawn",
-    }
-);
+pub use crate::vocab::{Route, Status, Tier};
 
 impl Tier {
     /// The next tier up, never past critical (prohibited is only ever set by a prohibited rule).

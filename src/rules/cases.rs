@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::domain::case::{Route, Tier};
+use crate::vocab::{Route, Tier};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use std::cell::OnceCell;
 
-use crate::domain::answers::Answer;
 use crate::rules::model::Kind;
+use crate::vocab::Answer;
 use cel::objects::Key;
 use cel::{Context, ExecutionError, Program, Value};
 

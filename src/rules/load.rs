@@ -15,7 +15,7 @@ use super::condition::{answers_value, Condition, QuestionLookup};
 use super::diag::{Diagnostic, Source};
 use super::lexicon::{phrase_words, Fact, Lexicon};
 use super::model::*;
-use crate::domain::case::{Route, Tier};
+use crate::vocab::{Route, Tier};
 
 /// The question ids (and their kinds and option values) that other tools rely on.
 pub const CORE_QUESTIONS: &[(&str, Kind, &[&str])] = &[

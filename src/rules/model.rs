@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::condition::{Condition, QuestionLookup};
 use super::lexicon::Lexicon;
-use crate::domain::case::{Route, Tier};
+use crate::vocab::{Route, Tier};
 
 /// The three PRISM dimensions, in the order used by [`Dims`].
 pub const DIMENSIONS: [&str; 3] = ["business_value", "feasibility", "readiness"];
