@@ -56,8 +56,15 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.row.status).unwrap_or(Status::Draft)
+    /// The case's status; a value no status has (a corrupt row) is an internal error, never
+    /// read as some default.
+    pub fn status(&self) -> AppResult<Status> {
+        Status::parse(&self.row.status).ok_or_else(|| {
+            AppError::Internal(format!(
+                "use case {} has the unknown status value {:?} in storage",
+                self.row.id, self.row.status
+            ))
+        })
     }
 
     pub fn answers(&self) -> AppResult<Answers> {
@@ -302,7 +309,7 @@ pub fn edit(
 ) -> AppResult<Case> {
     let case = load_for_author(conn, who, id)?;
     check_version(&case, Some(version))?;
-    let status = case.status();
+    let status = case.status()?;
     if !status.is_editable() {
         return Err(AppError::conflict(
             format!("a case that is {status} cannot be edited"),
@@ -375,7 +382,7 @@ pub fn submit(
 ) -> AppResult<Case> {
     let case = load_for_author(conn, who, id)?;
     check_version(&case, version)?;
-    let from = case.status();
+    let from = case.status()?;
     if !from.can_submit() {
         return Err(AppError::conflict(
             format!("a case that is {from} cannot be submitted"),
@@ -512,7 +519,7 @@ pub fn withdraw(
 ) -> AppResult<Case> {
     let case = load_for_author(conn, who, id)?;
     check_version(&case, version)?;
-    let from = case.status();
+    let from = case.status()?;
     if !from.can_withdraw() {
         return Err(AppError::conflict(
             format!("a case that is {from} cannot be withdrawn"),

@@ -30,15 +30,15 @@ fn triage_of(case: &Case) -> AppResult<Option<Triage>> {
         .transpose()?)
 }
 
-fn state<'a>(case: &Case, t: &'a Triage) -> CaseState<'a> {
-    CaseState {
-        status: case.status(),
+fn state<'a>(case: &Case, t: &'a Triage) -> AppResult<CaseState<'a>> {
+    Ok(CaseState {
+        status: case.status()?,
         route: t.route,
         required_approvals: t.required_approvals,
         senior_required: t.senior_required,
         review_groups: &t.review_groups,
         escalated: case.row.escalated,
-    }
+    })
 }
 
 /// Approvals on each case's current revision.
@@ -138,7 +138,7 @@ pub fn decide(
         .remove(id)
         .unwrap_or_default();
     let outcome = workflow::decide(
-        &state(&case, t),
+        &state(&case, t)?,
         &approvals,
         &actor(who, &case, authored),
         action,
@@ -148,7 +148,7 @@ pub fn decide(
     if action != Action::Comment {
         check_version(&case, Some(version))?;
     }
-    let from = case.status();
+    let from = case.status()?;
     let closes = outcome.status != from
         && !matches!(outcome.status, Status::InReview | Status::AwaitingApproval);
     let v = case.row.version;
@@ -245,7 +245,7 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
             .unwrap_or_default();
         // Whoever could approve it may claim it.
         workflow::decide(
-            &state(&case, &t),
+            &state(&case, &t)?,
             &approvals,
             &actor(who, &case, authored),
             Action::Approve,
@@ -264,7 +264,7 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
             Some(v),
         ));
     }
-    let status = case.status();
+    let status = case.status()?;
     super::write(conn, |conn| {
         update_at_version!(
             conn,
@@ -340,7 +340,7 @@ pub fn queue(
     for case in candidates {
         let Some(t) = triage_of(&case)? else { continue };
         let mine = approvals.remove(&case.row.id).unwrap_or_default();
-        let st = state(&case, &t);
+        let st = state(&case, &t)?;
         let a = actor(who, &case, authored.contains(&case.row.id));
         if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
             continue;
@@ -395,7 +395,7 @@ pub fn allowed_actions(
     let approvals = approvals_for(conn, &[case])?
         .remove(&case.row.id)
         .unwrap_or_default();
-    let st = state(case, &t);
+    let st = state(case, &t)?;
     let a = actor(who, case, authored);
     Ok(Action::ALL
         .iter()

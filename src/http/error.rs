@@ -26,6 +26,9 @@ pub struct Problem {
     /// For 409 on a stale version: the case's version now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i32>,
+    /// The request's id, as in the `X-Request-Id` header: quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl AppError {
@@ -93,6 +96,7 @@ impl ResponseError for AppError {
                 } => *current_version,
                 _ => None,
             },
+            request_id: super::request_id::current(),
         };
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 mod pages;
+pub mod request_id;
 
 use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
@@ -183,6 +184,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         cfg.app_data(state).service(
             web::scope("")
                 .wrap(from_fn(metrics::record))
+                .wrap(from_fn(request_id::tag))
                 .configure(api::routes)
                 .configure(pages::routes)
                 .default_service(web::to(api::not_found)),

@@ -90,3 +90,44 @@ async fn internal_detail_never_reaches_the_client() {
     );
     assert_eq!(p["type"], "urn:aitriage:problem:not_found");
 }
+
+both_backends! {
+    /// Every response names its request; a problem quotes the same id, so a report can be
+    /// found in the logs. A well-formed incoming id is kept; anything else is replaced.
+    async fn every_response_carries_a_request_id_and_problems_quote_it(app) {
+        let t = app.submitter("UNICEF");
+        let ok = app.get("/api/v1/questionnaire", &t).await;
+        let id = ok.headers.get("x-request-id").and_then(|v| v.to_str().ok()).expect("an X-Request-Id header").to_string();
+        assert!(id.len() >= 16, "{id}");
+        let missing = app.get(&format!("/api/v1/use-cases/{}", uuid::Uuid::now_v7()), &t).await;
+        let header = missing.headers.get("x-request-id").unwrap().to_str().unwrap().to_string();
+        assert_ne!(header, id, "each request gets its own id");
+        assert_eq!(missing.problem(404)["request_id"], json!(header));
+        let kept = app.send(TestRequest::get().uri("/healthz").insert_header(("X-Request-Id", "client-trace-0001"))).await;
+        assert_eq!(kept.headers.get("x-request-id").unwrap(), "client-trace-0001");
+        let replaced = app.send(TestRequest::get().uri("/healthz").insert_header(("X-Request-Id", "bad id\twith tab"))).await;
+        assert_ne!(replaced.headers.get("x-request-id").unwrap(), "bad id\twith tab");
+    }
+}
+
+both_backends! {
+    /// A status value no status has (a corrupt row) is a 500 with a request id, never read as
+    /// a draft; the body says nothing internal.
+    async fn a_corrupt_status_in_storage_answers_500_not_a_silent_default(app) {
+        use diesel::prelude::*;
+        let t = app.submitter("UNICEF");
+        let d = app.draft(&t, "back_office_email_sorting").await;
+        let id = d["id"].as_str().unwrap().to_string();
+        {
+            let mut c = app.pool.get().unwrap();
+            diesel::sql_query(format!("UPDATE use_cases SET status = 'drafty' WHERE id = '{id}'")).execute(&mut c).unwrap();
+        }
+        let r = app.post(&format!("/api/v1/use-cases/{id}/submit"), &t, &json!({})).await;
+        let p = r.problem(500);
+        assert_eq!(p["code"], "internal_error");
+        assert!(p["request_id"].as_str().is_some_and(|s| !s.is_empty()), "{p}");
+        assert!(!p.to_string().contains("drafty"), "the cause stays in the log: {p}");
+        let edit = app.patch(&format!("/api/v1/use-cases/{id}"), &t, &json!({"version": 1, "title": "x"})).await;
+        edit.problem(500);
+    }
+}

@@ -252,7 +252,7 @@ async fn render(
             .map_or(id.to_string(), |n| n.title.clone())
     };
     let me = &viewer.user;
-    let status = case.status();
+    let status = case.status()?;
     let may_author = me.may_author(&case.row.agency_id);
     let answers = case.answers()?;
     let (yes, no) = (t("yes".into()), t("no".into()));

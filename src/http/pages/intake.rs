@@ -285,9 +285,10 @@ async fn editable(state: &AppState, viewer: &Viewer, id: &str) -> Result<cases::
             AppError::Forbidden("only submitters of the case's agency edit it".into()).into(),
         );
     }
-    if !case.status().is_editable() {
+    let status = case.status()?;
+    if !status.is_editable() {
         return Err(AppError::conflict(
-            format!("a case that is {} cannot be edited", case.status()),
+            format!("a case that is {status} cannot be edited"),
             Some(case.row.version),
         )
         .into());
