@@ -171,11 +171,11 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
                 summary: ex.summary.clone(),
                 business_function: ex.business_function.clone(),
             };
-            let case = cases::create(conn, who, fields, &parsed)?;
+            let case = crate::app::cases::create(conn, who, fields, &parsed)?;
             count += 1;
             // Every fifth example stays a draft, so the demo shows work in progress too.
             if i % 5 != 4 {
-                cases::submit(conn, who, &case.row.id, None, rules)?;
+                crate::app::cases::submit(conn, who, &case.row.id, None, rules)?;
             }
         }
     }

@@ -7,6 +7,7 @@
 #[macro_use]
 pub mod vocab;
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -383,7 +383,7 @@ pub fn import(conn: &mut DbConnection, rules: &RuleSet, path: &Path) -> Result<R
     for (i, (line, row)) in rows.into_iter().enumerate() {
         let done = row.and_then(|r| match r {
             Row::Restore(rec) => exchange::restore(conn, &rec).map_err(reason),
-            Row::New(new) => exchange::import_new(conn, rules, &new).map_err(reason),
+            Row::New(new) => crate::app::cases::import_new(conn, rules, &new).map_err(reason),
         });
         match done {
             Ok(Outcome::Restored) => report.restored += 1,

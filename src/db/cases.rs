@@ -1,6 +1,7 @@
-//! Use cases: created as drafts, edited, submitted (scored, triaged and stored in one
-//! transaction), withdrawn, read and listed. Every read is filtered by the caller's [`Scope`],
-//! so a case in another agency is simply not found.
+//! Use cases in storage: drafts inserted, edits, submissions and withdrawals stored (each in
+//! one transaction with its audit event, at the version the case was read), cases read and
+//! listed. Every read is filtered by a [`Scope`], so a case in another agency is simply not
+//! found. Who may do what, and whether a change is legal, is decided in `app::cases`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,13 +10,12 @@ use serde_json::json;
 use super::audit::{self, Event};
 use super::schema::{agencies, assessments, use_cases};
 use super::{new_id, now, DbConnection};
-use crate::domain::access::{Principal, Scope};
+use crate::domain::access::Scope;
 use crate::domain::answers::Answers;
 use crate::domain::case::{Status, Tier};
-use crate::domain::hints::CaseText;
-use crate::domain::{assess, Assessment};
+use crate::domain::scoring::Scores;
+use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
-use crate::rules::RuleSet;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct CaseRow {
@@ -167,29 +167,8 @@ pub fn list(
     ))
 }
 
-/// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
-pub(crate) fn load_for_author(
-    conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-) -> AppResult<Case> {
-    let case = get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
-    if !who.may_author(&case.row.agency_id) {
-        return Err(AppError::Forbidden(
-            "only a submitter of the case's agency may change it".into(),
-        ));
-    }
-    Ok(case)
-}
-
-pub(crate) fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()> {
-    match expected {
-        Some(v) if v != case.row.version => Err(stale(case.row.version)),
-        _ => Ok(()),
-    }
-}
-
-fn stale(current: i32) -> AppError {
+/// The conflict of a change made to a case that has moved on to version `current`.
+pub fn stale(current: i32) -> AppError {
     AppError::conflict(
         format!("the case has changed since you read it; it is now at version {current}"),
         Some(current),
@@ -208,29 +187,21 @@ pub(crate) fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError
     }
 }
 
-/// Creates a draft in the caller's agency.
-pub fn create(
-    conn: &mut DbConnection,
-    who: &Principal,
-    fields: CaseFields,
-    answers: &Answers,
-) -> AppResult<Case> {
-    create_keyed(conn, who, fields, answers, None)
+/// Who writes a change, as the audit trail records them.
+pub struct Writer<'a> {
+    pub user_id: &'a str,
+    pub agency_id: &'a str,
+    pub agency_code: &'a str,
 }
 
-/// Creates a draft that records where it was imported from (`import_key` is unique).
-pub fn create_keyed(
+/// Stores a new draft and its audit event in one transaction (`import_key` is unique).
+pub fn insert_draft(
     conn: &mut DbConnection,
-    who: &Principal,
+    who: &Writer,
     fields: CaseFields,
     answers: &Answers,
     import_key: Option<&str>,
 ) -> AppResult<Case> {
-    if !who.may_author(&who.agency_id) {
-        return Err(AppError::Forbidden(
-            "only submitters create use cases".into(),
-        ));
-    }
     let id = new_id();
     let t = now();
     let answers_json = serde_json::to_string(answers)?;
@@ -238,7 +209,7 @@ pub fn create_keyed(
         diesel::insert_into(use_cases::table)
             .values((
                 use_cases::id.eq(&id),
-                use_cases::agency_id.eq(&who.agency_id),
+                use_cases::agency_id.eq(who.agency_id),
                 use_cases::title.eq(&fields.title),
                 use_cases::summary.eq(&fields.summary),
                 use_cases::business_function.eq(&fields.business_function),
@@ -246,7 +217,7 @@ pub fn create_keyed(
                 use_cases::version.eq(1),
                 use_cases::revision.eq(0),
                 use_cases::answers.eq(&answers_json),
-                use_cases::created_by.eq(&who.user_id),
+                use_cases::created_by.eq(who.user_id),
                 use_cases::created_at.eq(t),
                 use_cases::updated_at.eq(t),
                 use_cases::import_key.eq(import_key),
@@ -256,7 +227,7 @@ pub fn create_keyed(
             conn,
             &[Event {
                 use_case_id: Some(&id),
-                actor_id: Some(&who.user_id),
+                actor_id: Some(who.user_id),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
@@ -268,7 +239,7 @@ pub fn create_keyed(
     Ok(Case {
         row: CaseRow {
             id,
-            agency_id: who.agency_id.clone(),
+            agency_id: who.agency_id.to_string(),
             title: fields.title,
             summary: fields.summary,
             business_function: fields.business_function,
@@ -276,7 +247,7 @@ pub fn create_keyed(
             version: 1,
             revision: 0,
             answers: answers_json,
-            created_by: who.user_id.clone(),
+            created_by: who.user_id.to_string(),
             created_at: t,
             updated_at: t,
             submitted_at: None,
@@ -295,63 +266,33 @@ pub fn create_keyed(
             claimed_at: None,
             import_key: import_key.map(String::from),
         },
-        agency: who.agency_code.clone(),
+        agency: who.agency_code.to_string(),
     })
 }
 
-/// Edits a draft (or a case returned for changes) at the version the caller read.
-pub fn edit(
+/// Stores an edit of a case read at `case.row.version`, with its audit event; a concurrent
+/// change makes it a conflict. `details` says what changed.
+pub fn store_edit(
     conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-    version: i32,
-    patch: CasePatch,
+    user_id: &str,
+    case: &Case,
+    patch: &CaseFields,
+    answers: &Answers,
+    details: serde_json::Value,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, Some(version))?;
+    let id = case.row.id.as_str();
+    let version = case.row.version;
     let status = case.status()?;
-    if !status.is_editable() {
-        return Err(AppError::conflict(
-            format!("a case that is {status} cannot be edited"),
-            Some(case.row.version),
-        ));
-    }
-    let mut answers = case.answers()?;
-    for k in &patch.remove_answers {
-        answers.remove(k);
-    }
-    let changed_answers: Vec<&String> = patch
-        .set_answers
-        .keys()
-        .chain(patch.remove_answers.iter())
-        .collect();
-    let fields: Vec<&str> = [
-        patch.title.as_ref().map(|_| "title"),
-        patch.summary.as_ref().map(|_| "summary"),
-        patch
-            .business_function
-            .as_ref()
-            .map(|_| "business_function"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let details = json!({ "fields": fields, "answers": changed_answers });
-    answers.extend(patch.set_answers);
-    let answers_json = serde_json::to_string(&answers)?;
-    let r = &case.row;
+    let answers_json = serde_json::to_string(answers)?;
     super::write(conn, |conn| {
         update_at_version!(
             conn,
             id,
             version,
             (
-                use_cases::title.eq(patch.title.as_ref().unwrap_or(&r.title)),
-                use_cases::summary.eq(patch.summary.as_ref().unwrap_or(&r.summary)),
-                use_cases::business_function.eq(patch
-                    .business_function
-                    .as_ref()
-                    .unwrap_or(&r.business_function)),
+                use_cases::title.eq(&patch.title),
+                use_cases::summary.eq(&patch.summary),
+                use_cases::business_function.eq(&patch.business_function),
                 use_cases::answers.eq(&answers_json),
                 use_cases::updated_at.eq(now()),
             )
@@ -360,7 +301,7 @@ pub fn edit(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(&who.user_id),
+                actor_id: Some(user_id),
                 action: "edited",
                 from_status: Some(status),
                 to_status: Some(status),
@@ -371,34 +312,22 @@ pub fn edit(
     get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
-/// Submits a case: checks the answers are complete, scores and triages them under `rules`,
-/// and stores the assessment, the new status and the audit events in one transaction.
-pub fn submit(
+/// Stores a submission: the case's new status, scores and triage, the assessment of this
+/// revision, the webhook event and the audit events, in one transaction, at the version the
+/// case was read. Returns the case as written.
+pub fn store_submission(
     conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-    version: Option<i32>,
-    rules: &RuleSet,
+    user_id: &str,
+    case: Case,
+    scores: &Scores,
+    triage: &Triage,
+    to: Status,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, version)?;
+    let id = case.row.id.clone();
+    let id = id.as_str();
     let from = case.status()?;
-    if !from.can_submit() {
-        return Err(AppError::conflict(
-            format!("a case that is {from} cannot be submitted"),
-            Some(case.row.version),
-        ));
-    }
-    let answers = case.answers()?;
-    let text = CaseText {
-        title: &case.row.title,
-        summary: &case.row.summary,
-    };
-    let Assessment { scores, triage, .. } =
-        assess(rules, &answers, text, true).map_err(AppError::Validation)?;
-    let to = triage.route.status_after_submit();
-    let scores_json = serde_json::to_string(&scores)?;
-    let triage_json = serde_json::to_string(&triage)?;
+    let scores_json = serde_json::to_string(scores)?;
+    let triage_json = serde_json::to_string(triage)?;
     let revision = case.row.revision + 1;
     let v = case.row.version;
     let t = now();
@@ -461,7 +390,7 @@ pub fn submit(
             &[
                 Event {
                     use_case_id: Some(id),
-                    actor_id: Some(&who.user_id),
+                    actor_id: Some(user_id),
                     action: "submitted",
                     from_status: Some(from),
                     to_status: Some(Status::Submitted),
@@ -509,23 +438,15 @@ pub fn submit(
     Ok(case)
 }
 
-/// Withdraws an open case.
-pub fn withdraw(
+/// Stores a withdrawal of a case read at `case.row.version`, with its audit event.
+pub fn store_withdrawal(
     conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-    version: Option<i32>,
+    user_id: &str,
+    case: &Case,
     reason: &str,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, version)?;
+    let id = case.row.id.as_str();
     let from = case.status()?;
-    if !from.can_withdraw() {
-        return Err(AppError::conflict(
-            format!("a case that is {from} cannot be withdrawn"),
-            Some(case.row.version),
-        ));
-    }
     let v = case.row.version;
     super::write(conn, |conn| {
         update_at_version!(
@@ -541,7 +462,7 @@ pub fn withdraw(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(&who.user_id),
+                actor_id: Some(user_id),
                 action: "withdrawn",
                 from_status: Some(from),
                 to_status: Some(Status::Withdrawn),

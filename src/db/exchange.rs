@@ -13,10 +13,8 @@ use super::audit::{self, Event};
 use super::schema::{agencies, assessments, decisions, use_cases, users};
 use super::{agencies as agency_db, cases, new_id, users as user_db, DbConnection};
 use crate::domain::access::{Principal, ReviewScope, Role, Scope};
-use crate::domain::answers;
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
-use crate::rules::RuleSet;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -490,7 +488,8 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
     Ok(Outcome::Restored)
 }
 
-/// A new use case from an intake row (an inventory, a spreadsheet).
+/// A new use case from an intake row (an inventory, a spreadsheet); `app::cases::import_new`
+/// creates it.
 #[derive(Debug, Clone)]
 pub struct NewCase {
     pub agency: String,
@@ -503,55 +502,28 @@ pub struct NewCase {
     pub import_key: String,
 }
 
-/// Creates a case from an intake row, and submits it when its answers are complete, in one
-/// transaction. Created by the agency's import user (who cannot sign in).
-pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> AppResult<Outcome> {
-    if row.title.trim().is_empty() {
-        return Err(AppError::invalid("title", "must not be blank"));
-    }
-    let code = row.agency.trim().to_uppercase();
-    if code.is_empty() {
-        return Err(AppError::invalid("agency", "must not be blank"));
-    }
-    let parsed =
-        answers::parse(&rules.questionnaire, &row.answers).map_err(AppError::Validation)?;
-    if use_cases::table
-        .filter(use_cases::import_key.eq(&row.import_key))
+/// Whether a case was already imported under this key.
+pub fn imported(conn: &mut DbConnection, import_key: &str) -> AppResult<bool> {
+    Ok(use_cases::table
+        .filter(use_cases::import_key.eq(import_key))
         .count()
         .get_result::<i64>(conn)?
-        > 0
-    {
-        return Ok(Outcome::Present);
-    }
-    let text = crate::domain::hints::CaseText {
-        title: &row.title,
-        summary: &row.summary,
-    };
-    let complete = crate::domain::assess(rules, &parsed, text, true).is_ok();
+        > 0)
+}
+
+/// The agency's import user (created, with the agency, when missing; it has no token or
+/// password, so it cannot sign in), as the principal imported cases are created by.
+pub fn importer(conn: &mut DbConnection, code: &str, agency_name: &str) -> AppResult<Principal> {
     let email = format!("import@{}.aitriage.invalid", code.to_lowercase());
-    conn.transaction::<_, AppError, _>(|conn| {
-        let agency = agency_id(conn, &code, &row.agency_name)?;
-        let importer = user_id(conn, &email, &agency, Role::Submitter)?;
-        let who = Principal {
-            user_id: importer,
-            email: email.clone(),
-            agency_id: agency,
-            agency_code: code.clone(),
-            roles: vec![Role::Submitter],
-            review_groups: vec![],
-            review_scope: ReviewScope::Own,
-        };
-        let fields = cases::CaseFields {
-            title: row.title.trim().chars().take(200).collect(),
-            summary: row.summary.trim().chars().take(5000).collect(),
-            business_function: row.business_function.trim().chars().take(100).collect(),
-        };
-        let case = cases::create_keyed(conn, &who, fields, &parsed, Some(&row.import_key))?;
-        if complete {
-            cases::submit(conn, &who, &case.row.id, None, rules)?;
-            Ok(Outcome::Submitted)
-        } else {
-            Ok(Outcome::Draft)
-        }
+    let agency = agency_id(conn, code, agency_name)?;
+    let importer = user_id(conn, &email, &agency, Role::Submitter)?;
+    Ok(Principal {
+        user_id: importer,
+        email,
+        agency_id: agency,
+        agency_code: code.to_string(),
+        roles: vec![Role::Submitter],
+        review_groups: vec![],
+        review_scope: ReviewScope::Own,
     })
 }

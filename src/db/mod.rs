@@ -179,6 +179,16 @@ pub fn write<T>(
     conn.transaction::<T, AppError, _>(f)
 }
 
+/// Runs several writes as one transaction (an import row: its agency, user, case and
+/// submission). Unlike [`write`] it does not take the SQLite writer's turn: the writes inside
+/// take it themselves.
+pub fn atomically<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.transaction::<T, AppError, _>(f)
+}
+
 /// Now, truncated to microseconds so both backends store and return the same value.
 pub fn now() -> NaiveDateTime {
     let t = Utc::now().naive_utc();

@@ -1,6 +1,6 @@
-//! The review workflow in storage: decisions, claims, and the queue. The rules of who may do
-//! what live in `domain::workflow`; this module loads what they need and writes the result in
-//! one transaction with its audit event.
+//! The review workflow in storage: what decisions need loaded (triage, approvals, authorship),
+//! decisions and claims stored with their audit events, and the queue. Who may do what lives
+//! in `domain::workflow`, and `app::reviews` applies it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,19 +9,19 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::audit::{self, Event};
-use super::cases::{self, check_version, Case};
+use super::cases::{self, Case};
 use super::schema::{audit_events, decisions, use_cases};
 use super::{new_id, now, DbConnection};
-use crate::domain::access::{split_list, Principal, Role, Scope};
+use crate::domain::access::{split_list, Principal, Scope};
 use crate::domain::case::{Route, Status, Tier};
 use crate::domain::triage::Triage;
-use crate::domain::workflow::{self, Action, Actor, Approval, CaseState, Refusal};
+use crate::domain::workflow::{self, Action, Actor, Approval, CaseState, Outcome};
 use crate::error::{AppError, AppResult};
 
 /// Actions in the audit trail that make a user an author of a case.
 const AUTHORING: [&str; 3] = ["created", "edited", "submitted"];
 
-fn triage_of(case: &Case) -> AppResult<Option<Triage>> {
+pub fn triage_of(case: &Case) -> AppResult<Option<Triage>> {
     Ok(case
         .row
         .triage
@@ -30,7 +30,7 @@ fn triage_of(case: &Case) -> AppResult<Option<Triage>> {
         .transpose()?)
 }
 
-fn state<'a>(case: &Case, t: &'a Triage) -> AppResult<CaseState<'a>> {
+pub fn state<'a>(case: &Case, t: &'a Triage) -> AppResult<CaseState<'a>> {
     Ok(CaseState {
         status: case.status()?,
         route: t.route,
@@ -42,7 +42,7 @@ fn state<'a>(case: &Case, t: &'a Triage) -> AppResult<CaseState<'a>> {
 }
 
 /// Approvals on each case's current revision.
-fn approvals_for(
+pub fn approvals_for(
     conn: &mut DbConnection,
     cases: &[&Case],
 ) -> AppResult<HashMap<String, Vec<Approval>>> {
@@ -77,7 +77,11 @@ fn approvals_for(
 }
 
 /// The cases among `ids` that `user_id` created, edited or submitted.
-fn authored_by(conn: &mut DbConnection, ids: &[&str], user_id: &str) -> AppResult<HashSet<String>> {
+pub fn authored_by(
+    conn: &mut DbConnection,
+    ids: &[&str],
+    user_id: &str,
+) -> AppResult<HashSet<String>> {
     let rows: Vec<Option<String>> = audit_events::table
         .filter(audit_events::use_case_id.eq_any(ids))
         .filter(audit_events::actor_id.eq(user_id))
@@ -88,74 +92,32 @@ fn authored_by(conn: &mut DbConnection, ids: &[&str], user_id: &str) -> AppResul
     Ok(rows.into_iter().flatten().collect())
 }
 
-fn actor<'a>(who: &'a Principal, case: &Case, authored: bool) -> Actor<'a> {
-    Actor {
-        user_id: &who.user_id,
-        reviewer: who.is_reviewer(),
-        senior: who.has(Role::SeniorReviewer),
-        groups: &who.review_groups,
-        in_review_scope: who.is_reviewer() && who.read_scope().includes(&case.row.agency_id),
-        authored,
-        agency_submitter: who.may_author(&case.row.agency_id),
-    }
+/// A decision or comment to store, as the workflow decided it.
+pub struct NewDecision<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub senior: bool,
+    pub action: Action,
+    pub rationale: &'a str,
+    pub outcome: &'a Outcome,
+    /// The tier of the case's triage (for the webhook).
+    pub tier: Tier,
 }
 
-fn refusal(r: Refusal, version: i32) -> AppError {
-    match r {
-        Refusal::Forbidden(m) => AppError::Forbidden(m),
-        Refusal::Conflict(m) => AppError::conflict(m, Some(version)),
-        Refusal::Invalid(m) => AppError::invalid("rationale", &m),
-    }
-}
-
-/// Takes a decision on a case at the version the reviewer read.
-pub fn decide(
-    conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-    version: i32,
-    action: Action,
-    rationale: &str,
-) -> AppResult<Case> {
-    let case = cases::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
-    let triage = triage_of(&case)?;
-    let empty = Triage {
-        tier: Tier::Low,
-        route: Route::AutoClear,
-        required_approvals: 0,
-        senior_required: false,
-        review_groups: vec![],
-        rules_version: String::new(),
-        risk_score: 0,
-        raised: false,
-        fired: vec![],
-        errors: vec![],
-        hints: vec![],
-    };
-    let t = triage.as_ref().unwrap_or(&empty);
-    let authored = !authored_by(conn, &[id], &who.user_id)?.is_empty();
-    let approvals = approvals_for(conn, &[&case])?
-        .remove(id)
-        .unwrap_or_default();
-    let outcome = workflow::decide(
-        &state(&case, t)?,
-        &approvals,
-        &actor(who, &case, authored),
-        action,
-        rationale,
-    )
-    .map_err(|r| refusal(r, case.row.version))?;
-    if action != Action::Comment {
-        check_version(&case, Some(version))?;
-    }
+/// Stores a decision (or comment) on a case read at `case.row.version`: the case's new status
+/// (not for a comment), the decision row, the webhook event and the audit event, in one
+/// transaction. A decision that ends the review also ends any claim on the case.
+pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> AppResult<Case> {
+    let id = case.row.id.as_str();
     let from = case.status()?;
+    let outcome = d.outcome;
     let closes = outcome.status != from
         && !matches!(outcome.status, Status::InReview | Status::AwaitingApproval);
+    let comment = d.action == Action::Comment;
     let v = case.row.version;
     let t_now = now();
     super::write(conn, |conn| {
-        if action != Action::Comment {
-            // A decision that ends the review also ends any claim on the case.
+        if !comment {
             let (claimed_by, claimed_at) = if closes {
                 (None, None)
             } else {
@@ -179,17 +141,17 @@ pub fn decide(
                 decisions::id.eq(new_id()),
                 decisions::use_case_id.eq(id),
                 decisions::revision.eq(case.row.revision),
-                decisions::actor_id.eq(&who.user_id),
-                decisions::action.eq(action.as_str()),
-                decisions::rationale.eq(rationale.trim()),
-                decisions::senior.eq(who.has(Role::SeniorReviewer)),
+                decisions::actor_id.eq(d.user_id),
+                decisions::action.eq(d.action.as_str()),
+                decisions::rationale.eq(d.rationale.trim()),
+                decisions::senior.eq(d.senior),
                 decisions::review_groups.eq(outcome.signs_off.join(",")),
                 decisions::created_at.eq(t_now),
             ))
             .execute(conn)?;
         super::outbox::enqueue(
             conn,
-            if action == Action::Comment {
+            if comment {
                 "case.commented"
             } else {
                 "case.decided"
@@ -198,11 +160,11 @@ pub fn decide(
             &json!({
                 "agency": case.agency,
                 "title": case.row.title,
-                "action": action,
-                "by": who.email,
+                "action": d.action,
+                "by": d.email,
                 "from_status": from,
                 "status": outcome.status,
-                "tier": t.tier,
+                "tier": d.tier,
                 "escalated": outcome.escalated,
             }),
         )?;
@@ -210,17 +172,13 @@ pub fn decide(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(&who.user_id),
-                action: if action == Action::Comment {
-                    "commented"
-                } else {
-                    "decided"
-                },
+                actor_id: Some(d.user_id),
+                action: if comment { "commented" } else { "decided" },
                 from_status: Some(from),
                 to_status: Some(outcome.status),
                 details: json!({
-                    "action": action,
-                    "rationale": rationale.trim(),
+                    "action": d.action,
+                    "rationale": d.rationale.trim(),
                     "revision": case.row.revision,
                     "signs_off": outcome.signs_off,
                     "escalated": outcome.escalated,
@@ -231,47 +189,24 @@ pub fn decide(
     cases::get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
-/// Claims a case for review (or releases the caller's claim). A claim says who is on it; it
-/// does not stop others from deciding (the two-person rule needs two).
-pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> AppResult<Case> {
-    let case = cases::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
-    let v = case.row.version;
-    if take {
-        let t = triage_of(&case)?
-            .ok_or_else(|| AppError::conflict("the case has not been submitted", Some(v)))?;
-        let authored = !authored_by(conn, &[id], &who.user_id)?.is_empty();
-        let approvals = approvals_for(conn, &[&case])?
-            .remove(id)
-            .unwrap_or_default();
-        // Whoever could approve it may claim it.
-        workflow::decide(
-            &state(&case, &t)?,
-            &approvals,
-            &actor(who, &case, authored),
-            Action::Approve,
-            "claim",
-        )
-        .map_err(|r| refusal(r, v))?;
-        if let Some(other) = case.row.claimed_by.as_deref().filter(|c| *c != who.user_id) {
-            return Err(AppError::conflict(
-                format!("already claimed by user {other}"),
-                Some(v),
-            ));
-        }
-    } else if case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
-        return Err(AppError::conflict(
-            "you do not hold a claim on this case",
-            Some(v),
-        ));
-    }
+/// Stores a claim on a case read at `case.row.version` (or, with `take` false, its release),
+/// with its audit event.
+pub fn store_claim(
+    conn: &mut DbConnection,
+    case: &Case,
+    user_id: &str,
+    take: bool,
+) -> AppResult<Case> {
+    let id = case.row.id.as_str();
     let status = case.status()?;
+    let v = case.row.version;
     super::write(conn, |conn| {
         update_at_version!(
             conn,
             id,
             v,
             (
-                use_cases::claimed_by.eq(take.then_some(who.user_id.as_str())),
+                use_cases::claimed_by.eq(take.then_some(user_id)),
                 use_cases::claimed_at.eq(take.then(now)),
             )
         );
@@ -279,7 +214,7 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(&who.user_id),
+                actor_id: Some(user_id),
                 action: if take { "claimed" } else { "released" },
                 from_status: Some(status),
                 to_status: Some(status),
@@ -322,7 +257,7 @@ pub fn queue(
     let open = [Status::InReview.as_str(), Status::AwaitingApproval.as_str()];
     let (candidates, _) = cases::list(
         conn,
-        &who.read_scope(),
+        &who.decide_scope(),
         &cases::ListFilter {
             statuses: open.iter().map(|s| s.to_string()).collect(),
             tier: f.tier,
@@ -341,7 +276,7 @@ pub fn queue(
         let Some(t) = triage_of(&case)? else { continue };
         let mine = approvals.remove(&case.row.id).unwrap_or_default();
         let st = state(&case, &t)?;
-        let a = actor(who, &case, authored.contains(&case.row.id));
+        let a = Actor::of(who, &case.row.agency_id, authored.contains(&case.row.id));
         if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
             continue;
         }
@@ -380,28 +315,6 @@ pub fn queue(
             .then_with(|| a.case.row.submitted_at.cmp(&b.case.row.submitted_at))
     });
     Ok(out)
-}
-
-/// The decision actions `who` may take on `case` now (what the case page offers).
-pub fn allowed_actions(
-    conn: &mut DbConnection,
-    who: &Principal,
-    case: &Case,
-) -> AppResult<Vec<Action>> {
-    let Some(t) = triage_of(case)? else {
-        return Ok(Vec::new());
-    };
-    let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
-    let approvals = approvals_for(conn, &[case])?
-        .remove(&case.row.id)
-        .unwrap_or_default();
-    let st = state(case, &t)?;
-    let a = actor(who, case, authored);
-    Ok(Action::ALL
-        .iter()
-        .copied()
-        .filter(|act| workflow::decide(&st, &approvals, &a, *act, "check").is_ok())
-        .collect())
 }
 
 /// A decision as the case page shows it.

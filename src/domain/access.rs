@@ -104,6 +104,23 @@ impl Principal {
         Scope::Agencies(ids)
     }
 
+    /// The agencies whose cases this user may decide: the review scope (own agency by
+    /// default), never widened by roles that only read (portfolio owner, admin).
+    pub fn decide_scope(&self) -> Scope {
+        if !self.is_reviewer() {
+            return Scope::Agencies(Vec::new());
+        }
+        let mut ids = vec![self.agency_id.clone()];
+        match &self.review_scope {
+            ReviewScope::All => return Scope::All,
+            ReviewScope::Agencies(more) => ids.extend(more.iter().cloned()),
+            ReviewScope::Own => {}
+        }
+        ids.sort();
+        ids.dedup();
+        Scope::Agencies(ids)
+    }
+
     /// Submitters create, edit, submit and withdraw their own agency's cases, and nobody else does.
     pub fn may_author(&self, agency_id: &str) -> bool {
         self.has(Role::Submitter) && self.agency_id == agency_id
@@ -113,6 +130,19 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_every_agency_does_not_widen_what_a_reviewer_decides() {
+        for extra in [Role::PortfolioOwner, Role::Admin] {
+            let u = user(&[Role::Reviewer, extra], ReviewScope::Own);
+            assert_eq!(u.read_scope(), Scope::All);
+            assert_eq!(u.decide_scope(), Scope::Agencies(vec!["a1".into()]));
+        }
+        let central = user(&[Role::SeniorReviewer], ReviewScope::All);
+        assert_eq!(central.decide_scope(), Scope::All);
+        let none = user(&[Role::PortfolioOwner], ReviewScope::All);
+        assert!(!none.decide_scope().includes("a1"));
+    }
 
     fn user(roles: &[Role], scope: ReviewScope) -> Principal {
         Principal {

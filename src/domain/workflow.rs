@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::access::{Principal, Role};
 use super::case::{Route, Status};
 
 string_enum!(
@@ -56,6 +57,22 @@ pub struct Actor<'a> {
     pub authored: bool,
     /// The actor is a submitter of the case's agency (may comment).
     pub agency_submitter: bool,
+}
+
+impl<'a> Actor<'a> {
+    /// `who` acting on a case of `agency_id`; `authored` when they created, edited or
+    /// submitted it. Deciding is bounded by the review scope, not by what they may read.
+    pub fn of(who: &'a Principal, agency_id: &str, authored: bool) -> Actor<'a> {
+        Actor {
+            user_id: &who.user_id,
+            reviewer: who.is_reviewer(),
+            senior: who.has(Role::SeniorReviewer),
+            groups: &who.review_groups,
+            in_review_scope: who.decide_scope().includes(agency_id),
+            authored,
+            agency_submitter: who.may_author(agency_id),
+        }
+    }
 }
 
 /// What a decision does.

@@ -376,3 +376,24 @@ fn audit_verify_on_the_command_line_exits_non_zero_naming_the_event() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+both_backends! {
+    /// Reading every agency (portfolio owner, admin) never widens what a reviewer decides:
+    /// with the default own-agency review scope, another agency's case can be read, not decided,
+    /// and it stays out of their queue.
+    async fn decisions_follow_the_review_scope_not_the_read_scope(app) {
+        let t = team(&app);
+        let c = app.submitted(&t.submitter, "cv_screening").await;
+        let id = c["id"].as_str().unwrap();
+        for (email, extra) in [("rev-owner@unicc.test", Role::PortfolioOwner), ("senior-admin@unicc.test", Role::Admin)] {
+            let both = app.user("UNICC", email, &[Role::SeniorReviewer, extra], ReviewScope::Own);
+            assert_eq!(app.get(&format!("/api/v1/use-cases/{id}"), &both).await.status, 200);
+            assert_eq!(decide(&app, &both, &c, "approve").await.problem(403)["code"], "forbidden");
+            app.post(&format!("/api/v1/use-cases/{id}/claim"), &both, &json!({})).await.problem(403);
+            let q = app.get("/api/v1/review-queue", &both).await;
+            assert!(q.json["items"].as_array().unwrap().iter().all(|i| i["id"] != c["id"]), "{}", q.text);
+        }
+        // A reviewer whose review scope covers the case still decides it.
+        assert_eq!(decide(&app, &t.senior, &c, "approve").await.status, 200);
+    }
+}

@@ -9,6 +9,7 @@ use validator::Validate;
 
 use super::use_cases::{case_id, ok};
 use super::views::CaseView;
+use crate::app;
 use crate::db::reviews::{self, QueueFilter};
 use crate::domain::access::Principal;
 use crate::domain::case::Tier;
@@ -46,7 +47,7 @@ pub async fn decide(
         )
     })?;
     let case = state
-        .db(move |c| reviews::decide(c, &who, &id, req.version, action, &req.rationale))
+        .db(move |c| app::reviews::decide(c, &who, &id, req.version, action, &req.rationale))
         .await?;
     ok(&state, case)
 }
@@ -59,7 +60,7 @@ async fn claim_or_release(
 ) -> AppResult<HttpResponse> {
     let id = case_id(&path)?;
     let case = state
-        .db(move |c| reviews::claim(c, &who, &id, take))
+        .db(move |c| app::reviews::claim(c, &who, &id, take))
         .await?;
     ok(&state, case)
 }

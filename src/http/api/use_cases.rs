@@ -11,6 +11,7 @@ use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use super::views::{CaseView, EventView};
+use crate::app;
 use crate::db::{audit, cases};
 use crate::domain::access::Principal;
 use crate::domain::answers::{self, Answers};
@@ -103,7 +104,7 @@ pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppRes
         business_function: req.business_function.trim().to_string(),
     };
     let case = state
-        .db(move |c| cases::create(c, &who, fields, &answers))
+        .db(move |c| app::cases::create(c, &who, fields, &answers))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -154,7 +155,7 @@ pub async fn edit(
     };
     let version = req.version;
     let case = state
-        .db(move |c| cases::edit(c, &who, &id, version, patch))
+        .db(move |c| app::cases::edit(c, &who, &id, version, patch))
         .await?;
     ok(&state, case)
 }
@@ -171,7 +172,7 @@ pub async fn submit(
     let req: VersionRequest = body.json_opt()?.unwrap_or_default();
     let rules = state.rules();
     let case = state
-        .db(move |c| cases::submit(c, &who, &id, req.version, &rules))
+        .db(move |c| app::cases::submit(c, &who, &id, req.version, &rules))
         .await?;
     if let Some(t) = case.row.tier.as_deref().and_then(Tier::parse) {
         state.metrics.triaged(t);
@@ -190,7 +191,7 @@ pub async fn withdraw(
     let id = case_id(&path)?;
     let req: VersionRequest = body.json_opt()?.unwrap_or_default();
     let case = state
-        .db(move |c| cases::withdraw(c, &who, &id, req.version, req.reason.trim()))
+        .db(move |c| app::cases::withdraw(c, &who, &id, req.version, req.reason.trim()))
         .await?;
     ok(&state, case)
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::forms::Form;
 use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
+use crate::app;
 use crate::db::{audit, cases, reviews, users};
 use crate::domain::answers::Answer;
 use crate::domain::case::Status;
@@ -214,7 +215,7 @@ async fn render(
             let emails = users::emails(c, &ids)?;
             let decisions = reviews::decisions_for(c, &id)?;
             let revisions = cases::revisions(c, &id)?;
-            let allowed = reviews::allowed_actions(c, &who, &case)?;
+            let allowed = app::reviews::allowed_actions(c, &who, &case)?;
             Ok((case, events, emails, decisions, revisions, allowed))
         })
         .await?;
@@ -475,15 +476,16 @@ pub async fn act(
     let text = rationale.clone();
     let result = state
         .db(move |c| match op.as_str() {
-            "submit" => cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
-            "withdraw" => cases::withdraw(c, &who, &case_id, version, &text).map(|_| ()),
+            "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
+            "withdraw" => app::cases::withdraw(c, &who, &case_id, version, &text).map(|_| ()),
             "decide" => {
                 let action =
                     action.ok_or_else(|| AppError::invalid("decision", "choose a decision"))?;
-                reviews::decide(c, &who, &case_id, version.unwrap_or(0), action, &text).map(|_| ())
+                app::reviews::decide(c, &who, &case_id, version.unwrap_or(0), action, &text)
+                    .map(|_| ())
             }
-            "claim" => reviews::claim(c, &who, &case_id, true).map(|_| ()),
-            "release" => reviews::claim(c, &who, &case_id, false).map(|_| ()),
+            "claim" => app::reviews::claim(c, &who, &case_id, true).map(|_| ()),
+            "release" => app::reviews::claim(c, &who, &case_id, false).map(|_| ()),
             _ => Err(AppError::BadRequest("unknown operation".into())),
         })
         .await;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::forms::{answers_json, questionnaire_form, Form, SectionView};
 use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
+use crate::app;
 use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::answers::{self, Answers};
 use crate::domain::hints::{describe, CaseText, HintView};
@@ -216,7 +217,7 @@ async fn finish(
     let who = viewer.user.clone();
     let case_id = id.clone();
     match state
-        .db(move |c| cases::submit(c, &who, &case_id, None, &rules))
+        .db(move |c| app::cases::submit(c, &who, &case_id, None, &rules))
         .await
     {
         Ok(_) => Ok(redirect(&format!("/use-cases/{id}?done=submitted"))),
@@ -264,7 +265,7 @@ pub async fn create(
         business_function: filled.function.clone(),
     };
     let case = state
-        .db(move |c| cases::create(c, &who, fields, &answers))
+        .db(move |c| app::cases::create(c, &who, fields, &answers))
         .await?;
     finish(state, viewer, &form, case, filled).await
 }
@@ -369,7 +370,7 @@ pub async fn update(
     let who = viewer.user.clone();
     let id = case.row.id.clone();
     let saved = state
-        .db(move |c| cases::edit(c, &who, &id, version, patch))
+        .db(move |c| app::cases::edit(c, &who, &id, version, patch))
         .await?;
     finish(state, viewer, &form, saved, filled).await
 }

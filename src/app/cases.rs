@@ -1,0 +1,202 @@
+//! Use cases through their life as a submitter sees it: create a draft, edit it, submit it
+//! for scoring and triage, withdraw it.
+
+use serde_json::json;
+
+use crate::db::cases::{self as store, Case, CaseFields, CasePatch, Writer};
+use crate::db::exchange::{self, NewCase, Outcome};
+use crate::db::{self, DbConnection};
+use crate::domain::access::Principal;
+use crate::domain::answers::{self, Answers};
+use crate::domain::hints::CaseText;
+use crate::domain::{assess, Assessment};
+use crate::error::{AppError, AppResult};
+use crate::rules::RuleSet;
+
+/// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
+fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Case> {
+    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    if !who.may_author(&case.row.agency_id) {
+        return Err(AppError::Forbidden(
+            "only a submitter of the case's agency may change it".into(),
+        ));
+    }
+    Ok(case)
+}
+
+/// A change made at a version other than the case's current one is a conflict.
+pub(crate) fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()> {
+    match expected {
+        Some(v) if v != case.row.version => Err(store::stale(case.row.version)),
+        _ => Ok(()),
+    }
+}
+
+/// Creates a draft in the caller's agency.
+pub fn create(
+    conn: &mut DbConnection,
+    who: &Principal,
+    fields: CaseFields,
+    answers: &Answers,
+) -> AppResult<Case> {
+    create_keyed(conn, who, fields, answers, None)
+}
+
+/// Creates a draft that records where it was imported from (importing it again finds it).
+pub fn create_keyed(
+    conn: &mut DbConnection,
+    who: &Principal,
+    fields: CaseFields,
+    answers: &Answers,
+    import_key: Option<&str>,
+) -> AppResult<Case> {
+    if !who.may_author(&who.agency_id) {
+        return Err(AppError::Forbidden(
+            "only submitters create use cases".into(),
+        ));
+    }
+    let writer = Writer {
+        user_id: &who.user_id,
+        agency_id: &who.agency_id,
+        agency_code: &who.agency_code,
+    };
+    store::insert_draft(conn, &writer, fields, answers, import_key)
+}
+
+/// Edits a draft (or a case returned for changes) at the version the caller read: given
+/// fields are replaced, answers merged (`remove_answers` dropped).
+pub fn edit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: i32,
+    patch: CasePatch,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, Some(version))?;
+    let status = case.status()?;
+    if !status.is_editable() {
+        return Err(AppError::conflict(
+            format!("a case that is {status} cannot be edited"),
+            Some(case.row.version),
+        ));
+    }
+    let mut answers = case.answers()?;
+    for k in &patch.remove_answers {
+        answers.remove(k);
+    }
+    let changed_answers: Vec<&String> = patch
+        .set_answers
+        .keys()
+        .chain(patch.remove_answers.iter())
+        .collect();
+    let fields: Vec<&str> = [
+        patch.title.as_ref().map(|_| "title"),
+        patch.summary.as_ref().map(|_| "summary"),
+        patch
+            .business_function
+            .as_ref()
+            .map(|_| "business_function"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let details = json!({ "fields": fields, "answers": changed_answers });
+    let r = &case.row;
+    let merged = CaseFields {
+        title: patch.title.clone().unwrap_or_else(|| r.title.clone()),
+        summary: patch.summary.clone().unwrap_or_else(|| r.summary.clone()),
+        business_function: patch
+            .business_function
+            .clone()
+            .unwrap_or_else(|| r.business_function.clone()),
+    };
+    answers.extend(patch.set_answers);
+    store::store_edit(conn, &who.user_id, &case, &merged, &answers, details)
+}
+
+/// Submits a case: its answers must be complete; it is scored and triaged under `rules`
+/// (its text read for hints) and takes the status its route gives.
+pub fn submit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: Option<i32>,
+    rules: &RuleSet,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, version)?;
+    let from = case.status()?;
+    if !from.can_submit() {
+        return Err(AppError::conflict(
+            format!("a case that is {from} cannot be submitted"),
+            Some(case.row.version),
+        ));
+    }
+    let answers = case.answers()?;
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    let Assessment { scores, triage, .. } =
+        assess(rules, &answers, text, true).map_err(AppError::Validation)?;
+    let to = triage.route.status_after_submit();
+    store::store_submission(conn, &who.user_id, case, &scores, &triage, to)
+}
+
+/// Withdraws an open case.
+pub fn withdraw(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: Option<i32>,
+    reason: &str,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, version)?;
+    let from = case.status()?;
+    if !from.can_withdraw() {
+        return Err(AppError::conflict(
+            format!("a case that is {from} cannot be withdrawn"),
+            Some(case.row.version),
+        ));
+    }
+    store::store_withdrawal(conn, &who.user_id, &case, reason)
+}
+
+/// Creates a case from an intake row, and submits it when its answers are complete, in one
+/// transaction. Created by the agency's import user.
+pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> AppResult<Outcome> {
+    if row.title.trim().is_empty() {
+        return Err(AppError::invalid("title", "must not be blank"));
+    }
+    let code = row.agency.trim().to_uppercase();
+    if code.is_empty() {
+        return Err(AppError::invalid("agency", "must not be blank"));
+    }
+    let parsed =
+        answers::parse(&rules.questionnaire, &row.answers).map_err(AppError::Validation)?;
+    if exchange::imported(conn, &row.import_key)? {
+        return Ok(Outcome::Present);
+    }
+    let text = CaseText {
+        title: &row.title,
+        summary: &row.summary,
+    };
+    let complete = assess(rules, &parsed, text, true).is_ok();
+    db::atomically(conn, |conn| {
+        let who = exchange::importer(conn, &code, &row.agency_name)?;
+        let fields = CaseFields {
+            title: row.title.trim().chars().take(200).collect(),
+            summary: row.summary.trim().chars().take(5000).collect(),
+            business_function: row.business_function.trim().chars().take(100).collect(),
+        };
+        let case = create_keyed(conn, &who, fields, &parsed, Some(&row.import_key))?;
+        if complete {
+            submit(conn, &who, &case.row.id, None, rules)?;
+            Ok(Outcome::Submitted)
+        } else {
+            Ok(Outcome::Draft)
+        }
+    })
+}

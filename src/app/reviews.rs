@@ -1,0 +1,141 @@
+//! Reviews as a reviewer sees them: decide (approve, reject, request changes, escalate,
+//! comment), claim and release, and which actions a case page may offer.
+
+use crate::app::cases::check_version;
+use crate::db::cases::{self as store, Case};
+use crate::db::reviews::{
+    approvals_for, authored_by, state, store_claim, store_decision, triage_of, NewDecision,
+};
+use crate::db::DbConnection;
+use crate::domain::access::{Principal, Role};
+use crate::domain::case::{Route, Tier};
+use crate::domain::triage::Triage;
+use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
+use crate::error::{AppError, AppResult};
+
+fn refusal(r: Refusal, version: i32) -> AppError {
+    match r {
+        Refusal::Forbidden(m) => AppError::Forbidden(m),
+        Refusal::Conflict(m) => AppError::conflict(m, Some(version)),
+        Refusal::Invalid(m) => AppError::invalid("rationale", &m),
+    }
+}
+
+/// What the workflow needs to know about `who` and `case`: the case's triage (none before
+/// submission), whether `who` authored it, and the approvals of its current revision.
+fn context(
+    conn: &mut DbConnection,
+    who: &Principal,
+    case: &Case,
+) -> AppResult<(Option<Triage>, bool, Vec<Approval>)> {
+    let triage = triage_of(case)?;
+    let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
+    let approvals = approvals_for(conn, &[case])?
+        .remove(&case.row.id)
+        .unwrap_or_default();
+    Ok((triage, authored, approvals))
+}
+
+/// Before submission a case has no triage; the workflow refuses decisions on it by its status.
+fn untriaged() -> Triage {
+    Triage {
+        tier: Tier::Low,
+        route: Route::AutoClear,
+        required_approvals: 0,
+        senior_required: false,
+        review_groups: vec![],
+        rules_version: String::new(),
+        risk_score: 0,
+        raised: false,
+        fired: vec![],
+        errors: vec![],
+        hints: vec![],
+    }
+}
+
+/// Takes a decision on a case at the version the reviewer read (a comment needs no version).
+pub fn decide(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: i32,
+    action: Action,
+    rationale: &str,
+) -> AppResult<Case> {
+    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    let (triage, authored, approvals) = context(conn, who, &case)?;
+    let t = triage.unwrap_or_else(untriaged);
+    let outcome: Outcome = workflow::decide(
+        &state(&case, &t)?,
+        &approvals,
+        &Actor::of(who, &case.row.agency_id, authored),
+        action,
+        rationale,
+    )
+    .map_err(|r| refusal(r, case.row.version))?;
+    if action != Action::Comment {
+        check_version(&case, Some(version))?;
+    }
+    let decision = NewDecision {
+        user_id: &who.user_id,
+        email: &who.email,
+        senior: who.has(Role::SeniorReviewer),
+        action,
+        rationale,
+        outcome: &outcome,
+        tier: t.tier,
+    };
+    store_decision(conn, &case, &decision)
+}
+
+/// Claims a case for review (or releases the caller's claim). A claim says who is on it; it
+/// does not stop others from deciding (the two-person rule needs two). Whoever could approve
+/// the case may claim it.
+pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> AppResult<Case> {
+    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    let v = case.row.version;
+    if take {
+        let (triage, authored, approvals) = context(conn, who, &case)?;
+        let t =
+            triage.ok_or_else(|| AppError::conflict("the case has not been submitted", Some(v)))?;
+        workflow::decide(
+            &state(&case, &t)?,
+            &approvals,
+            &Actor::of(who, &case.row.agency_id, authored),
+            Action::Approve,
+            "claim",
+        )
+        .map_err(|r| refusal(r, v))?;
+        if let Some(other) = case.row.claimed_by.as_deref().filter(|c| *c != who.user_id) {
+            return Err(AppError::conflict(
+                format!("already claimed by user {other}"),
+                Some(v),
+            ));
+        }
+    } else if case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+        return Err(AppError::conflict(
+            "you do not hold a claim on this case",
+            Some(v),
+        ));
+    }
+    store_claim(conn, &case, &who.user_id, take)
+}
+
+/// The decision actions `who` may take on `case` now (what the case page offers).
+pub fn allowed_actions(
+    conn: &mut DbConnection,
+    who: &Principal,
+    case: &Case,
+) -> AppResult<Vec<Action>> {
+    let (triage, authored, approvals) = context(conn, who, case)?;
+    let Some(t) = triage else {
+        return Ok(Vec::new());
+    };
+    let st = state(case, &t)?;
+    let a = Actor::of(who, &case.row.agency_id, authored);
+    Ok(Action::ALL
+        .iter()
+        .copied()
+        .filter(|act| workflow::decide(&st, &approvals, &a, *act, "check").is_ok())
+        .collect())
+}
