@@ -468,9 +468,9 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
         println!("{}", report.render(&config.bind.to_string()));
     }
     if let Some(url) = &config.webhook_url {
-        db::outbox::spawn_sender(
+        crate::notify::spawn_sender(
             pool.clone(),
-            db::outbox::Webhook {
+            crate::notify::Webhook {
                 url: url.clone(),
                 secret: config.webhook_secret.clone(),
                 timeout: std::time::Duration::from_secs(10),

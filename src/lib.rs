@@ -17,5 +17,6 @@ pub mod domain;
 pub mod error;
 pub mod evaluate;
 pub mod http;
+pub mod notify;
 pub mod rules;
 pub mod transfer;

@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use aitriage::db::outbox::{deliver_due, Webhook};
 use aitriage::domain::access::{ReviewScope, Role};
+use aitriage::notify::{deliver_due, Webhook};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
