@@ -1,12 +1,13 @@
-//! Reviews as a reviewer sees them: decide (approve, reject, request changes, escalate,
-//! comment), claim and release, and which actions a case page may offer.
+//! Reviews as a reviewer sees them: the queue of cases they may decide, decisions (approve,
+//! reject, request changes, escalate, comment), claims, and which actions a case page offers.
 
 use crate::app::cases::check_version;
 use crate::db::cases::{self as store, Case};
 use crate::db::reviews::{
-    approvals_for, authored_by, state, store_claim, store_decision, triage_of, NewDecision,
+    approvals_for, authored_by, open_for_review, state, store_claim, store_decision, triage_of,
+    NewDecision,
 };
-use crate::db::DbConnection;
+use crate::db::{now, DbConnection};
 use crate::domain::access::{Principal, Role};
 use crate::domain::case::{Route, Tier};
 use crate::domain::triage::Triage;
@@ -138,4 +139,85 @@ pub fn allowed_actions(
         .copied()
         .filter(|act| workflow::decide(&st, &approvals, &a, *act, "check").is_ok())
         .collect())
+}
+
+#[derive(Default)]
+pub struct QueueFilter {
+    pub tier: Option<Tier>,
+    pub agency: Option<String>,
+    pub group: Option<String>,
+    pub older_than_hours: Option<i64>,
+}
+
+/// A case in the queue with what the reviewer needs to know about its review.
+pub struct QueueEntry {
+    pub case: Case,
+    pub age_hours: i64,
+    pub working_days: f64,
+    pub sla_working_days: Option<u32>,
+    pub overdue: bool,
+    pub pending_groups: Vec<String>,
+    pub approvals: Vec<String>,
+}
+
+/// The cases awaiting a decision that `who` may make: most severe tier first, then oldest.
+pub fn queue(
+    conn: &mut DbConnection,
+    who: &Principal,
+    f: &QueueFilter,
+    rules: &crate::rules::RuleSet,
+) -> AppResult<Vec<QueueEntry>> {
+    if !who.is_reviewer() {
+        return Ok(Vec::new());
+    }
+    let candidates = open_for_review(conn, &who.decide_scope(), f.tier, f.agency.clone())?;
+    let refs: Vec<&Case> = candidates.iter().collect();
+    let ids: Vec<&str> = refs.iter().map(|c| c.row.id.as_str()).collect();
+    let mut approvals = approvals_for(conn, &refs)?;
+    let authored = authored_by(conn, &ids, &who.user_id)?;
+    let t_now = now();
+    let mut out = Vec::new();
+    for case in candidates {
+        let Some(t) = triage_of(&case)? else { continue };
+        let mine = approvals.remove(&case.row.id).unwrap_or_default();
+        let st = state(&case, &t)?;
+        let a = Actor::of(who, &case.row.agency_id, authored.contains(&case.row.id));
+        if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
+            continue;
+        }
+        let pending = if t.route == Route::FunctionalReview {
+            workflow::pending_groups(&st, &mine)
+        } else {
+            vec![]
+        };
+        if let Some(g) = &f.group {
+            if !pending.contains(g) {
+                continue;
+            }
+        }
+        let since = case.row.submitted_at.unwrap_or(case.row.created_at);
+        let age_hours = (t_now - since).num_hours();
+        if f.older_than_hours.is_some_and(|h| age_hours < h) {
+            continue;
+        }
+        let working_days = workflow::working_days_between(since, t_now);
+        let sla = rules.routing.route_for(t.tier).sla_working_days;
+        out.push(QueueEntry {
+            overdue: sla.is_some_and(|d| working_days > d as f64),
+            sla_working_days: sla,
+            age_hours,
+            working_days,
+            pending_groups: pending,
+            approvals: mine.into_iter().map(|a| a.actor_id).collect(),
+            case,
+        });
+    }
+    out.sort_by(|a, b| {
+        let tier = |e: &QueueEntry| e.case.row.tier.as_deref().and_then(Tier::parse);
+        tier(b)
+            .cmp(&tier(a))
+            .then_with(|| b.case.row.escalated.cmp(&a.case.row.escalated))
+            .then_with(|| a.case.row.submitted_at.cmp(&b.case.row.submitted_at))
+    });
+    Ok(out)
 }

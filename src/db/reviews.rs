@@ -12,10 +12,10 @@ use super::audit::{self, Event};
 use super::cases::{self, Case};
 use super::schema::{audit_events, decisions, use_cases};
 use super::{new_id, now, DbConnection};
-use crate::domain::access::{split_list, Principal, Scope};
-use crate::domain::case::{Route, Status, Tier};
+use crate::domain::access::{split_list, Scope};
+use crate::domain::case::{Status, Tier};
 use crate::domain::triage::Triage;
-use crate::domain::workflow::{self, Action, Actor, Approval, CaseState, Outcome};
+use crate::domain::workflow::{Action, Approval, CaseState, Outcome};
 use crate::error::{AppError, AppResult};
 
 /// Actions in the audit trail that make a user an author of a case.
@@ -225,96 +225,27 @@ pub fn store_claim(
     cases::get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
-#[derive(Default)]
-pub struct QueueFilter {
-    pub tier: Option<Tier>,
-    pub agency: Option<String>,
-    pub group: Option<String>,
-    pub older_than_hours: Option<i64>,
-}
-
-/// A case in the queue with what the reviewer needs to know about its review.
-pub struct QueueEntry {
-    pub case: Case,
-    pub age_hours: i64,
-    pub working_days: f64,
-    pub sla_working_days: Option<u32>,
-    pub overdue: bool,
-    pub pending_groups: Vec<String>,
-    pub approvals: Vec<String>,
-}
-
-/// The cases awaiting a decision that `who` may make: most severe tier first, then oldest.
-pub fn queue(
+/// Cases open for review (in review or awaiting approval) in `scope`, with the given tier and
+/// agency, newest first: the candidates of a reviewer's queue.
+pub fn open_for_review(
     conn: &mut DbConnection,
-    who: &Principal,
-    f: &QueueFilter,
-    rules: &crate::rules::RuleSet,
-) -> AppResult<Vec<QueueEntry>> {
-    if !who.is_reviewer() {
-        return Ok(Vec::new());
-    }
+    scope: &Scope,
+    tier: Option<Tier>,
+    agency: Option<String>,
+) -> AppResult<Vec<Case>> {
     let open = [Status::InReview.as_str(), Status::AwaitingApproval.as_str()];
     let (candidates, _) = cases::list(
         conn,
-        &who.decide_scope(),
+        scope,
         &cases::ListFilter {
             statuses: open.iter().map(|s| s.to_string()).collect(),
-            tier: f.tier,
-            agency: f.agency.clone(),
+            tier,
+            agency,
             limit: 10_000,
             ..Default::default()
         },
     )?;
-    let refs: Vec<&Case> = candidates.iter().collect();
-    let ids: Vec<&str> = refs.iter().map(|c| c.row.id.as_str()).collect();
-    let mut approvals = approvals_for(conn, &refs)?;
-    let authored = authored_by(conn, &ids, &who.user_id)?;
-    let t_now = now();
-    let mut out = Vec::new();
-    for case in candidates {
-        let Some(t) = triage_of(&case)? else { continue };
-        let mine = approvals.remove(&case.row.id).unwrap_or_default();
-        let st = state(&case, &t)?;
-        let a = Actor::of(who, &case.row.agency_id, authored.contains(&case.row.id));
-        if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
-            continue;
-        }
-        let pending = if t.route == Route::FunctionalReview {
-            workflow::pending_groups(&st, &mine)
-        } else {
-            vec![]
-        };
-        if let Some(g) = &f.group {
-            if !pending.contains(g) {
-                continue;
-            }
-        }
-        let since = case.row.submitted_at.unwrap_or(case.row.created_at);
-        let age_hours = (t_now - since).num_hours();
-        if f.older_than_hours.is_some_and(|h| age_hours < h) {
-            continue;
-        }
-        let working_days = workflow::working_days_between(since, t_now);
-        let sla = rules.routing.route_for(t.tier).sla_working_days;
-        out.push(QueueEntry {
-            overdue: sla.is_some_and(|d| working_days > d as f64),
-            sla_working_days: sla,
-            age_hours,
-            working_days,
-            pending_groups: pending,
-            approvals: mine.into_iter().map(|a| a.actor_id).collect(),
-            case,
-        });
-    }
-    out.sort_by(|a, b| {
-        let tier = |e: &QueueEntry| e.case.row.tier.as_deref().and_then(Tier::parse);
-        tier(b)
-            .cmp(&tier(a))
-            .then_with(|| b.case.row.escalated.cmp(&a.case.row.escalated))
-            .then_with(|| a.case.row.submitted_at.cmp(&b.case.row.submitted_at))
-    });
-    Ok(out)
+    Ok(candidates)
 }
 
 /// A decision as the case page shows it.

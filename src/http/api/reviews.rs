@@ -10,7 +10,7 @@ use validator::Validate;
 use super::use_cases::{case_id, ok};
 use super::views::CaseView;
 use crate::app;
-use crate::db::reviews::{self, QueueFilter};
+use crate::app::reviews::{self, QueueFilter};
 use crate::domain::access::Principal;
 use crate::domain::case::Tier;
 use crate::domain::workflow::Action;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::render::{Base, PageError};
 use super::session::Viewer;
-use crate::db::reviews::{self, QueueFilter};
+use crate::app::reviews::{self, QueueFilter};
 use crate::db::users;
 use crate::domain::case::Tier;
 use crate::error::AppError;
