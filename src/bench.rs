@@ -600,15 +600,12 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let state = actix_web::web::Data::new(crate::http::AppState::new(
-        pool.clone(),
-        rules,
-        config.clone(),
-    )?);
-    let server_state = state.clone();
+    let app = crate::startup::Application::build_with_pool(config.clone(), pool.clone())
+        .map_err(|e| e.to_string())?;
+    let state = app.state.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new()
-            .block_on(async move { crate::http::server(server_state, listener)?.await })
+            .block_on(async move { app.server(listener).map_err(std::io::Error::other)?.await })
     });
     std::thread::sleep(Duration::from_millis(200));
     let bodies: Vec<Value> = samples.iter().map(|(b, _)| b.clone()).collect();

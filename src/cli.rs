@@ -1,6 +1,5 @@
 //! The command line. `main.rs` only calls [`main`].
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,11 +8,12 @@ use diesel::Connection;
 
 use crate::config::Config;
 use crate::db::{self, agencies, cases, users};
+use crate::demo;
 use crate::domain::access::{split_list, ReviewScope, Role};
 use crate::domain::simulate::Summary;
 use crate::error::AppError;
 use crate::rules::{load_dir, RuleSet};
-use crate::{demo, http};
+use crate::startup::Application;
 
 #[derive(Parser)]
 #[command(
@@ -459,17 +459,18 @@ fn create_user(
 }
 
 fn serve(config: Config, demo: bool) -> Result<(), String> {
-    let rules = load_rules(&config.rules_dir)?;
-    let pool = db::connect(&config.database_url)?;
+    let app = Application::build(config).map_err(|e| e.to_string())?;
+    let config = &app.state.config;
     if demo {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let mut conn = app.pool().get().map_err(|e| e.to_string())?;
+        let rules = app.state.rules();
         let report =
             demo::seed(&mut conn, &rules, &config.rules_dir.join("cases")).map_err(app_error)?;
         println!("{}", report.render(&config.bind.to_string()));
     }
     if let Some(url) = &config.webhook_url {
         crate::notify::spawn_sender(
-            pool.clone(),
+            app.pool().clone(),
             crate::notify::Webhook {
                 url: url.clone(),
                 secret: config.webhook_secret.clone(),
@@ -478,16 +479,17 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
         );
         println!("notifications are posted to {url}");
     }
-    let listener = TcpListener::bind(config.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let listener = app.bind().map_err(|e| e.to_string())?;
     println!(
         "aitriage serving on http://{} (rules_version {}, database {})",
         config.bind,
-        rules.version,
+        app.state.rules().version,
         db::redact(&config.database_url)
     );
-    let state = actix_web::web::Data::new(http::AppState::new(pool, rules, config)?);
     actix_web::rt::System::new()
-        .block_on(async move { http::server(state, listener)?.await })
+        .block_on(async move {
+            let server = app.server(listener).map_err(std::io::Error::other)?;
+            server.await
+        })
         .map_err(|e| format!("server stopped: {e}"))
 }

@@ -19,4 +19,5 @@ pub mod evaluate;
 pub mod http;
 pub mod notify;
 pub mod rules;
+pub mod startup;
 pub mod transfer;

@@ -12,6 +12,7 @@ use aitriage::domain::access::{ReviewScope, Role};
 use aitriage::http::{configure, AppState};
 use aitriage::rules::cases::{load_cases, ExampleCase};
 use aitriage::rules::{load_dir, RuleSet};
+use aitriage::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};
@@ -168,11 +169,10 @@ impl TestApp {
             _ => None,
         })
         .unwrap();
-        let rules = load_dir(dir).expect("the test's rules load");
-        let state =
-            web::Data::new(AppState::new(pool.clone(), rules, config).expect("templates compile"));
+        // Built as `serve` builds it.
+        let app = Application::build_with_pool(config, pool.clone()).expect("the service builds");
         TestApp {
-            state,
+            state: app.state,
             pool,
             cleanup,
         }
