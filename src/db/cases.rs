@@ -312,6 +312,72 @@ pub fn store_edit(
     get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
 }
 
+/// The row of `case` once submitted: new status, revision and version, scores and triage.
+fn submitted_row(
+    case: &Case,
+    scores: &Scores,
+    triage: &Triage,
+    to: Status,
+    t: NaiveDateTime,
+    json: (String, String),
+) -> CaseRow {
+    let mut r = case.row.clone();
+    r.status = to.as_str().to_string();
+    r.version += 1;
+    r.revision += 1;
+    r.updated_at = t;
+    r.submitted_at = Some(t);
+    r.business_value = Some(scores.business_value);
+    r.feasibility = Some(scores.feasibility);
+    r.readiness = Some(scores.readiness);
+    r.priority = Some(scores.priority);
+    r.quadrant = Some(scores.quadrant.clone());
+    r.tier = Some(triage.tier.as_str().to_string());
+    r.route = Some(triage.route.as_str().to_string());
+    r.rules_version = Some(triage.rules_version.clone());
+    (r.scores, r.triage) = (Some(json.0), Some(json.1));
+    r.escalated = false;
+    r.claimed_by = None;
+    r.claimed_at = None;
+    r
+}
+
+/// The audit events of a submission: submitted, then triaged.
+fn submission_events<'a>(
+    r: &'a CaseRow,
+    user_id: &'a str,
+    from: Status,
+    to: Status,
+    scores: &Scores,
+    triage: &Triage,
+) -> [Event<'a>; 2] {
+    [
+        Event {
+            use_case_id: Some(&r.id),
+            actor_id: Some(user_id),
+            action: "submitted",
+            from_status: Some(from),
+            to_status: Some(Status::Submitted),
+            details: json!({ "revision": r.revision }),
+        },
+        Event {
+            use_case_id: Some(&r.id),
+            actor_id: None,
+            action: "triaged",
+            from_status: Some(Status::Submitted),
+            to_status: Some(to),
+            details: json!({
+                "revision": r.revision,
+                "rules_version": triage.rules_version,
+                "tier": triage.tier,
+                "route": triage.route,
+                "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+                "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
+            }),
+        },
+    ]
+}
+
 /// Stores a submission: the case's new status, scores and triage, the assessment of this
 /// revision, the webhook event and the audit events, in one transaction, at the version the
 /// case was read. Returns the case as written.
@@ -323,34 +389,35 @@ pub fn store_submission(
     triage: &Triage,
     to: Status,
 ) -> AppResult<Case> {
-    let id = case.row.id.clone();
-    let id = id.as_str();
     let from = case.status()?;
-    let scores_json = serde_json::to_string(scores)?;
-    let triage_json = serde_json::to_string(triage)?;
-    let revision = case.row.revision + 1;
-    let v = case.row.version;
     let t = now();
+    let (scores_json, triage_json) = (
+        serde_json::to_string(scores)?,
+        serde_json::to_string(triage)?,
+    );
+    let json = (scores_json.clone(), triage_json.clone());
+    let r = submitted_row(&case, scores, triage, to, t, json);
+    let (id, v) = (r.id.as_str(), case.row.version);
     super::write(conn, |conn| {
         update_at_version!(
             conn,
             id,
             v,
             (
-                use_cases::status.eq(to.as_str()),
-                use_cases::revision.eq(revision),
+                use_cases::status.eq(&r.status),
+                use_cases::revision.eq(r.revision),
                 use_cases::updated_at.eq(t),
                 use_cases::submitted_at.eq(t),
-                use_cases::business_value.eq(scores.business_value),
-                use_cases::feasibility.eq(scores.feasibility),
-                use_cases::readiness.eq(scores.readiness),
-                use_cases::priority.eq(scores.priority),
-                use_cases::quadrant.eq(&scores.quadrant),
-                use_cases::tier.eq(triage.tier.as_str()),
-                use_cases::route.eq(triage.route.as_str()),
-                use_cases::rules_version.eq(&triage.rules_version),
-                use_cases::scores.eq(&scores_json),
-                use_cases::triage.eq(&triage_json),
+                use_cases::business_value.eq(r.business_value),
+                use_cases::feasibility.eq(r.feasibility),
+                use_cases::readiness.eq(r.readiness),
+                use_cases::priority.eq(r.priority),
+                use_cases::quadrant.eq(&r.quadrant),
+                use_cases::tier.eq(&r.tier),
+                use_cases::route.eq(&r.route),
+                use_cases::rules_version.eq(&r.rules_version),
+                use_cases::scores.eq(&r.scores),
+                use_cases::triage.eq(&r.triage),
                 use_cases::escalated.eq(false),
                 use_cases::claimed_by.eq(None::<String>),
                 use_cases::claimed_at.eq(None::<NaiveDateTime>),
@@ -360,8 +427,8 @@ pub fn store_submission(
             .values((
                 assessments::id.eq(new_id()),
                 assessments::use_case_id.eq(id),
-                assessments::revision.eq(revision),
-                assessments::answers.eq(&case.row.answers),
+                assessments::revision.eq(r.revision),
+                assessments::answers.eq(&r.answers),
                 assessments::scores.eq(&scores_json),
                 assessments::triage.eq(&triage_json),
                 assessments::tier.eq(triage.tier.as_str()),
@@ -376,8 +443,8 @@ pub fn store_submission(
             Some(id),
             &json!({
                 "agency": case.agency,
-                "title": case.row.title,
-                "revision": revision,
+                "title": r.title,
+                "revision": r.revision,
                 "status": to,
                 "tier": triage.tier,
                 "route": triage.route,
@@ -387,55 +454,13 @@ pub fn store_submission(
         )?;
         audit::append(
             conn,
-            &[
-                Event {
-                    use_case_id: Some(id),
-                    actor_id: Some(user_id),
-                    action: "submitted",
-                    from_status: Some(from),
-                    to_status: Some(Status::Submitted),
-                    details: json!({ "revision": revision }),
-                },
-                Event {
-                    use_case_id: Some(id),
-                    actor_id: None,
-                    action: "triaged",
-                    from_status: Some(Status::Submitted),
-                    to_status: Some(to),
-                    details: json!({
-                        "revision": revision,
-                        "rules_version": triage.rules_version,
-                        "tier": triage.tier,
-                        "route": triage.route,
-                        "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
-                        "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
-                    }),
-                },
-            ],
+            &submission_events(&r, user_id, from, to, scores, triage),
         )
     })?;
-    // The row as written.
-    let mut case = case;
-    let r = &mut case.row;
-    r.status = to.as_str().to_string();
-    r.version = v + 1;
-    r.revision = revision;
-    r.updated_at = t;
-    r.submitted_at = Some(t);
-    r.business_value = Some(scores.business_value);
-    r.feasibility = Some(scores.feasibility);
-    r.readiness = Some(scores.readiness);
-    r.priority = Some(scores.priority);
-    r.quadrant = Some(scores.quadrant.clone());
-    r.tier = Some(triage.tier.as_str().to_string());
-    r.route = Some(triage.route.as_str().to_string());
-    r.rules_version = Some(triage.rules_version.clone());
-    r.scores = Some(scores_json);
-    r.triage = Some(triage_json);
-    r.escalated = false;
-    r.claimed_by = None;
-    r.claimed_at = None;
-    Ok(case)
+    Ok(Case {
+        row: r,
+        agency: case.agency,
+    })
 }
 
 /// Stores a withdrawal of a case read at `case.row.version`, with its audit event.

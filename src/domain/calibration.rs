@@ -134,10 +134,10 @@ fn top<'a>(items: impl Iterator<Item = &'a str>, n: usize) -> String {
         .join(", ")
 }
 
-/// The report printed by `aitriage rules evaluate`.
-pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
-    let f = Figures::of(outcomes);
-    let mut out = String::new();
+const LABELS: [(&str, Label); 2] = [("positive", Label::Positive), ("negative", Label::Negative)];
+
+/// The headline figures.
+fn headline(out: &mut String, f: &Figures) {
     let _ = writeln!(
         out,
         "{} labelled case(s): {} positive, {} negative\n",
@@ -145,46 +145,55 @@ pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
         f.positives,
         f.negatives
     );
+    let sent = f.true_positives + f.false_positives;
+    let lines = [
+        (
+            "recall of human approval  ",
+            f.recall(),
+            format!(
+                "{} of {} positives sent to a person",
+                f.true_positives, f.positives
+            ),
+        ),
+        (
+            "precision                 ",
+            f.precision(),
+            format!("{} of {sent} sent are positive", f.true_positives),
+        ),
+        (
+            "false-positive rate       ",
+            f.false_positive_rate(),
+            format!(
+                "{} of {} negatives sent to a person",
+                f.false_positives, f.negatives
+            ),
+        ),
+        (
+            "auto-clear rate, negatives",
+            f.auto_clear_rate(),
+            format!("{} of {}", f.auto_cleared_negatives, f.negatives),
+        ),
+    ];
+    for (name, value, why) in lines {
+        let _ = writeln!(out, "{name} {value:.3}  ({why})");
+    }
+}
+
+/// Routes and tiers per label.
+fn confusion(out: &mut String, outcomes: &[Outcome]) {
     let _ = writeln!(
         out,
-        "recall of human approval   {:.3}  ({} of {} positives sent to a person)",
-        f.recall(),
-        f.true_positives,
-        f.positives
-    );
-    let _ = writeln!(
-        out,
-        "precision                  {:.3}  ({} of {} sent are positive)",
-        f.precision(),
-        f.true_positives,
-        f.true_positives + f.false_positives
-    );
-    let _ = writeln!(
-        out,
-        "false-positive rate        {:.3}  ({} of {} negatives sent to a person)",
-        f.false_positive_rate(),
-        f.false_positives,
-        f.negatives
-    );
-    let _ = writeln!(
-        out,
-        "auto-clear rate, negatives {:.3}  ({} of {})\n",
-        f.auto_clear_rate(),
-        f.auto_cleared_negatives,
-        f.negatives
-    );
-    let _ = writeln!(
-        out,
-        "{:<10} {:>11} {:>18} {:>15} {:>8}",
+        "\n{:<10} {:>11} {:>18} {:>15} {:>8}",
         "label", "auto_clear", "functional_review", "human_approval", "blocked"
     );
-    for (name, label) in [("positive", Label::Positive), ("negative", Label::Negative)] {
-        let n = |r: Route| {
-            outcomes
-                .iter()
-                .filter(|o| o.label == label && o.route == r)
-                .count()
-        };
+    let count = |label: Label, keep: &dyn Fn(&Outcome) -> bool| {
+        outcomes
+            .iter()
+            .filter(|o| o.label == label && keep(o))
+            .count()
+    };
+    for (name, label) in LABELS {
+        let n = |r: Route| count(label, &|o| o.route == r);
         let _ = writeln!(
             out,
             "{name:<10} {:>11} {:>18} {:>15} {:>8}",
@@ -195,19 +204,17 @@ pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
         );
     }
     let _ = writeln!(out, "\ntiers per label:");
-    for (name, label) in [("positive", Label::Positive), ("negative", Label::Negative)] {
+    for (name, label) in LABELS {
         let tiers: Vec<String> = Tier::ALL
             .iter()
-            .map(|t| {
-                let n = outcomes
-                    .iter()
-                    .filter(|o| o.label == label && o.tier == *t)
-                    .count();
-                format!("{t} {n}")
-            })
+            .map(|t| format!("{t} {}", count(label, &|o| o.tier == *t)))
             .collect();
         let _ = writeln!(out, "  {name:<9} {}", tiers.join(", "));
     }
+}
+
+/// Recall and false-positive rate as the high threshold moves.
+fn sweep(out: &mut String, outcomes: &[Outcome], medium_at: u8, high_at: u8) {
     let _ = writeln!(
         out,
         "\nas the high threshold moves (now {high_at}): threshold, recall, false-positive rate"
@@ -222,33 +229,41 @@ pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
             g.false_positive_rate()
         );
     }
-    let fps: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| o.label == Label::Negative && o.flagged())
-        .collect();
-    let misses: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| o.label == Label::Positive && !o.flagged())
-        .collect();
-    for (name, set) in [("false positives", &fps), ("misses", &misses)] {
-        let _ = writeln!(
-            out,
-            "\nrules fired most on {name}: {}",
-            top(
-                set.iter().flat_map(|o| o.fired.iter().map(String::as_str)),
-                8
-            )
+}
+
+/// The rules and hints most often behind false positives and misses.
+fn causes(out: &mut String, outcomes: &[Outcome]) {
+    let errors = |label: Label, flagged: bool| -> Vec<&Outcome> {
+        outcomes
+            .iter()
+            .filter(|o| o.label == label && o.flagged() == flagged)
+            .collect()
+    };
+    for (name, set) in [
+        ("false positives", errors(Label::Negative, true)),
+        ("misses", errors(Label::Positive, false)),
+    ] {
+        let rules = top(
+            set.iter().flat_map(|o| o.fired.iter().map(String::as_str)),
+            8,
         );
-        let _ = writeln!(
-            out,
-            "hints found most on {name}: {}",
-            top(
-                set.iter()
-                    .flat_map(|o| o.hints.iter().map(|(f, _)| f.as_str())),
-                8
-            )
+        let hints = top(
+            set.iter()
+                .flat_map(|o| o.hints.iter().map(|(f, _)| f.as_str())),
+            8,
         );
+        let _ = writeln!(out, "\nrules fired most on {name}: {rules}");
+        let _ = writeln!(out, "hints found most on {name}: {hints}");
     }
+}
+
+/// The report printed by `aitriage rules evaluate`.
+pub fn report(outcomes: &[Outcome], medium_at: u8, high_at: u8) -> String {
+    let mut out = String::new();
+    headline(&mut out, &Figures::of(outcomes));
+    confusion(&mut out, outcomes);
+    sweep(&mut out, outcomes, medium_at, high_at);
+    causes(&mut out, outcomes);
     out
 }
 

@@ -226,7 +226,8 @@ impl Lexicon {
                 end: n.origin[end - 1] as usize + 1,
             });
         }
-        found.sort_by_key(|f| (f.start, f.end, f.fact));
+        // At one place, the longest phrase first: it is the one a hint quotes.
+        found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.fact));
         found
     }
 }

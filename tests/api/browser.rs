@@ -286,6 +286,8 @@ fn sign_in(d: &Driver, base: &str, email: &str, password: &str) {
 
 /// The intake answers the browser gives: (question, values to tick or type).
 const ANSWERS: &[(&str, &[&str])] = &[
+    ("intended_use", &["internal_operations"]),
+    ("safety_impact", &["none"]),
     ("beneficiaries", &["staff"]),
     ("stage", &["pilot"]),
     ("mandate_alignment", &["3"]),
@@ -393,6 +395,14 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     d.wait_until("the live preview shows a tier", || {
         d.text("#pv-tier") == "High risk"
     });
+    // The live preview reads the text as it is typed and shows what it suggests.
+    d.type_into(
+        "#in-summary",
+        "Drafts replies, and checks letters against criminal records before filing.",
+    );
+    d.wait_until("the live preview shows a text hint", || {
+        d.text("#pv-hints").contains("criminal records")
+    });
     d.click("button[name=action][value=submit]");
     d.wait_until("the case page opens", || {
         d.current().contains("done=submitted")
@@ -405,6 +415,8 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
         .unwrap()
         .to_string();
     assert_eq!(d.text(".tier-line .badge"), "High risk");
+    // The hint stands beside the answer it concerns, saying it is not declared.
+    assert!(d.text("dl.answers").contains("criminal records"));
     check.page(&d, "case");
     d.click("form[action='/logout'] button");
 
