@@ -103,7 +103,7 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
     let mut tokens = Vec::new();
     let password = {
         let mut b = [0u8; 9];
-        getrandom::fill(&mut b).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+        getrandom::fill(&mut b).map_err(|e| AppError::internal("random", e.to_string()))?;
         format!("demo-{}", users::hex(&b))
     };
     let mut submitters = Vec::new();
@@ -159,7 +159,7 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
     }
     let mut count = 0;
     if seeded && !submitters.is_empty() {
-        let examples = load_cases(cases_dir).map_err(AppError::Internal)?;
+        let examples = load_cases(cases_dir).map_err(|e| AppError::internal("example cases", e))?;
         for (i, ex) in examples.iter().enumerate() {
             let who = &submitters[i % submitters.len()];
             let Ok(parsed) = answers::parse(&rules.questionnaire, &ex.answers) else {

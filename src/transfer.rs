@@ -464,7 +464,7 @@ pub fn export(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<usize, AppError> {
-    let io = |e: std::io::Error| AppError::Internal(format!("writing the export: {e}"));
+    let io = |e: std::io::Error| AppError::internal("writing the export", e);
     match format {
         Format::Jsonl => exchange::export(conn, scope, 1000, |r| {
             serde_json::to_writer(&mut *out, &r)?;
@@ -473,10 +473,10 @@ pub fn export(
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(CSV_COLUMNS)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| AppError::internal("writing the export", e))?;
             let n = exchange::export(conn, scope, 1000, |r| {
                 w.write_record(r.csv_row())
-                    .map_err(|e| AppError::Internal(e.to_string()))
+                    .map_err(|e| AppError::internal("writing the export", e))
             })?;
             w.flush().map_err(io)?;
             Ok(n)

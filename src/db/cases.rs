@@ -60,7 +60,7 @@ impl Case {
     /// read as some default.
     pub fn status(&self) -> AppResult<Status> {
         Status::parse(&self.row.status).ok_or_else(|| {
-            AppError::Internal(format!(
+            AppError::broken(format!(
                 "use case {} has the unknown status value {:?} in storage",
                 self.row.id, self.row.status
             ))

@@ -30,7 +30,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 fn random_hex() -> AppResult<String> {
     let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+    getrandom::fill(&mut buf).map_err(|e| AppError::internal("random", e.to_string()))?;
     Ok(hex(&buf))
 }
 
@@ -47,13 +47,13 @@ pub fn hash_password(password: &str) -> AppResult<String> {
         return Err(AppError::invalid("password", "at least 12 characters"));
     }
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("random: {e}")))?;
+    getrandom::fill(&mut salt).map_err(|e| AppError::internal("random", e.to_string()))?;
     let salt =
-        SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+        SaltString::encode_b64(&salt).map_err(|e| AppError::internal("salt", e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+        .map_err(|e| AppError::internal("argon2", e.to_string()))
 }
 
 /// A hash to verify against when the e-mail is unknown, so both cases take the same time.

@@ -22,7 +22,7 @@ impl FromRequest for Principal {
         let state = req.app_data::<Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal("no application state".into()))?;
+            let state = state.ok_or_else(|| AppError::broken("no application state"))?;
             let token = token?;
             let key = db::users::hash_token(&token);
             if let Some(p) = state.auth_cache.get(&key) {

@@ -43,7 +43,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Validation(_) => "invalid_fields",
-            AppError::Internal(_) => "internal_error",
+            AppError::Internal { .. } => "internal_error",
         }
     }
 }
@@ -65,15 +65,15 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let detail = match self {
-            AppError::Internal(cause) => {
-                tracing::error!(%cause, "request failed");
+            e @ AppError::Internal { .. } => {
+                tracing::error!(cause = %e.chain(), "request failed");
                 "The server could not complete the request. It has been logged.".to_string()
             }
             AppError::NotFound => "No such resource, or it is not visible to you.".to_string(),

@@ -89,7 +89,7 @@ impl AppState {
         let dir = self.config.rules_dir.clone();
         let candidate = web::block(move || crate::rules::load_dir(&dir))
             .await
-            .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+            .map_err(|e| AppError::internal("blocking task", e))?
             .map_err(AppError::rules_refused)?;
         let old = self.rules().version.clone();
         let new = candidate.version.clone();
@@ -155,7 +155,7 @@ impl AppState {
         let idx = Arc::new(
             web::block(move || crate::domain::similar::Index::build(docs))
                 .await
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+                .map_err(|e| AppError::internal("similarity index", e))?,
         );
         *self.similar_index.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((key, seq, idx.clone()));
@@ -174,7 +174,7 @@ impl AppState {
             f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+        .map_err(|e| AppError::internal("blocking task", e))?
     }
 }
 

@@ -93,7 +93,7 @@ fn login_page(
     let token = {
         let mut b = [0u8; 16];
         getrandom::fill(&mut b)
-            .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+            .map_err(|e| PageError::App(crate::error::AppError::internal("random", e.to_string())))?;
         db::users::hex(&b)
     };
     let pages = &state.pages;
@@ -106,7 +106,7 @@ fn login_page(
     };
     let mut res = pages.render("login", &page, status)?;
     res.add_cookie(&cookie(req, LOGIN_CSRF, token, 1))
-        .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+        .map_err(|e| PageError::App(crate::error::AppError::internal("setting a cookie", e)))?;
     Ok(res)
 }
 
@@ -188,7 +188,7 @@ pub async fn submit(
             db::users::SESSION_HOURS,
         ))
         .and_then(|_| res.add_removal_cookie(&Cookie::build(LOGIN_CSRF, "").path("/").finish()));
-    set.map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+    set.map_err(|e| PageError::App(crate::error::AppError::internal("setting a cookie", e)))?;
     Ok(res)
 }
 
@@ -208,7 +208,7 @@ pub async fn logout(
     }
     let mut res = redirect("/login");
     res.add_removal_cookie(&Cookie::build(SESSION_COOKIE, "").path("/").finish())
-        .map_err(|e| PageError::App(crate::error::AppError::Internal(e.to_string())))?;
+        .map_err(|e| PageError::App(crate::error::AppError::internal("setting a cookie", e)))?;
     Ok(res)
 }
 

@@ -75,7 +75,7 @@ impl Pages {
         let body = self
             .hbs
             .render(name, ctx)
-            .map_err(|e| PageError::App(AppError::Internal(format!("template {name}: {e}"))))?;
+            .map_err(|e| PageError::App(AppError::internal(format!("template {name}"), e)))?;
         Ok(html(status, body))
     }
 }
@@ -212,8 +212,8 @@ impl ResponseError for PageError {
         }
         let status = self.status_code();
         let detail = match self {
-            PageError::App(AppError::Internal(cause)) => {
-                tracing::error!(%cause, "page failed");
+            PageError::App(e @ AppError::Internal { .. }) => {
+                tracing::error!(cause = %e.chain(), "page failed");
                 "The server could not show this page. The problem has been logged.".to_string()
             }
             PageError::App(AppError::NotFound) => {

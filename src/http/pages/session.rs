@@ -97,7 +97,7 @@ impl FromRequest for Viewer {
             .unwrap_or_else(|| "/".into());
         Box::pin(async move {
             let state = state.ok_or_else(|| {
-                PageError::App(crate::error::AppError::Internal("no state".into()))
+                PageError::App(crate::error::AppError::broken("no application state"))
             })?;
             let Some(token) = token else {
                 return Err(PageError::SignIn(next));
