@@ -32,8 +32,10 @@ fn main() {
     let browser = found(
         "CHROMEDRIVER",
         &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
-    ) && found("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser"])
-        && found("AXE_CORE_JS", &[]);
+    ) && found(
+        "CHROME_BIN",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    ) && found("AXE_CORE_JS", &[]);
     if ci || browser {
         println!("cargo::rustc-cfg=aitriage_browser");
     }

@@ -139,8 +139,9 @@ impl TestApp {
     /// A fresh PostgreSQL schema. Only called where a server is configured (see build.rs): a
     /// missing or refusing server fails the test.
     pub async fn postgres() -> TestApp {
-        let base = std::env::var(PG_ENV)
-            .unwrap_or_else(|_| panic!("{PG_ENV} is not set: the PostgreSQL tests cannot run (.ci/run sets it)"));
+        let base = std::env::var(PG_ENV).unwrap_or_else(|_| {
+            panic!("{PG_ENV} is not set: the PostgreSQL tests cannot run (.ci/run sets it)")
+        });
         let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
         let mut c = diesel::pg::PgConnection::establish(&base)
             .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL refused: {e}"));

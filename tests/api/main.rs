@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod errors;
 mod intake;
+mod layering;
 mod notify;
 mod openapi;
 mod pages;

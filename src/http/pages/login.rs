@@ -92,8 +92,9 @@ fn login_page(
     let lang = language(req);
     let token = {
         let mut b = [0u8; 16];
-        getrandom::fill(&mut b)
-            .map_err(|e| PageError::App(crate::error::AppError::internal("random", e.to_string())))?;
+        getrandom::fill(&mut b).map_err(|e| {
+            PageError::App(crate::error::AppError::internal("random", e.to_string()))
+        })?;
         db::users::hex(&b)
     };
     let pages = &state.pages;
