@@ -102,12 +102,12 @@ mod tempfile_free {
 }
 
 impl Target {
-    fn new(url: Option<String>) -> Result<Target, String> {
+    fn new(url: Option<String>) -> anyhow::Result<Target> {
         match url {
             Some(base) if Backend::of(&base) == Backend::Postgres => {
                 let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
-                let mut c = diesel::pg::PgConnection::establish(&base).map_err(|e| format!("PostgreSQL: {e}"))?;
-                c.batch_execute(&format!("CREATE SCHEMA {schema}")).map_err(|e| e.to_string())?;
+                let mut c = diesel::pg::PgConnection::establish(&base).map_err(|e| anyhow::anyhow!("PostgreSQL: {e}"))?;
+                c.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 Ok(Target {
                     url: format!("{base}{sep}options=-csearch_path%3D{schema}"),
@@ -115,10 +115,10 @@ impl Target {
                     pg: Some((base, schema)),
                 })
             }
-            Some(other) => Err(format!("--database-url takes a postgres:// URL (SQLite runs on a temporary file), not {other}")),
+            Some(other) => Err(anyhow::anyhow!("--database-url takes a postgres:// URL (SQLite runs on a temporary file), not {other}")),
             None => {
                 let dir = std::env::temp_dir().join(format!("aitriage-bench-{}", uuid::Uuid::now_v7().simple()));
-                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(&dir)?;
                 Ok(Target {
                     url: dir.join("bench.db").to_string_lossy().to_string(),
                     _dir: Some(tempfile_free::TempDir(dir)),
@@ -139,8 +139,8 @@ impl Drop for Target {
     }
 }
 
-fn app_err(e: AppError) -> String {
-    e.to_string()
+fn app_err(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!(e.describe())
 }
 
 /// The title and summary of a request body.
@@ -152,7 +152,7 @@ fn text_of(body: &Value) -> CaseText<'_> {
 }
 
 /// Answer sets to submit: the rule pack's example cases, as JSON bodies and parsed answers.
-fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> Result<Vec<(Value, Answers)>, String> {
+fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> anyhow::Result<Vec<(Value, Answers)>> {
     let examples = load_cases(&rules_dir.join("cases"))?;
     let out: Vec<(Value, Answers)> = examples
         .into_iter()
@@ -167,7 +167,7 @@ fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> Result<Vec<(Value, A
         })
         .collect();
     if out.is_empty() {
-        return Err("the rule pack has no complete example cases to submit".into());
+        anyhow::bail!("the rule pack has no complete example cases to submit");
     }
     Ok(out)
 }
@@ -275,17 +275,18 @@ fn raw_ceiling(
     sample: &Answers,
     total: usize,
     threads: usize,
-) -> Result<f64, String> {
-    let a = assess(rules, sample, CaseText::default(), true).map_err(|_| "sample incomplete")?;
-    let scores = serde_json::to_string(&a.scores).map_err(|e| e.to_string())?;
-    let triage = serde_json::to_string(&a.triage).map_err(|e| e.to_string())?;
-    let answers = serde_json::to_string(sample).map_err(|e| e.to_string())?;
+) -> anyhow::Result<f64> {
+    let a = assess(rules, sample, CaseText::default(), true)
+        .map_err(|_| anyhow::anyhow!("sample incomplete"))?;
+    let scores = serde_json::to_string(&a.scores)?;
+    let triage = serde_json::to_string(&a.triage)?;
+    let answers = serde_json::to_string(sample)?;
     let start = Instant::now();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| -> Result<(), String> {
-                    let mut c = pool.get().map_err(|e| e.to_string())?;
+                s.spawn(|| -> anyhow::Result<()> {
+                    let mut c = pool.get()?;
                     for _ in 0..total / threads {
                         raw_submission(&mut c, who, &scores, &triage, &answers).map_err(app_err)?;
                     }
@@ -295,7 +296,7 @@ fn raw_ceiling(
             .collect();
         handles
             .into_iter()
-            .try_for_each(|h| h.join().map_err(|_| "writer panicked".to_string())?)
+            .try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("writer panicked"))?)
     })?;
     Ok((total / threads * threads) as f64 / start.elapsed().as_secs_f64())
 }
@@ -315,12 +316,12 @@ fn http_intake(
     bodies: &[Value],
     clients: usize,
     per_client: usize,
-) -> Result<(f64, Vec<Duration>), String> {
+) -> anyhow::Result<(f64, Vec<Duration>)> {
     let start = Instant::now();
     let mut latencies: Vec<Duration> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|c| {
-                s.spawn(move || -> Result<Vec<Duration>, String> {
+                s.spawn(move || -> anyhow::Result<Vec<Duration>> {
                     let a = agent();
                     let mut lat = Vec::with_capacity(per_client);
                     for i in 0..per_client {
@@ -330,22 +331,18 @@ fn http_intake(
                             .post(&format!("{base}/api/v1/use-cases"))
                             .header("Authorization", &format!("Bearer {token}"))
                             .header("Content-Type", "application/json")
-                            .send(body)
-                            .map_err(|e| e.to_string())?;
-                        let created: Value = serde_json::from_str(
-                            &res.body_mut().read_to_string().map_err(|e| e.to_string())?,
-                        )
-                        .map_err(|e| e.to_string())?;
+                            .send(body)?;
+                        let created: Value =
+                            serde_json::from_str(&res.body_mut().read_to_string()?)?;
                         let id = created["id"]
                             .as_str()
-                            .ok_or_else(|| format!("create failed: {created}"))?;
+                            .ok_or_else(|| anyhow::anyhow!("create failed: {created}"))?;
                         let mut sub = a
                             .post(&format!("{base}/api/v1/use-cases/{id}/submit"))
                             .header("Authorization", &format!("Bearer {token}"))
-                            .send_empty()
-                            .map_err(|e| e.to_string())?;
+                            .send_empty()?;
                         if sub.status() != 200 {
-                            return Err(format!(
+                            return Err(anyhow::anyhow!(
                                 "submit: HTTP {} {}",
                                 sub.status(),
                                 sub.body_mut().read_to_string().unwrap_or_default()
@@ -360,9 +357,9 @@ fn http_intake(
             .collect();
         let mut all = Vec::new();
         for h in handles {
-            all.extend(h.join().map_err(|_| "client panicked".to_string())??);
+            all.extend(h.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
         }
-        Ok::<_, String>(all)
+        Ok::<_, anyhow::Error>(all)
     })?;
     let rate = latencies.len() as f64 / start.elapsed().as_secs_f64();
     latencies.sort();
@@ -376,12 +373,9 @@ fn seed_cases(
     rules: &RuleSet,
     samples: &[(Value, Answers)],
     n: usize,
-) -> Result<(), String> {
-    let mut c = pool.get().map_err(|e| e.to_string())?;
-    let have: i64 = use_cases::table
-        .count()
-        .get_result(&mut c)
-        .map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let mut c = pool.get()?;
+    let have: i64 = use_cases::table.count().get_result(&mut c)?;
     let prepared: Vec<_> = samples
         .iter()
         .map(|(body, a)| {
@@ -449,7 +443,7 @@ fn seed_cases(
                 .values(rows)
                 .execute(p),
         };
-        inserted.map_err(|e| e.to_string())?;
+        inserted?;
         i += chunk;
     }
     // Real changes always write an audit event; so does this bulk load (it moves the head
@@ -477,7 +471,7 @@ fn time_get(
     token: &str,
     path: &str,
     runs: usize,
-) -> Result<(Duration, Duration), String> {
+) -> anyhow::Result<(Duration, Duration)> {
     let a = agent();
     let mut times = Vec::new();
     for _ in 0..runs {
@@ -485,17 +479,11 @@ fn time_get(
         let mut res = a
             .get(&format!("{base}{path}"))
             .header("Authorization", &format!("Bearer {token}"))
-            .call()
-            .map_err(|e| e.to_string())?;
+            .call()?;
         if res.status() != 200 {
-            return Err(format!("GET {path}: HTTP {}", res.status()));
+            return Err(anyhow::anyhow!("GET {path}: HTTP {}", res.status()));
         }
-        let _ = res
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
+        let _ = res.body_mut().with_config().limit(u64::MAX).read_to_vec()?;
         times.push(t0.elapsed());
     }
     let first = times.remove(0);
@@ -504,7 +492,7 @@ fn time_get(
 }
 
 /// Runs every measurement and returns the table as text.
-pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, String> {
+pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<String> {
     let target = Target::new(opts.database_url.clone())?;
     let backend = Backend::of(&target.url);
     let pool = db::connect(&target.url)?;
@@ -517,7 +505,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
 
     // Users: one submitter (for intake) and one portfolio owner (for the radar).
     let (submitter, owner_token, submit_token) = {
-        let mut c = pool.get().map_err(|e| e.to_string())?;
+        let mut c = pool.get()?;
         let agency = db::agencies::create(&mut c, "BENCH", "Benchmark agency").map_err(app_err)?;
         let sid = db::users::create(
             &mut c,
@@ -595,13 +583,9 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
     );
 
     // 3. Intake over HTTP against the real server on loopback.
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let app = crate::startup::Application::build_with_pool(config.clone(), pool.clone())
-        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = crate::startup::Application::build_with_pool(config.clone(), pool.clone())?;
     let state = app.state.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new()
@@ -643,7 +627,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> Result<String, St
         );
         let t0 = Instant::now();
         let mut sim = Summary::new(&rules);
-        let mut c = pool.get().map_err(|e| e.to_string())?;
+        let mut c = pool.get()?;
         crate::db::cases::for_each_triaged(&mut c, 2000, |batch| sim.add_all(&rules, batch))
             .map_err(app_err)?;
         push(

@@ -13,7 +13,7 @@ use crate::domain::access::{split_list, ReviewScope, Role};
 use crate::domain::simulate::Summary;
 use crate::error::AppError;
 use crate::rules::{load_dir, RuleSet};
-use crate::startup::Application;
+use crate::startup::{Application, StartError};
 
 #[derive(Parser)]
 #[command(
@@ -163,7 +163,7 @@ pub fn main() -> ExitCode {
     init_logging();
     let config = match Config::from_env() {
         Ok(c) => c,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.to_string()),
     };
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(config, args.demo),
@@ -211,6 +211,7 @@ pub fn main() -> ExitCode {
                 opts.sizes = s;
             }
             load_rules(&config.rules_dir)
+                .map_err(anyhow::Error::from)
                 .and_then(|rules| crate::bench::run(&opts, rules, &config))
                 .map(|table| print!("{table}"))
         }
@@ -249,7 +250,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => fail(&format!("{e:#}")),
     }
 }
 
@@ -267,22 +268,16 @@ fn init_logging() {
         .try_init();
 }
 
-fn app_error(e: AppError) -> String {
-    e.describe()
+/// A service error as the command line reports it (each invalid field, or the whole cause chain).
+fn app_error(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!(e.describe())
 }
 
 /// Loads a rule pack, or describes every problem in it.
-pub fn load_rules(dir: &Path) -> Result<RuleSet, String> {
-    load_dir(dir).map_err(|diags| {
-        let mut msg = format!(
-            "the rules in {} have {} problem(s):",
-            dir.display(),
-            diags.len()
-        );
-        for d in diags {
-            msg += &format!("\n{d}");
-        }
-        msg
+pub fn load_rules(dir: &Path) -> Result<RuleSet, StartError> {
+    load_dir(dir).map_err(|diagnostics| StartError::Rules {
+        dir: dir.to_path_buf(),
+        diagnostics,
     })
 }
 
@@ -317,16 +312,16 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn evaluate(dir: &Path, opts: crate::evaluate::Options) -> Result<(), String> {
+fn evaluate(dir: &Path, opts: crate::evaluate::Options) -> anyhow::Result<()> {
     let rules = load_rules(dir)?;
     print!("{}", crate::evaluate::run(&rules, &opts)?);
     Ok(())
 }
 
-fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
+fn simulate(config: &Config, dir: &Path) -> anyhow::Result<()> {
     let candidate = load_rules(dir)?;
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let mut summary = Summary::new(&candidate);
     cases::for_each_triaged(&mut conn, 1000, |batch| summary.add_all(&candidate, batch))
         .map_err(app_error)?;
@@ -334,20 +329,20 @@ fn simulate(config: &Config, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn import(config: &Config, file: &Path) -> Result<(), String> {
+fn import(config: &Config, file: &Path) -> anyhow::Result<()> {
     let rules = load_rules(&config.rules_dir)?;
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let report = crate::transfer::import(&mut conn, &rules, file)?;
     print!("{}", report.render());
     Ok(())
 }
 
-fn export(config: &Config, format: &str) -> Result<(), String> {
+fn export(config: &Config, format: &str) -> anyhow::Result<()> {
     let format = crate::transfer::Format::parse(format)
-        .ok_or_else(|| format!("--format {format}: use csv or jsonl"))?;
+        .ok_or_else(|| anyhow::anyhow!("--format {format}: use csv or jsonl"))?;
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let n = crate::transfer::export(
@@ -357,48 +352,50 @@ fn export(config: &Config, format: &str) -> Result<(), String> {
         &mut out,
     )
     .map_err(app_error)?;
-    std::io::Write::flush(&mut out).map_err(|e| e.to_string())?;
+    std::io::Write::flush(&mut out)?;
     eprintln!("exported {n} use case(s)");
     Ok(())
 }
 
-fn audit_verify(config: &Config) -> Result<(), String> {
+fn audit_verify(config: &Config) -> anyhow::Result<()> {
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     match db::audit::verify(&mut conn).map_err(app_error)? {
         Ok(n) => {
             println!("audit chain intact: {n} events");
             Ok(())
         }
-        Err(b) => Err(format!(
+        Err(b) => Err(anyhow::anyhow!(
             "audit chain broken at event seq {} (id {}): {}",
-            b.seq, b.id, b.reason
+            b.seq,
+            b.id,
+            b.reason
         )),
     }
 }
 
-fn migrate(config: &Config) -> Result<(), String> {
+fn migrate(config: &Config) -> anyhow::Result<()> {
     // connect() runs pending migrations; say what the database holds now.
     db::connect(&config.database_url)?;
     println!("migrations applied to {}", db::redact(&config.database_url));
     Ok(())
 }
 
-fn create_agency(config: &Config, code: &str, name: &str) -> Result<(), String> {
+fn create_agency(config: &Config, code: &str, name: &str) -> anyhow::Result<()> {
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let a = agencies::create(&mut conn, code, name).map_err(app_error)?;
     println!("created agency {} ({}) id {}", a.code, a.name, a.id);
     Ok(())
 }
 
-fn parse_roles(s: &str) -> Result<Vec<Role>, String> {
+fn parse_roles(s: &str) -> anyhow::Result<Vec<Role>> {
     let roles: Vec<Role> = split_list(s)
         .iter()
-        .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role `{r}` (submitter, reviewer, senior_reviewer, portfolio_owner, admin)")))
+        .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role `{r}` (submitter, reviewer, senior_reviewer, portfolio_owner, admin)")))
         .collect::<Result<_, _>>()?;
     if roles.is_empty() {
-        return Err("--role needs at least one role".into());
+        anyhow::bail!("--role needs at least one role");
     }
     Ok(roles)
 }
@@ -411,14 +408,16 @@ fn create_user(
     groups: Option<&str>,
     reviews: Option<&str>,
     password: Option<&str>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let roles = parse_roles(roles)?;
     let pool = db::connect(&config.database_url)?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let mut conn = pool.get()?;
     let home = agencies::find_by_code(&mut conn, agency)
         .map_err(app_error)?
         .ok_or_else(|| {
-            format!("no agency with code {agency}; create it first with `aitriage agencies create`")
+            anyhow::anyhow!(
+                "no agency with code {agency}; create it first with `aitriage agencies create`"
+            )
         })?;
     let review_scope = match reviews.map(str::trim) {
         None | Some("") => ReviewScope::Own,
@@ -428,7 +427,7 @@ fn create_user(
             for code in split_list(list) {
                 let a = agencies::find_by_code(&mut conn, &code)
                     .map_err(app_error)?
-                    .ok_or_else(|| format!("--reviews: no agency with code {code}"))?;
+                    .ok_or_else(|| anyhow::anyhow!("--reviews: no agency with code {code}"))?;
                 ids.push(a.id);
             }
             ReviewScope::Agencies(ids)
@@ -458,11 +457,11 @@ fn create_user(
     Ok(())
 }
 
-fn serve(config: Config, demo: bool) -> Result<(), String> {
-    let app = Application::build(config).map_err(|e| e.to_string())?;
+fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let app = Application::build(config)?;
     let config = &app.state.config;
     if demo {
-        let mut conn = app.pool().get().map_err(|e| e.to_string())?;
+        let mut conn = app.pool().get()?;
         let rules = app.state.rules();
         let report =
             demo::seed(&mut conn, &rules, &config.rules_dir.join("cases")).map_err(app_error)?;
@@ -479,7 +478,7 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
         );
         println!("notifications are posted to {url}");
     }
-    let listener = app.bind().map_err(|e| e.to_string())?;
+    let listener = app.bind()?;
     println!(
         "aitriage serving on http://{} (rules_version {}, database {})",
         config.bind,
@@ -491,5 +490,5 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
             let server = app.server(listener).map_err(std::io::Error::other)?;
             server.await
         })
-        .map_err(|e| format!("server stopped: {e}"))
+        .map_err(|e| anyhow::anyhow!("server stopped: {e}"))
 }

@@ -23,30 +23,44 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_RULES_DIR: &str = "rules";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
+/// A configuration value that cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DATABASE_URL is set but empty")]
+    EmptyDatabaseUrl,
+    #[error("BIND={value:?} is not an address like 127.0.0.1:8080 ({source})")]
+    Bind {
+        value: String,
+        #[source]
+        source: std::net::AddrParseError,
+    },
+    #[error("WEBHOOK_URL={0:?} must start with http:// or https://")]
+    WebhookUrl(String),
+}
+
 impl Config {
     /// Reads `DATABASE_URL`, `BIND` and `RULES_DIR` (`RUST_LOG` is read by the logger).
     /// A bad value is an error that names the variable.
-    pub fn from_env() -> Result<Config, String> {
+    pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         if database_url.trim().is_empty() {
-            return Err("DATABASE_URL is set but empty".into());
+            return Err(ConfigError::EmptyDatabaseUrl);
         }
         let bind_text = get("BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
-        let bind = bind_text.parse().map_err(|e| {
-            format!("BIND={bind_text:?} is not an address like 127.0.0.1:8080 ({e})")
+        let bind = bind_text.parse().map_err(|source| ConfigError::Bind {
+            value: bind_text.clone(),
+            source,
         })?;
         let rules_dir =
             PathBuf::from(get("RULES_DIR").unwrap_or_else(|| DEFAULT_RULES_DIR.to_string()));
         let webhook_url = get("WEBHOOK_URL").filter(|u| !u.trim().is_empty());
         if let Some(u) = &webhook_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(format!(
-                    "WEBHOOK_URL={u:?} must start with http:// or https://"
-                ));
+                return Err(ConfigError::WebhookUrl(u.clone()));
             }
         }
         Ok(Config {
@@ -76,13 +90,13 @@ mod tests {
     fn a_webhook_url_must_be_http() {
         let err = Config::from_lookup(|k| (k == "WEBHOOK_URL").then(|| "ftp://x".to_string()))
             .unwrap_err();
-        assert!(err.starts_with("WEBHOOK_URL="), "{err}");
+        assert!(err.to_string().starts_with("WEBHOOK_URL="), "{err}");
     }
 
     #[test]
     fn a_bad_bind_address_names_the_variable() {
         let err =
             Config::from_lookup(|k| (k == "BIND").then(|| "localhost".to_string())).unwrap_err();
-        assert!(err.starts_with("BIND="), "{err}");
+        assert!(err.to_string().starts_with("BIND="), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::domain::answers;
@@ -63,22 +64,22 @@ fn read_labels(
     path: &Path,
     positive: &[String],
     negative: &[String],
-) -> Result<HashMap<usize, Label>, String> {
+) -> anyhow::Result<HashMap<usize, Label>> {
     let mut r =
-        csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let headers = r.headers().map_err(|e| e.to_string())?.clone();
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = r.headers()?.clone();
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim()));
-    let row_col = find(&["row"]).ok_or("the labels file has no `row` column")?;
-    let label_col = find(&["label", "impact"]).ok_or("the labels file has no `label` column")?;
+    let row_col = find(&["row"]).context("the labels file has no `row` column")?;
+    let label_col = find(&["label", "impact"]).context("the labels file has no `label` column")?;
     let mut out = HashMap::new();
     for rec in r.records() {
-        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+        let rec = rec.with_context(|| path.display().to_string())?;
         let row: usize = rec
             .get(row_col)
             .unwrap_or("")
             .trim()
             .parse()
-            .map_err(|_| format!("{}: a row number is not a number", path.display()))?;
+            .with_context(|| format!("{}: a row number is not a number", path.display()))?;
         let value = rec.get(label_col).unwrap_or("").trim().to_lowercase();
         if positive.contains(&value) {
             out.insert(row, Label::Positive);
@@ -91,7 +92,7 @@ fn read_labels(
 
 /// Triages every labelled row of the file and returns the report; writes the misses and false
 /// positives to `errors_out`.
-pub fn run(rules: &RuleSet, opts: &Options) -> Result<String, String> {
+pub fn run(rules: &RuleSet, opts: &Options) -> anyhow::Result<String> {
     let labels = read_labels(&opts.labels, &opts.positive, &opts.negative)?;
     let rows = read_intake(&opts.file)?;
     let mut outcomes = Vec::new();
@@ -125,11 +126,11 @@ pub fn run(rules: &RuleSet, opts: &Options) -> Result<String, String> {
         outcomes.push(Outcome::of(n, &row.title, label, &a.triage));
     }
     let mut w = csv::Writer::from_path(&opts.errors_out)
-        .map_err(|e| format!("cannot write {}: {e}", opts.errors_out.display()))?;
+        .with_context(|| format!("cannot write {}", opts.errors_out.display()))?;
     for r in calibration::errors_csv(&outcomes) {
-        w.write_record(&r).map_err(|e| e.to_string())?;
+        w.write_record(&r)?;
     }
-    w.flush().map_err(|e| e.to_string())?;
+    w.flush()?;
     let mut out = calibration::report(&outcomes, rules.routing.medium_at, rules.routing.high_at);
     if unreadable > 0 {
         out += &format!("\n{unreadable} labelled row(s) could not be read and were left out\n");

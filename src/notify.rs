@@ -38,7 +38,16 @@ fn sign(secret: &str, body: &str) -> String {
     format!("sha256={}", hex(&mac.finalize().into_bytes()))
 }
 
-fn post(hook: &Webhook, id: &str, body: &str) -> Result<(), String> {
+/// Why a delivery failed (recorded on the outbox row, then retried).
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("{0}")]
+    Transport(#[from] ureq::Error),
+}
+
+fn post(hook: &Webhook, id: &str, body: &str) -> Result<(), DeliveryError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(hook.timeout))
         .http_status_as_error(false)
@@ -53,8 +62,8 @@ fn post(hook: &Webhook, id: &str, body: &str) -> Result<(), String> {
     }
     match req.send(body) {
         Ok(res) if res.status().is_success() => Ok(()),
-        Ok(res) => Err(format!("HTTP {}", res.status().as_u16())),
-        Err(e) => Err(e.to_string()),
+        Ok(res) => Err(DeliveryError::Status(res.status().as_u16())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -88,7 +97,8 @@ pub fn deliver_due(
             }
             Err(e) => {
                 tracing::warn!(notification = %id, attempt = attempts + 1, error = %e, "webhook delivery failed; will retry");
-                outbox::failed(conn, &id, attempts + 1, at + backoff(attempts + 1), &e)?;
+                let error = e.to_string();
+                outbox::failed(conn, &id, attempts + 1, at + backoff(attempts + 1), &error)?;
                 report.failed += 1;
                 break;
             }

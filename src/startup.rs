@@ -16,15 +16,15 @@ use crate::rules::{load_dir, Diagnostic};
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("database: {0}")]
-    Database(String),
+    #[error("database")]
+    Database(#[from] crate::db::DbError),
     #[error("{}", rules_message(.dir, .diagnostics))]
     Rules {
         dir: PathBuf,
         diagnostics: Vec<Diagnostic>,
     },
-    #[error("page templates: {0}")]
-    Templates(String),
+    #[error("page templates")]
+    Templates(#[from] crate::http::PagesError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -54,7 +54,7 @@ impl Application {
     /// Connects to (and migrates) the configured database, loads the rule pack and builds the
     /// application state.
     pub fn build(config: Config) -> Result<Application, StartError> {
-        let pool = db::connect(&config.database_url).map_err(StartError::Database)?;
+        let pool = db::connect(&config.database_url)?;
         Self::build_with_pool(config, pool)
     }
 
@@ -64,7 +64,7 @@ impl Application {
             dir: config.rules_dir.clone(),
             diagnostics,
         })?;
-        let state = AppState::new(pool, rules, config).map_err(StartError::Templates)?;
+        let state = AppState::new(pool, rules, config)?;
         Ok(Application {
             state: Data::new(state),
         })

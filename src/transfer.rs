@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+use anyhow::Context;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -239,17 +240,32 @@ fn federal_2024(row: &BTreeMap<String, String>) -> Row {
     })
 }
 
-fn intake_json(v: Value, line: &str) -> Result<Row, String> {
+/// Why one row of a file cannot be imported (the file itself is fine).
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("not an aitriage export record: {0}")]
+    NotExport(serde_json::Error),
+    #[error("answers must be an object")]
+    AnswersNotObject,
+    #[error("unreadable CSV row: {0}")]
+    Csv(csv::Error),
+    #[error("{}", .0.describe())]
+    Rejected(AppError),
+}
+
+fn intake_json(v: Value, line: &str) -> Result<Row, RowError> {
     if v.get("id").is_some() && v.get("status").is_some() {
         return serde_json::from_value(v)
             .map(|r| Row::Restore(Box::new(r)))
-            .map_err(|e| format!("not an aitriage export record: {e}"));
+            .map_err(RowError::NotExport);
     }
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     let answers = match v.get("answers") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err("answers must be an object".into()),
+        Some(_) => return Err(RowError::AnswersNotObject),
     };
     let key = match v.get("external_id").and_then(|x| x.as_str()) {
         Some(id) => format!("external:{}:{id}", text("agency").to_uppercase()),
@@ -267,12 +283,12 @@ fn intake_json(v: Value, line: &str) -> Result<Row, String> {
 }
 
 /// A row of a file with its line number, or why it could not be read.
-type NumberedRow = (u64, Result<Row, String>);
+type NumberedRow = (u64, Result<Row, RowError>);
 
 /// The rows of a file, each with its line number.
-fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn read_rows(path: &Path) -> anyhow::Result<Vec<NumberedRow>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = text.trim_start_matches('\u{feff}');
     let looks_json = path
         .extension()
@@ -285,7 +301,7 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
                 let row = serde_json::from_str::<Value>(l)
-                    .map_err(|e| format!("not JSON: {e}"))
+                    .map_err(RowError::NotJson)
                     .and_then(|v| intake_json(v, l));
                 (i as u64 + 1, row)
             })
@@ -296,7 +312,7 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| format!("not CSV: {e}"))?
+        .context("not CSV")?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -307,7 +323,7 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
     } else if CSV_COLUMNS.iter().all(|c| headers.iter().any(|h| h == c)) {
         "export"
     } else {
-        return Err("unknown CSV layout: expected an aitriage export or a US federal AI use-case inventory (2023 or 2024)".into());
+        anyhow::bail!("unknown CSV layout: expected an aitriage export or a US federal AI use-case inventory (2023 or 2024)");
     };
     let mut rows = Vec::new();
     for rec in reader.records() {
@@ -322,22 +338,17 @@ fn read_rows(path: &Path) -> Result<Vec<NumberedRow>, String> {
                 let row = match layout {
                     "federal-2023" => Ok(federal_2023(&map)),
                     "federal-2024" => Ok(federal_2024(&map)),
-                    _ => CaseRecord::from_csv(&map).map(|r| Row::Restore(Box::new(r))),
+                    _ => CaseRecord::from_csv(&map)
+                        .map(|r| Row::Restore(Box::new(r)))
+                        .map_err(RowError::Rejected),
                 };
                 (line, row)
             }
-            Err(e) => (
-                e.position().map_or(0, |p| p.line()),
-                Err(format!("unreadable CSV row: {e}")),
-            ),
+            Err(e) => (e.position().map_or(0, |p| p.line()), Err(RowError::Csv(e))),
         };
         rows.push((line, row));
     }
     Ok(rows)
-}
-
-fn reason(e: AppError) -> String {
-    e.describe()
 }
 
 /// An intake row of any layout the importer knows, as evaluation reads it.
@@ -349,7 +360,7 @@ pub struct IntakeRow {
 
 /// The rows of a file in order (the first data row is number 1), each an intake row or why it
 /// cannot be read. Exports give their cases' current answers and text.
-pub fn read_intake(path: &Path) -> Result<Vec<Result<IntakeRow, String>>, String> {
+pub fn read_intake(path: &Path) -> anyhow::Result<Vec<Result<IntakeRow, RowError>>> {
     Ok(read_rows(path)?
         .into_iter()
         .map(|(_, row)| {
@@ -373,7 +384,7 @@ pub fn read_intake(path: &Path) -> Result<Vec<Result<IntakeRow, String>>, String
 }
 
 /// Imports a file, each row all or nothing, with a progress bar on standard error.
-pub fn import(conn: &mut DbConnection, rules: &RuleSet, path: &Path) -> Result<Report, String> {
+pub fn import(conn: &mut DbConnection, rules: &RuleSet, path: &Path) -> anyhow::Result<Report> {
     let rows = read_rows(path)?;
     let mut report = Report {
         rows: rows.len(),
@@ -381,16 +392,19 @@ pub fn import(conn: &mut DbConnection, rules: &RuleSet, path: &Path) -> Result<R
     };
     let mut progress = Progress::new(rows.len());
     for (i, (line, row)) in rows.into_iter().enumerate() {
-        let done = row.and_then(|r| match r {
-            Row::Restore(rec) => exchange::restore(conn, &rec).map_err(reason),
-            Row::New(new) => crate::app::cases::import_new(conn, rules, &new).map_err(reason),
+        let done = row.and_then(|r| {
+            match r {
+                Row::Restore(rec) => exchange::restore(conn, &rec),
+                Row::New(new) => crate::app::cases::import_new(conn, rules, &new),
+            }
+            .map_err(RowError::Rejected)
         });
         match done {
             Ok(Outcome::Restored) => report.restored += 1,
             Ok(Outcome::Draft) => report.drafts += 1,
             Ok(Outcome::Submitted) => report.submitted += 1,
             Ok(Outcome::Present) => report.present += 1,
-            Err(why) => report.rejected.push((line, why)),
+            Err(why) => report.rejected.push((line, why.to_string())),
         }
         progress.update(i + 1);
     }

@@ -271,32 +271,32 @@ impl CaseRecord {
     }
 
     /// A record from a CSV row with [`CSV_COLUMNS`] headers.
-    pub fn from_csv(row: &BTreeMap<String, String>) -> Result<CaseRecord, String> {
+    pub fn from_csv(row: &BTreeMap<String, String>) -> AppResult<CaseRecord> {
         let get = |k: &str| row.get(k).cloned().unwrap_or_default();
-        let opt_json = |k: &str| -> Result<Option<Value>, String> {
+        let opt_json = |k: &str| -> AppResult<Option<Value>> {
             let v = get(k);
             if v.is_empty() {
                 Ok(None)
             } else {
                 serde_json::from_str(&v)
                     .map(Some)
-                    .map_err(|e| format!("{k}: {e}"))
+                    .map_err(|e| AppError::invalid(k, &e.to_string()))
             }
         };
-        let time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
+        let time = |k: &str| -> AppResult<Option<DateTime<Utc>>> {
             let v = get(k);
             if v.is_empty() {
                 Ok(None)
             } else {
                 DateTime::parse_from_rfc3339(&v)
                     .map(|t| Some(t.with_timezone(&Utc)))
-                    .map_err(|e| format!("{k}: {e}"))
+                    .map_err(|e| AppError::invalid(k, &e.to_string()))
             }
         };
         let int = |k: &str| {
             get(k)
                 .parse::<i32>()
-                .map_err(|_| format!("{k}: not a whole number"))
+                .map_err(|_| AppError::invalid(k, "not a whole number"))
         };
         Ok(CaseRecord {
             id: get("id"),
@@ -310,8 +310,10 @@ impl CaseRecord {
             revision: int("revision")?,
             escalated: get("escalated") == "true",
             created_by: get("created_by"),
-            created_at: time("created_at")?.ok_or("created_at is empty")?,
-            updated_at: time("updated_at")?.ok_or("updated_at is empty")?,
+            created_at: time("created_at")?
+                .ok_or_else(|| AppError::invalid("created_at", "is empty"))?,
+            updated_at: time("updated_at")?
+                .ok_or_else(|| AppError::invalid("updated_at", "is empty"))?,
             submitted_at: time("submitted_at")?,
             import_key: Some(get("import_key")).filter(|k| !k.is_empty()),
             answers: opt_json("answers")?.unwrap_or_else(|| json!({})),
@@ -320,12 +322,12 @@ impl CaseRecord {
             assessments: opt_json("assessments")?
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| format!("assessments: {e}"))?
+                .map_err(|e| AppError::invalid("assessments", &e.to_string()))?
                 .unwrap_or_default(),
             decisions: opt_json("decisions")?
                 .map(serde_json::from_value)
                 .transpose()
-                .map_err(|e| format!("decisions: {e}"))?
+                .map_err(|e| AppError::invalid("decisions", &e.to_string()))?
                 .unwrap_or_default(),
         })
     }

@@ -118,8 +118,21 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database at {url}")]
+    Open {
+        url: String,
+        #[source]
+        source: diesel::r2d2::PoolError,
+    },
+    #[error("migrations failed")]
+    Migrate(#[source] crate::error::BoxError),
+}
+
 /// Connects, runs pending migrations, and returns a pool.
-pub fn connect(url: &str) -> Result<Pool, String> {
+pub fn connect(url: &str) -> Result<Pool, DbError> {
     let backend = Backend::of(url);
     let manager = Manager {
         url: url.to_string(),
@@ -133,21 +146,25 @@ pub fn connect(url: &str) -> Result<Pool, String> {
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
-        .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))?;
-    let mut conn = pool
-        .get()
-        .map_err(|e| format!("cannot connect to {}: {e}", redact(url)))?;
-    migrate(&mut conn).map_err(|e| format!("migrations failed: {e}"))?;
+        .map_err(|source| DbError::Open {
+            url: redact(url),
+            source,
+        })?;
+    let mut conn = pool.get().map_err(|source| DbError::Open {
+        url: redact(url),
+        source,
+    })?;
+    migrate(&mut conn)?;
     Ok(pool)
 }
 
 /// Applies pending migrations; returns how many ran.
-pub fn migrate(conn: &mut DbConnection) -> Result<usize, String> {
+pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     let ran = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
     };
-    ran.map_err(|e| e.to_string())
+    ran.map_err(DbError::Migrate)
 }
 
 /// The URL without its password, for messages.

@@ -54,7 +54,7 @@ pub fn parse(
             Ok(a) => {
                 out.insert(id.clone(), a);
             }
-            Err(msg) => errors.push(FieldError::new(field(id), msg)),
+            Err(Invalid(msg)) => errors.push(FieldError::new(field(id), msg)),
         }
     }
     if errors.is_empty() {
@@ -64,7 +64,23 @@ pub fn parse(
     }
 }
 
-fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result<Answer, String> {
+/// Why one answer does not fit its question, in words for the submitter.
+#[derive(Debug, PartialEq, Eq)]
+struct Invalid(String);
+
+impl From<&str> for Invalid {
+    fn from(m: &str) -> Self {
+        Invalid(m.to_string())
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(m: String) -> Self {
+        Invalid(m)
+    }
+}
+
+fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result<Answer, Invalid> {
     use serde_json::Value as J;
     let options = || {
         q.options
@@ -78,7 +94,10 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
         (Kind::Bool, _) => Err("must be true or false".into()),
         (Kind::Text, J::String(s)) => {
             if s.chars().count() > q.max_length {
-                Err(format!("must be at most {} characters", q.max_length))
+                Err(Invalid::from(format!(
+                    "must be at most {} characters",
+                    q.max_length
+                )))
             } else {
                 Ok(Answer::Text(s.trim().to_string()))
             }
@@ -86,9 +105,12 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
         (Kind::Text, _) => Err("must be a string".into()),
         (Kind::Single, J::String(s)) => match q.option(s) {
             Some(_) => Ok(Answer::Text(s.clone())),
-            None => Err(format!("\"{s}\" is not one of: {}", options())),
+            None => Err(Invalid::from(format!(
+                "\"{s}\" is not one of: {}",
+                options()
+            ))),
         },
-        (Kind::Single, _) => Err(format!("must be one of: {}", options())),
+        (Kind::Single, _) => Err(Invalid::from(format!("must be one of: {}", options()))),
         (Kind::Multi, J::Array(items)) => {
             let mut chosen: Vec<String> = Vec::with_capacity(items.len());
             for item in items {
@@ -96,10 +118,13 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
                     return Err("must be an array of strings".into());
                 };
                 if q.option(s).is_none() {
-                    return Err(format!("\"{s}\" is not one of: {}", options()));
+                    return Err(Invalid::from(format!(
+                        "\"{s}\" is not one of: {}",
+                        options()
+                    )));
                 }
                 if chosen.iter().any(|c| c == s) {
-                    return Err(format!("\"{s}\" is given twice"));
+                    return Err(Invalid::from(format!("\"{s}\" is given twice")));
                 }
                 chosen.push(s.to_string());
             }
@@ -123,7 +148,7 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
             let f = n
                 .as_f64()
                 .filter(|f| f.is_finite())
-                .ok_or("must be a finite number")?;
+                .ok_or(Invalid::from("must be a finite number"))?;
             in_range(q, f)?;
             Ok(Answer::Number(f))
         }
@@ -131,12 +156,16 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
     }
 }
 
-fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), String> {
+fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), Invalid> {
     let lo = q.min.unwrap_or(f64::MIN);
     let hi = q.max.unwrap_or(f64::MAX);
     if v < lo || v > hi {
         let fmt = |x: Option<f64>| x.map_or("…".to_string(), |x| x.to_string());
-        return Err(format!("must be from {} to {}", fmt(q.min), fmt(q.max)));
+        return Err(Invalid::from(format!(
+            "must be from {} to {}",
+            fmt(q.min),
+            fmt(q.max)
+        )));
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 pub use metrics::Metrics;
+pub use pages::PagesError;
 
 /// What every handler can reach: the pool, the rules in force, configuration, metrics.
 pub struct AppState {
@@ -63,7 +64,7 @@ impl PortfolioCache {
 
 impl AppState {
     /// Fails only if a compiled-in template or language file is broken.
-    pub fn new(pool: Pool, rules: RuleSet, config: Config) -> Result<Self, String> {
+    pub fn new(pool: Pool, rules: RuleSet, config: Config) -> Result<Self, pages::PagesError> {
         Ok(AppState {
             pool,
             rules: RwLock::new(Arc::new(rules)),

@@ -43,9 +43,29 @@ pub struct ExampleCase {
     pub expect: Expect,
 }
 
+/// Why the example cases cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CasesError {
+    #[error("{path}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("cases/{0}.toml: `extends` chain too long or circular")]
+    Circular(String),
+    #[error("cases/{from}.toml: no example case named `{name}`")]
+    Unknown { from: String, name: String },
+}
+
 /// Reads every example case under `dir` (usually `rules/cases`), resolving `extends`.
 /// A folder that does not exist holds no cases.
-pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, String> {
+pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, CasesError> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
@@ -60,9 +80,14 @@ pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, String> {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let case: RawCase =
-            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        let text = fs::read_to_string(&path).map_err(|source| CasesError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let case: RawCase = toml::from_str(&text).map_err(|e| CasesError::Parse {
+            path: path.clone(),
+            message: e.message().to_string(),
+        })?;
         raw.insert(name, case);
     }
     raw.keys()
@@ -73,30 +98,30 @@ pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, String> {
                 title: c.title.clone(),
                 summary: c.summary.clone(),
                 business_function: c.business_function.clone(),
-                answers: resolve(&raw, name, 0)?,
+                answers: resolve(&raw, name, name, 0)?,
                 expect: c.expect.clone(),
             })
         })
         .collect()
 }
 
+/// The answers of case `name` with those of the cases it extends; `from` names the case that
+/// started the chain, for messages.
 fn resolve(
     raw: &BTreeMap<String, RawCase>,
+    from: &str,
     name: &str,
     depth: usize,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+) -> Result<serde_json::Map<String, serde_json::Value>, CasesError> {
     if depth > 8 {
-        return Err(format!(
-            "cases/{name}.toml: `extends` chain too long or circular"
-        ));
+        return Err(CasesError::Circular(from.to_string()));
     }
-    let c = raw
-        .get(name)
-        .ok_or_else(|| format!("no example case named `{name}`"))?;
+    let c = raw.get(name).ok_or_else(|| CasesError::Unknown {
+        from: from.to_string(),
+        name: name.to_string(),
+    })?;
     let mut answers = match &c.extends {
-        Some(parent) => {
-            resolve(raw, parent, depth + 1).map_err(|e| format!("cases/{name}.toml: {e}"))?
-        }
+        Some(parent) => resolve(raw, from, parent, depth + 1)?,
         None => serde_json::Map::new(),
     };
     for (k, v) in &c.answers {

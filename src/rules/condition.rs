@@ -19,6 +19,22 @@ use crate::vocab::Answer;
 use cel::objects::Key;
 use cel::{Context, ExecutionError, Program, Value};
 
+/// Why a condition could not be evaluated for a case (a defect in the rule pack: the loader
+/// evaluates every condition on a complete answer set, so these are rare).
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("condition gave {0}, not a boolean")]
+    NotBoolean(String),
+    #[error("CEL: {0}")]
+    Cel(#[source] ExecutionError),
+}
+
+impl PartialEq for EvalError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
 /// A problem in a condition, at a character offset within its source text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionError {
@@ -487,7 +503,7 @@ impl Condition {
 
     /// Evaluates against a case's answers. An answer that is absent (unanswered or hidden)
     /// makes a comparison that reads it false, never an error.
-    pub fn eval(&self, facts: &dyn Facts) -> Result<bool, String> {
+    pub fn eval(&self, facts: &dyn Facts) -> Result<bool, EvalError> {
         match &self.native {
             Some(n) => Ok(n.eval(facts) == Tri::True),
             None => self.eval_cel(facts.cel(), facts.cel_hints()),
@@ -496,16 +512,16 @@ impl Condition {
 
     /// Evaluates in the CEL interpreter against `answers` and `hints` (CEL maps keyed by
     /// question id).
-    pub fn eval_cel(&self, answers: &Value, hints: &Value) -> Result<bool, String> {
+    pub fn eval_cel(&self, answers: &Value, hints: &Value) -> Result<bool, EvalError> {
         ROOT.with(|root| {
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value("answers", answers.clone());
             ctx.add_variable_from_value("hints", hints.clone());
             match self.program.execute(&ctx) {
                 Ok(Value::Bool(b)) => Ok(b),
-                Ok(other) => Err(format!("condition gave {other:?}, not a boolean")),
+                Ok(other) => Err(EvalError::NotBoolean(format!("{other:?}"))),
                 Err(ExecutionError::NoSuchKey(_)) => Ok(false),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(EvalError::Cel(e)),
             }
         })
     }

@@ -161,7 +161,7 @@ impl Lexicon {
         facts: Vec<Fact>,
         entries: &[(usize, Vec<String>, bool)],
         languages: Vec<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, aho_corasick::BuildError> {
         let mut patterns = Vec::new();
         let mut phrases = Vec::new();
         for (fact, words, stem) in entries {
@@ -180,8 +180,7 @@ impl Lexicon {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .map_err(|e| e.to_string())?,
+                    .build(&patterns)?,
             )
         };
         Ok(Lexicon {

@@ -15,7 +15,7 @@ mod session;
 use actix_web::{web, HttpResponse};
 
 pub use login::Throttle;
-pub use render::Pages;
+pub use render::{Pages, PagesError};
 
 const STYLE: &str = include_str!("../../../templates/static/style.css");
 const SCRIPT: &str = include_str!("../../../templates/static/intake.js");

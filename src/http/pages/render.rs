@@ -33,22 +33,51 @@ pub const LANGUAGES: &[(&str, &str)] = &[
     ("fr", include_str!("../../../templates/i18n/fr.toml")),
 ];
 
+/// A page template or a language's strings that do not compile (a build defect).
+#[derive(Debug, thiserror::Error)]
+pub enum PagesError {
+    #[error("template {name}")]
+    Template {
+        name: &'static str,
+        #[source]
+        source: Box<handlebars::TemplateError>,
+    },
+    #[error("strings {lang}")]
+    Strings {
+        lang: &'static str,
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl From<(&'static str, handlebars::TemplateError)> for PagesError {
+    fn from((name, e): (&'static str, handlebars::TemplateError)) -> Self {
+        PagesError::Template {
+            name,
+            source: Box::new(e),
+        }
+    }
+}
+
 pub struct Pages {
     hbs: Handlebars<'static>,
     strings: BTreeMap<&'static str, Strings>,
 }
 
 impl Pages {
-    pub fn new() -> Result<Pages, String> {
+    pub fn new() -> Result<Pages, PagesError> {
         let mut hbs = Handlebars::new();
         hbs.set_strict_mode(true);
         for (name, text) in TEMPLATES {
             hbs.register_template_string(name, *text)
-                .map_err(|e| format!("template {name}: {e}"))?;
+                .map_err(|e| PagesError::from((*name, e)))?;
         }
         let mut strings = BTreeMap::new();
         for (lang, text) in LANGUAGES {
-            let s: Strings = toml::from_str(text).map_err(|e| format!("strings {lang}: {e}"))?;
+            let s: Strings = toml::from_str(text).map_err(|source| PagesError::Strings {
+                lang,
+                source,
+            })?;
             strings.insert(*lang, s);
         }
         Ok(Pages { hbs, strings })
