@@ -8,6 +8,7 @@ use crate::db::exchange::{self, NewCase, Outcome};
 use crate::db::{self, DbConnection};
 use crate::domain::access::Principal;
 use crate::domain::answers::{self, Answers};
+use crate::domain::case::Status;
 use crate::domain::hints::CaseText;
 use crate::domain::{assess, Assessment};
 use crate::error::{AppError, AppResult};
@@ -19,6 +20,28 @@ fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppRes
     if !who.may_author(&case.row.agency_id) {
         return Err(AppError::Forbidden(
             "only a submitter of the case's agency may change it".into(),
+        ));
+    }
+    Ok(case)
+}
+
+/// Loads a case the caller may author, read at `version`, whose status allows `verb`
+/// (`allowed`); a conflict otherwise.
+fn load_to_change(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: Option<i32>,
+    allowed: fn(Status) -> bool,
+    verb: &str,
+) -> AppResult<Case> {
+    let case = load_for_author(conn, who, id)?;
+    check_version(&case, version)?;
+    let status = case.status()?;
+    if !allowed(status) {
+        return Err(AppError::conflict(
+            format!("a case that is {status} cannot be {verb}"),
+            Some(case.row.version),
         ));
     }
     Ok(case)
@@ -72,15 +95,7 @@ pub fn edit(
     version: i32,
     patch: CasePatch,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, Some(version))?;
-    let status = case.status()?;
-    if !status.is_editable() {
-        return Err(AppError::conflict(
-            format!("a case that is {status} cannot be edited"),
-            Some(case.row.version),
-        ));
-    }
+    let case = load_to_change(conn, who, id, Some(version), Status::is_editable, "edited")?;
     let mut answers = case.answers()?;
     for k in &patch.remove_answers {
         answers.remove(k);
@@ -124,15 +139,7 @@ pub fn submit(
     version: Option<i32>,
     rules: &RuleSet,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, version)?;
-    let from = case.status()?;
-    if !from.can_submit() {
-        return Err(AppError::conflict(
-            format!("a case that is {from} cannot be submitted"),
-            Some(case.row.version),
-        ));
-    }
+    let case = load_to_change(conn, who, id, version, Status::can_submit, "submitted")?;
     let answers = case.answers()?;
     let text = CaseText {
         title: &case.row.title,
@@ -152,15 +159,7 @@ pub fn withdraw(
     version: Option<i32>,
     reason: &str,
 ) -> AppResult<Case> {
-    let case = load_for_author(conn, who, id)?;
-    check_version(&case, version)?;
-    let from = case.status()?;
-    if !from.can_withdraw() {
-        return Err(AppError::conflict(
-            format!("a case that is {from} cannot be withdrawn"),
-            Some(case.row.version),
-        ));
-    }
+    let case = load_to_change(conn, who, id, version, Status::can_withdraw, "withdrawn")?;
     store::store_withdrawal(conn, &who.user_id, &case, reason)
 }
 

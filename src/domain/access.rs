@@ -89,27 +89,26 @@ impl Principal {
     /// The agencies whose cases this user may read.
     pub fn read_scope(&self) -> Scope {
         if self.has(Role::PortfolioOwner) || self.has(Role::Admin) {
-            return Scope::All;
+            Scope::All
+        } else if self.is_reviewer() {
+            self.review_agencies()
+        } else {
+            Scope::Agencies(vec![self.agency_id.clone()])
         }
-        let mut ids = vec![self.agency_id.clone()];
-        if self.is_reviewer() {
-            match &self.review_scope {
-                ReviewScope::All => return Scope::All,
-                ReviewScope::Agencies(more) => ids.extend(more.iter().cloned()),
-                ReviewScope::Own => {}
-            }
-        }
-        ids.sort();
-        ids.dedup();
-        Scope::Agencies(ids)
     }
 
     /// The agencies whose cases this user may decide: the review scope (own agency by
     /// default), never widened by roles that only read (portfolio owner, admin).
     pub fn decide_scope(&self) -> Scope {
-        if !self.is_reviewer() {
-            return Scope::Agencies(Vec::new());
+        if self.is_reviewer() {
+            self.review_agencies()
+        } else {
+            Scope::Agencies(Vec::new())
         }
+    }
+
+    /// The own agency and those the review scope adds.
+    fn review_agencies(&self) -> Scope {
         let mut ids = vec![self.agency_id.clone()];
         match &self.review_scope {
             ReviewScope::All => return Scope::All,

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::helpers::{broken_pack, rules_dir};
+use crate::helpers::{broken_pack, rules_dir, stdout_of_success};
 
 fn aitriage() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aitriage"));
@@ -206,12 +206,7 @@ fn the_benchmark_harness_runs_its_quick_version_and_prints_every_figure() {
         .env("RULES_DIR", rules_dir())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of_success(&out);
     for figure in [
         "triage (scoring + every rule)",
         "raw ceiling",
@@ -356,12 +351,7 @@ fn rules_evaluate_measures_agreement_with_labels_and_writes_the_errors() {
         .arg(&errors)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of_success(&out);
     // Unlabelled values (too_new) are left out.
     assert!(
         text.contains("5 labelled case(s): 2 positive, 3 negative"),

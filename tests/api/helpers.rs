@@ -51,6 +51,17 @@ pub fn broken_pack(file: &str, old: &str, new: &str) -> (tempfile::TempDir, Path
     (dir, pack, line)
 }
 
+/// The standard output of a command that must have succeeded (its output shown if not).
+pub fn stdout_of_success(out: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 pub fn rules() -> RuleSet {
     load_dir(&rules_dir()).expect("the shipped rules load")
 }

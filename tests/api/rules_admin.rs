@@ -227,12 +227,7 @@ fn rules_simulate_on_the_command_line_prints_the_changed_cases() {
         .arg(&pack)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of_success(&out);
     assert!(text.contains("tier changed:"), "{text}");
     assert!(
         text.contains("Meeting minutes from recordings") && text.contains("medium → high"),

@@ -74,10 +74,8 @@ impl Pages {
         }
         let mut strings = BTreeMap::new();
         for (lang, text) in LANGUAGES {
-            let s: Strings = toml::from_str(text).map_err(|source| PagesError::Strings {
-                lang,
-                source,
-            })?;
+            let s: Strings =
+                toml::from_str(text).map_err(|source| PagesError::Strings { lang, source })?;
             strings.insert(*lang, s);
         }
         Ok(Pages { hbs, strings })
