@@ -1,6 +1,8 @@
 //! The case page: scores with their breakdown, the triage trace, answers, revisions, decisions
 //! and the audit trail; and the actions the viewer may take, as forms.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data};
 use actix_web::HttpResponse;
@@ -11,16 +13,20 @@ use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::app;
 use crate::db::{audit, cases, reviews, users};
+use crate::domain::access::Principal;
 use crate::domain::answers::Answer;
+use crate::domain::answers::Answers;
 use crate::domain::case::Status;
 use crate::domain::hints::{describe, CaseText, HintView};
 use crate::domain::hints_of;
 use crate::domain::scoring::Scores;
-use crate::domain::triage::Triage;
+use crate::domain::triage::{Fired, Triage};
 use crate::domain::workflow::Action;
 use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
+use crate::rules::model::Questionnaire;
+use crate::rules::RuleSet;
 
 #[derive(Serialize)]
 struct Labelled {
@@ -193,17 +199,19 @@ fn answer_text(
     }
 }
 
-async fn render(
-    state: &AppState,
-    viewer: &Viewer,
-    id: String,
-    notice: Option<String>,
-    error: Option<String>,
-    rationale: String,
-    http_status: StatusCode,
-) -> Result<HttpResponse, PageError> {
+/// Everything the case page shows about one case, as loaded for the viewer.
+struct Loaded {
+    case: cases::Case,
+    events: Vec<audit::StoredEvent>,
+    emails: HashMap<String, String>,
+    decisions: Vec<reviews::DecisionRecord>,
+    revisions: Vec<cases::Revision>,
+    allowed: Vec<Action>,
+}
+
+async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, PageError> {
     let who = viewer.user.clone();
-    let loaded = state
+    Ok(state
         .db(move |c| {
             let case = cases::get(c, &who.read_scope(), &id)?.ok_or(AppError::NotFound)?;
             let events = audit::for_case(c, &id)?;
@@ -212,196 +220,199 @@ async fn render(
                 .filter_map(|e| e.actor_id.clone())
                 .chain(case.row.claimed_by.clone())
                 .collect();
-            let emails = users::emails(c, &ids)?;
-            let decisions = reviews::decisions_for(c, &id)?;
-            let revisions = cases::revisions(c, &id)?;
-            let allowed = app::reviews::allowed_actions(c, &who, &case)?;
-            Ok((case, events, emails, decisions, revisions, allowed))
+            Ok(Loaded {
+                emails: users::emails(c, &ids)?,
+                decisions: reviews::decisions_for(c, &id)?,
+                revisions: cases::revisions(c, &id)?,
+                allowed: app::reviews::allowed_actions(c, &who, &case)?,
+                events,
+                case,
+            })
         })
-        .await?;
-    let (case, events, emails, decisions, revisions, allowed) = loaded;
-    let index = state.similar_index(viewer.user.read_scope()).await?;
-    let similar = index
-        .position(&case.row.id)
-        .map(|i| index.similar_to(i, 5, 0.15))
-        .unwrap_or_default();
-    let lang = viewer.lang;
-    let pages = &state.pages;
-    let t = |k: String| pages.t(lang, &k);
-    let rules = state.rules();
-    let q = &rules.questionnaire;
-    let scores: Option<Scores> = case
-        .row
-        .scores
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(AppError::from)?;
-    let triage: Option<Triage> = case
-        .row
-        .triage
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(AppError::from)?;
-    let node_title = |id: &str| {
-        rules
+        .await?)
+}
+
+/// Translates a page string key in the viewer's language.
+type Tr<'a> = &'a dyn Fn(String) -> String;
+
+fn scores_view(s: Scores, q: &Questionnaire) -> ScoresView {
+    ScoresView {
+        business_value: s.business_value,
+        feasibility: s.feasibility,
+        readiness: s.readiness,
+        priority: s.priority,
+        quadrant: s.quadrant_label,
+        breakdown: s
+            .breakdown
+            .iter()
+            .map(|b| BreakdownRow {
+                question: q
+                    .get(&b.question)
+                    .map_or(b.question.clone(), |x| x.prompt.clone()),
+                business_value: points(b.business_value),
+                feasibility: points(b.feasibility),
+                readiness: points(b.readiness),
+            })
+            .collect(),
+    }
+}
+
+fn fired_view(f: Fired, rules: &RuleSet, t: Tr) -> FiredView {
+    FiredView {
+        node: rules
             .taxonomy
             .nodes
             .iter()
-            .find(|n| n.id == id)
-            .map_or(id.to_string(), |n| n.title.clone())
-    };
-    let me = &viewer.user;
+            .find(|n| n.id == f.node)
+            .map_or(f.node.clone(), |n| n.title.clone()),
+        frameworks: f
+            .frameworks
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| Labelled {
+                        label: t(format!("fw_{k}")),
+                        value: v.as_str().unwrap_or_default().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        rule: f.rule,
+        title: f.title,
+        severity: f.severity,
+        likelihood: f.likelihood,
+        score: f.score,
+        review_group: f.review_group,
+        rationale: f.rationale,
+        prohibited: f.prohibited,
+    }
+}
+
+fn triage_view(tr: Triage, rules: &RuleSet, t: Tr) -> TriageView {
+    TriageView {
+        tier_label: t(format!("tier_{}", tr.tier)),
+        tier: tr.tier.to_string(),
+        route_label: t(format!("route_{}", tr.route)),
+        required_approvals: tr.required_approvals,
+        senior_required: tr.senior_required,
+        review_groups: tr.review_groups.join(", "),
+        current_rules: tr.rules_version == rules.version,
+        rules_version: tr.rules_version,
+        risk_score: tr.risk_score,
+        raised: tr.raised,
+        fired: tr
+            .fired
+            .into_iter()
+            .map(|f| fired_view(f, rules, t))
+            .collect(),
+    }
+}
+
+/// Each answer with the hints about its question beside it; a question left unanswered is
+/// listed too when the text suggests something about it.
+fn answer_views(
+    q: &Questionnaire,
+    answers: &Answers,
+    mut hints: Vec<HintView>,
+    t: Tr,
+) -> Vec<AnswerView> {
+    let (yes, no) = (t("yes".into()), t("no".into()));
+    q.questions
+        .iter()
+        .filter_map(|question| {
+            let (about, rest): (Vec<HintView>, Vec<HintView>) =
+                hints.drain(..).partition(|h| h.question == question.id);
+            hints = rest;
+            let value = answers
+                .get(&question.id)
+                .map(|a| answer_text(a, Some(question), &yes, &no));
+            (value.is_some() || !about.is_empty()).then(|| AnswerView {
+                label: question.prompt.clone(),
+                value: value.unwrap_or_else(|| t("not_answered".into())),
+                hints: about,
+            })
+        })
+        .collect()
+}
+
+fn event_views(
+    events: Vec<audit::StoredEvent>,
+    emails: &HashMap<String, String>,
+    t: Tr,
+) -> Vec<EventView> {
+    events
+        .into_iter()
+        .map(|e| EventView {
+            at: stamp(e.created_at),
+            by: e.actor_id.as_ref().map_or_else(
+                || t("system".into()),
+                |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
+            ),
+            change: match (&e.from_status, &e.to_status) {
+                (Some(a), Some(b)) if a != b => format!(
+                    "{} → {}",
+                    t(format!("status_{a}")),
+                    t(format!("status_{b}"))
+                ),
+                (None, Some(b)) => t(format!("status_{b}")),
+                _ => String::new(),
+            },
+            action: t(format!("event_{}", e.action)),
+            hash: e.hash.chars().take(12).collect(),
+        })
+        .collect()
+}
+
+fn history_views(
+    revisions: Vec<cases::Revision>,
+    decisions: Vec<reviews::DecisionRecord>,
+    t: Tr,
+) -> (Vec<RevisionView>, Vec<DecisionView>) {
+    let revisions = revisions
+        .into_iter()
+        .map(|r| RevisionView {
+            revision: r.revision,
+            tier_label: t(format!("tier_{}", r.tier)),
+            route_label: t(format!("route_{}", r.route)),
+            rules_version: r.rules_version,
+            at: stamp(r.at),
+        })
+        .collect();
+    let decisions = decisions
+        .into_iter()
+        .map(|d| DecisionView {
+            at: stamp(d.at),
+            by: d.by,
+            action: t(format!("action_{}", d.action)),
+            rationale: d.rationale,
+            revision: d.revision,
+            groups: d.review_groups.replace(',', ", "),
+        })
+        .collect();
+    (revisions, decisions)
+}
+
+/// What the viewer may do on the page.
+struct Abilities {
+    can_edit: bool,
+    can_submit: bool,
+    can_withdraw: bool,
+    decide_options: Vec<ActionOption>,
+    can_comment: bool,
+    can_claim: bool,
+    can_release: bool,
+}
+
+fn abilities(
+    case: &cases::Case,
+    me: &Principal,
+    allowed: &[Action],
+    t: Tr,
+) -> Result<Abilities, PageError> {
     let status = case.status()?;
     let may_author = me.may_author(&case.row.agency_id);
-    let answers = case.answers()?;
-    let (yes, no) = (t("yes".into()), t("no".into()));
-    let text = CaseText {
-        title: &case.row.title,
-        summary: &case.row.summary,
-    };
-    let mut hints = describe(
-        &rules,
-        &hints_of(&rules, &answers, text),
-        &t("field_title".into()),
-        &t("field_summary".into()),
-    );
-    let page = CasePage {
-        base: Base::new(pages, lang, case.row.title.clone(), Some(viewer)),
-        id: case.row.id.clone(),
-        case_title: case.row.title.clone(),
-        summary: case.row.summary.clone(),
-        business_function: case.row.business_function.clone(),
-        agency: case.agency.clone(),
-        status_label: t(format!("status_{}", case.row.status)),
-        version: case.row.version,
-        revision: case.row.revision,
-        escalated: case.row.escalated,
-        claimed_by: case
-            .row
-            .claimed_by
-            .as_ref()
-            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
-        scores: scores.map(|s| ScoresView {
-            business_value: s.business_value,
-            feasibility: s.feasibility,
-            readiness: s.readiness,
-            priority: s.priority,
-            quadrant: s.quadrant_label,
-            breakdown: s
-                .breakdown
-                .iter()
-                .map(|b| BreakdownRow {
-                    question: q
-                        .get(&b.question)
-                        .map_or(b.question.clone(), |x| x.prompt.clone()),
-                    business_value: points(b.business_value),
-                    feasibility: points(b.feasibility),
-                    readiness: points(b.readiness),
-                })
-                .collect(),
-        }),
-        triage: triage.map(|tr| TriageView {
-            tier_label: t(format!("tier_{}", tr.tier)),
-            tier: tr.tier.to_string(),
-            route_label: t(format!("route_{}", tr.route)),
-            required_approvals: tr.required_approvals,
-            senior_required: tr.senior_required,
-            review_groups: tr.review_groups.join(", "),
-            current_rules: tr.rules_version == rules.version,
-            rules_version: tr.rules_version,
-            risk_score: tr.risk_score,
-            raised: tr.raised,
-            fired: tr
-                .fired
-                .into_iter()
-                .map(|f| FiredView {
-                    node: node_title(&f.node),
-                    frameworks: f
-                        .frameworks
-                        .as_object()
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| Labelled {
-                                    label: t(format!("fw_{k}")),
-                                    value: v.as_str().unwrap_or_default().to_string(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    rule: f.rule,
-                    title: f.title,
-                    severity: f.severity,
-                    likelihood: f.likelihood,
-                    score: f.score,
-                    review_group: f.review_group,
-                    rationale: f.rationale,
-                    prohibited: f.prohibited,
-                })
-                .collect(),
-        }),
-        // Each answer with the hints about its question beside it; a question left unanswered
-        // is listed too when the text suggests something about it.
-        answers: q
-            .questions
-            .iter()
-            .filter_map(|question| {
-                let (about, rest): (Vec<HintView>, Vec<HintView>) =
-                    hints.drain(..).partition(|h| h.question == question.id);
-                hints = rest;
-                let value = answers
-                    .get(&question.id)
-                    .map(|a| answer_text(a, Some(question), &yes, &no));
-                (value.is_some() || !about.is_empty()).then(|| AnswerView {
-                    label: question.prompt.clone(),
-                    value: value.unwrap_or_else(|| t("not_answered".into())),
-                    hints: about,
-                })
-            })
-            .collect(),
-        revisions: revisions
-            .into_iter()
-            .map(|r| RevisionView {
-                revision: r.revision,
-                tier_label: t(format!("tier_{}", r.tier)),
-                route_label: t(format!("route_{}", r.route)),
-                rules_version: r.rules_version,
-                at: stamp(r.at),
-            })
-            .collect(),
-        decisions: decisions
-            .into_iter()
-            .map(|d| DecisionView {
-                at: stamp(d.at),
-                by: d.by,
-                action: t(format!("action_{}", d.action)),
-                rationale: d.rationale,
-                revision: d.revision,
-                groups: d.review_groups.replace(',', ", "),
-            })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|e| EventView {
-                at: stamp(e.created_at),
-                by: e.actor_id.as_ref().map_or_else(
-                    || t("system".into()),
-                    |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
-                ),
-                change: match (&e.from_status, &e.to_status) {
-                    (Some(a), Some(b)) if a != b => format!(
-                        "{} → {}",
-                        t(format!("status_{a}")),
-                        t(format!("status_{b}"))
-                    ),
-                    (None, Some(b)) => t(format!("status_{b}")),
-                    _ => String::new(),
-                },
-                action: t(format!("event_{}", e.action)),
-                hash: e.hash.chars().take(12).collect(),
-            })
-            .collect(),
+    let claimed = case.row.claimed_by.as_deref();
+    Ok(Abilities {
         can_edit: may_author && status.is_editable(),
         can_submit: may_author && status.can_submit(),
         can_withdraw: may_author && status.can_withdraw(),
@@ -414,11 +425,84 @@ async fn render(
             })
             .collect(),
         can_comment: allowed.contains(&Action::Comment),
-        can_claim: allowed.contains(&Action::Approve)
-            && case.row.claimed_by.as_deref() != Some(me.user_id.as_str())
-            && case.row.claimed_by.is_none(),
-        can_release: case.row.claimed_by.as_deref() == Some(me.user_id.as_str())
+        can_claim: allowed.contains(&Action::Approve) && claimed.is_none(),
+        can_release: claimed == Some(me.user_id.as_str())
             && matches!(status, Status::InReview | Status::AwaitingApproval),
+    })
+}
+
+/// Parses a stored JSON column (scores, triage) when present.
+fn stored<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Option<T>, AppError> {
+    Ok(json.map(serde_json::from_str).transpose()?)
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    id: String,
+    notice: Option<String>,
+    error: Option<String>,
+    rationale: String,
+    http_status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let Loaded {
+        case,
+        events,
+        emails,
+        decisions,
+        revisions,
+        allowed,
+    } = load(state, viewer, id).await?;
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let similar = index
+        .position(&case.row.id)
+        .map(|i| index.similar_to(i, 5, 0.15))
+        .unwrap_or_default();
+    let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
+    let t = |k: String| pages.t(lang, &k);
+    let answers = case.answers()?;
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    let hints = describe(
+        &rules,
+        &hints_of(&rules, &answers, text),
+        &t("field_title".into()),
+        &t("field_summary".into()),
+    );
+    let (revisions, decisions) = history_views(revisions, decisions, &t);
+    let able = abilities(&case, &viewer.user, &allowed, &t)?;
+    let r = &case.row;
+    let page = CasePage {
+        base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
+        id: r.id.clone(),
+        case_title: r.title.clone(),
+        summary: r.summary.clone(),
+        business_function: r.business_function.clone(),
+        agency: case.agency.clone(),
+        status_label: t(format!("status_{}", r.status)),
+        version: r.version,
+        revision: r.revision,
+        escalated: r.escalated,
+        claimed_by: r
+            .claimed_by
+            .as_ref()
+            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+        scores: stored::<Scores>(r.scores.as_deref())?
+            .map(|s| scores_view(s, &rules.questionnaire)),
+        triage: stored::<Triage>(r.triage.as_deref())?.map(|tr| triage_view(tr, &rules, &t)),
+        answers: answer_views(&rules.questionnaire, &answers, hints, &t),
+        revisions,
+        decisions,
+        events: event_views(events, &emails, &t),
+        can_edit: able.can_edit,
+        can_submit: able.can_submit,
+        can_withdraw: able.can_withdraw,
+        decide_options: able.decide_options,
+        can_comment: able.can_comment,
+        can_claim: able.can_claim,
+        can_release: able.can_release,
         notice,
         error,
         rationale_value: rationale,
