@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
 use super::forms::Form;
-use super::render::{redirect, Base, PageError};
+use super::render::{redirect, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::app;
 use crate::db::{audit, cases, reviews, users};
@@ -231,9 +231,6 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, P
         })
         .await?)
 }
-
-/// Translates a page string key in the viewer's language.
-type Tr<'a> = &'a dyn Fn(String) -> String;
 
 fn scores_view(s: Scores, q: &Questionnaire) -> ScoresView {
     ScoresView {

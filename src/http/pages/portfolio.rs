@@ -7,11 +7,12 @@ use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
-use super::render::{form_urlencode, Base, PageError};
+use super::render::{form_urlencode, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::db::portfolio::{self, Point, RadarFilter};
 use crate::domain::case::{Status, Tier};
 use crate::http::AppState;
+use crate::rules::model::Scoring;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct Filters {
@@ -201,6 +202,19 @@ struct PortfolioPage<'a> {
     base: Base<'a>,
     points: Vec<PointView>,
     count: usize,
+    #[serde(flatten)]
+    chart: Chart,
+    #[serde(flatten)]
+    filters: FilterOptions,
+    columns: Vec<SortLink>,
+    csv_href: String,
+    #[serde(flatten)]
+    similar: SimilarViews,
+}
+
+/// The radar's frame: size, plot area, thresholds, ticks, quadrant names and the legend.
+#[derive(Serialize)]
+struct Chart {
     width: f64,
     height: f64,
     plot_left: f64,
@@ -213,12 +227,20 @@ struct PortfolioPage<'a> {
     ticks_y: Vec<Tick>,
     quadrants: Vec<QuadrantLabel>,
     legend: Vec<Legend>,
+}
+
+/// The choices of the filter form, the current ones selected.
+#[derive(Serialize)]
+struct FilterOptions {
     agencies: Vec<Option_>,
     functions: Vec<Option_>,
     tiers: Vec<Option_>,
     statuses: Vec<Option_>,
-    columns: Vec<SortLink>,
-    csv_href: String,
+}
+
+/// Likely duplicates across agencies and reuse candidates.
+#[derive(Serialize)]
+struct SimilarViews {
     clusters: Vec<Vec<CaseLink>>,
     reuse: Vec<Reuse>,
 }
@@ -242,24 +264,7 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
     });
 }
 
-/// `GET /portfolio`
-pub async fn page(
-    state: Data<AppState>,
-    viewer: Viewer,
-    q: Query<Filters>,
-) -> Result<HttpResponse, PageError> {
-    let scope = viewer.user.read_scope();
-    let filter = q.radar();
-    let all_scope = scope.clone();
-    let (mut points, everything) = state
-        .db(move |c| {
-            Ok((
-                portfolio::radar(c, &scope, &filter)?,
-                portfolio::radar(c, &all_scope, &RadarFilter::default())?,
-            ))
-        })
-        .await?;
-    let index = state.similar_index(viewer.user.read_scope()).await?;
+fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
         CaseLink {
@@ -268,34 +273,116 @@ pub async fn page(
             agency: d.agency.clone(),
         }
     };
-    let clusters: Vec<Vec<CaseLink>> = index
-        .clusters(crate::http::api::portfolio::DUPLICATE)
-        .into_iter()
-        .take(20)
-        .map(|g| g.into_iter().map(link).collect())
-        .collect();
-    let reuse: Vec<Reuse> = index
-        .reuse_candidates(crate::http::api::portfolio::REUSE)
-        .into_iter()
-        .take(20)
-        .map(|(i, m)| Reuse {
-            case: link(i),
-            candidate: CaseLink {
-                id: m.id,
-                title: m.title,
-                agency: m.agency,
-            },
-            score: m.score,
-        })
-        .collect();
-    let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
-    let desc = q.dir.as_deref() != Some("asc");
-    sort_points(&mut points, &sort, desc);
-    let lang = viewer.lang;
-    let pages = &state.pages;
-    let t = |k: String| pages.t(lang, &k);
-    let rules = state.rules();
-    let sc = &rules.scoring;
+    SimilarViews {
+        clusters: index
+            .clusters(crate::http::api::portfolio::DUPLICATE)
+            .into_iter()
+            .take(20)
+            .map(|g| g.into_iter().map(link).collect())
+            .collect(),
+        reuse: index
+            .reuse_candidates(crate::http::api::portfolio::REUSE)
+            .into_iter()
+            .take(20)
+            .map(|(i, m)| Reuse {
+                case: link(i),
+                candidate: CaseLink {
+                    id: m.id,
+                    title: m.title,
+                    agency: m.agency,
+                },
+                score: m.score,
+            })
+            .collect(),
+    }
+}
+
+fn point_view(p: &Point, sc: &Scoring, t: Tr) -> PointView {
+    let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
+    let tier_label = t(format!("tier_{}", p.tier));
+    PointView {
+        path: marker(&p.tier, x(p.feasibility), y(p.business_value), r),
+        label: format!(
+            "{} ({}): {} {}, {} {}, {} {}, {}",
+            p.title,
+            p.agency,
+            t("business_value".into()),
+            p.business_value,
+            t("feasibility".into()),
+            p.feasibility,
+            t("readiness".into()),
+            p.readiness,
+            tier_label
+        ),
+        id: p.id.clone(),
+        title: p.title.clone(),
+        agency: p.agency.clone(),
+        business_function: p.business_function.clone(),
+        business_value: p.business_value,
+        feasibility: p.feasibility,
+        readiness: p.readiness,
+        priority: p.priority,
+        quadrant: sc
+            .quadrants
+            .iter()
+            .find(|qd| qd.id == p.quadrant)
+            .map_or(p.quadrant.clone(), |qd| qd.label.clone()),
+        tier: p.tier.clone(),
+        tier_label,
+        status_label: t(format!("status_{}", p.status)),
+    }
+}
+
+fn chart(sc: &Scoring, t: Tr) -> Chart {
+    let quadrant_label = |hv: bool, hf: bool| {
+        sc.quadrants
+            .iter()
+            .find(|q| q.high_value == hv && q.high_feasibility == hf)
+            .map_or(String::new(), |q| q.label.clone())
+    };
+    let ticks = |at: fn(i32) -> f64| {
+        (0..=4)
+            .map(|i| Tick {
+                pos: at(i * 25),
+                label: (i * 25).to_string(),
+            })
+            .collect()
+    };
+    let split = x(sc.feasibility_threshold as i32) - 6.0;
+    let quadrant = |x: f64, y: f64, hv: bool, hf: bool| QuadrantLabel {
+        x,
+        y,
+        label: quadrant_label(hv, hf),
+    };
+    Chart {
+        width: W,
+        height: H,
+        plot_left: PAD,
+        plot_right: W - PAD,
+        plot_top: PAD,
+        plot_bottom: H - PAD,
+        x_threshold: x(sc.feasibility_threshold as i32),
+        y_threshold: y(sc.value_threshold as i32),
+        ticks_x: ticks(x),
+        ticks_y: ticks(y),
+        quadrants: vec![
+            quadrant(W - PAD - 6.0, PAD + 16.0, true, true),
+            quadrant(split, PAD + 16.0, true, false),
+            quadrant(W - PAD - 6.0, H - PAD - 8.0, false, true),
+            quadrant(split, H - PAD - 8.0, false, false),
+        ],
+        legend: ["low", "medium", "high", "critical", "prohibited"]
+            .iter()
+            .map(|tier| Legend {
+                tier: tier.to_string(),
+                label: t(format!("tier_{tier}")),
+                path: marker(tier, 10.0, 10.0, 7.0),
+            })
+            .collect(),
+    }
+}
+
+fn filter_options(everything: &[Point], q: &Filters, t: Tr) -> FilterOptions {
     let distinct = |f: fn(&Point) -> &String, current: &Option<String>| {
         let mut v: Vec<String> = everything
             .iter()
@@ -312,124 +399,7 @@ pub async fn page(
             })
             .collect::<Vec<_>>()
     };
-    let quadrant_label = |hv: bool, hf: bool| {
-        sc.quadrants
-            .iter()
-            .find(|q| q.high_value == hv && q.high_feasibility == hf)
-            .map_or(String::new(), |q| q.label.clone())
-    };
-    let base_query = q.query();
-    let column = |key: &'static str, label: &str| {
-        let next_desc = !(sort == key && desc);
-        let sep = if base_query.is_empty() { "" } else { "&" };
-        SortLink {
-            label: label.to_string(),
-            href: format!(
-                "/portfolio?{base_query}{sep}sort={key}&dir={}",
-                if next_desc { "desc" } else { "asc" }
-            ),
-            sort: if sort == key {
-                if desc {
-                    "descending"
-                } else {
-                    "ascending"
-                }
-            } else {
-                "none"
-            },
-        }
-    };
-    let page = PortfolioPage {
-        base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
-        count: points.len(),
-        points: points
-            .iter()
-            .map(|p| {
-                let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
-                let tier_label = t(format!("tier_{}", p.tier));
-                PointView {
-                    path: marker(&p.tier, x(p.feasibility), y(p.business_value), r),
-                    label: format!(
-                        "{} ({}): {} {}, {} {}, {} {}, {}",
-                        p.title,
-                        p.agency,
-                        t("business_value".into()),
-                        p.business_value,
-                        t("feasibility".into()),
-                        p.feasibility,
-                        t("readiness".into()),
-                        p.readiness,
-                        tier_label
-                    ),
-                    id: p.id.clone(),
-                    title: p.title.clone(),
-                    agency: p.agency.clone(),
-                    business_function: p.business_function.clone(),
-                    business_value: p.business_value,
-                    feasibility: p.feasibility,
-                    readiness: p.readiness,
-                    priority: p.priority,
-                    quadrant: sc
-                        .quadrants
-                        .iter()
-                        .find(|qd| qd.id == p.quadrant)
-                        .map_or(p.quadrant.clone(), |qd| qd.label.clone()),
-                    tier: p.tier.clone(),
-                    tier_label,
-                    status_label: t(format!("status_{}", p.status)),
-                }
-            })
-            .collect(),
-        width: W,
-        height: H,
-        plot_left: PAD,
-        plot_right: W - PAD,
-        plot_top: PAD,
-        plot_bottom: H - PAD,
-        x_threshold: x(sc.feasibility_threshold as i32),
-        y_threshold: y(sc.value_threshold as i32),
-        ticks_x: (0..=4)
-            .map(|i| Tick {
-                pos: x(i * 25),
-                label: (i * 25).to_string(),
-            })
-            .collect(),
-        ticks_y: (0..=4)
-            .map(|i| Tick {
-                pos: y(i * 25),
-                label: (i * 25).to_string(),
-            })
-            .collect(),
-        quadrants: vec![
-            QuadrantLabel {
-                x: W - PAD - 6.0,
-                y: PAD + 16.0,
-                label: quadrant_label(true, true),
-            },
-            QuadrantLabel {
-                x: x(sc.feasibility_threshold as i32) - 6.0,
-                y: PAD + 16.0,
-                label: quadrant_label(true, false),
-            },
-            QuadrantLabel {
-                x: W - PAD - 6.0,
-                y: H - PAD - 8.0,
-                label: quadrant_label(false, true),
-            },
-            QuadrantLabel {
-                x: x(sc.feasibility_threshold as i32) - 6.0,
-                y: H - PAD - 8.0,
-                label: quadrant_label(false, false),
-            },
-        ],
-        legend: ["low", "medium", "high", "critical", "prohibited"]
-            .iter()
-            .map(|tier| Legend {
-                tier: tier.to_string(),
-                label: t(format!("tier_{tier}")),
-                path: marker(tier, 10.0, 10.0, 7.0),
-            })
-            .collect(),
+    FilterOptions {
         agencies: distinct(|p| &p.agency, &q.agency),
         functions: distinct(|p| &p.business_function, &q.business_function),
         tiers: Tier::ALL
@@ -449,18 +419,77 @@ pub async fn page(
                 selected: q.status.as_deref() == Some(s.as_str()),
             })
             .collect(),
-        columns: vec![
-            column("title", &t("col_title".into())),
-            column("agency", &t("col_agency".into())),
-            column("value", &t("business_value".into())),
-            column("feasibility", &t("feasibility".into())),
-            column("readiness", &t("readiness".into())),
-            column("priority", &t("priority".into())),
-            column("tier", &t("col_tier".into())),
-        ],
+    }
+}
+
+/// The table's column headers, each a link that sorts by it (toggling the direction).
+fn columns(base_query: &str, sort: &str, desc: bool, t: Tr) -> Vec<SortLink> {
+    let column = |key: &'static str, label: String| {
+        let next_desc = !(sort == key && desc);
+        let sep = if base_query.is_empty() { "" } else { "&" };
+        SortLink {
+            label,
+            href: format!(
+                "/portfolio?{base_query}{sep}sort={key}&dir={}",
+                if next_desc { "desc" } else { "asc" }
+            ),
+            sort: match (sort == key, desc) {
+                (true, true) => "descending",
+                (true, false) => "ascending",
+                (false, _) => "none",
+            },
+        }
+    };
+    [
+        ("title", "col_title"),
+        ("agency", "col_agency"),
+        ("value", "business_value"),
+        ("feasibility", "feasibility"),
+        ("readiness", "readiness"),
+        ("priority", "priority"),
+        ("tier", "col_tier"),
+    ]
+    .into_iter()
+    .map(|(key, label)| column(key, t(label.into())))
+    .collect()
+}
+
+/// `GET /portfolio`
+pub async fn page(
+    state: Data<AppState>,
+    viewer: Viewer,
+    q: Query<Filters>,
+) -> Result<HttpResponse, PageError> {
+    let scope = viewer.user.read_scope();
+    let filter = q.radar();
+    let all_scope = scope.clone();
+    let (mut points, everything) = state
+        .db(move |c| {
+            Ok((
+                portfolio::radar(c, &scope, &filter)?,
+                portfolio::radar(c, &all_scope, &RadarFilter::default())?,
+            ))
+        })
+        .await?;
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
+    let desc = q.dir.as_deref() != Some("asc");
+    sort_points(&mut points, &sort, desc);
+    let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
+    let t = |k: String| pages.t(lang, &k);
+    let base_query = q.query();
+    let page = PortfolioPage {
+        base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
+        count: points.len(),
+        points: points
+            .iter()
+            .map(|p| point_view(p, &rules.scoring, &t))
+            .collect(),
+        chart: chart(&rules.scoring, &t),
+        filters: filter_options(&everything, &q, &t),
+        columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
-        clusters,
-        reuse,
+        similar: similar_views(&index),
     };
     pages.render("portfolio", &page, StatusCode::OK)
 }

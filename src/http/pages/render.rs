@@ -59,6 +59,9 @@ impl From<(&'static str, handlebars::TemplateError)> for PagesError {
     }
 }
 
+/// Translates a page string key in the viewer's language (what page builders take).
+pub type Tr<'a> = &'a dyn Fn(String) -> String;
+
 pub struct Pages {
     hbs: Handlebars<'static>,
     strings: BTreeMap<&'static str, Strings>,
