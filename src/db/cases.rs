@@ -342,6 +342,20 @@ fn submitted_row(
     r
 }
 
+/// The webhook payload announcing a submission.
+fn submitted_event(case: &Case, r: &CaseRow, triage: &Triage) -> serde_json::Value {
+    json!({
+        "agency": case.agency,
+        "title": r.title,
+        "revision": r.revision,
+        "status": r.status,
+        "tier": triage.tier,
+        "route": triage.route,
+        "review_groups": triage.review_groups,
+        "required_approvals": triage.required_approvals,
+    })
+}
+
 /// The audit events of a submission: submitted, then triaged.
 fn submission_events<'a>(
     r: &'a CaseRow,
@@ -441,16 +455,7 @@ pub fn store_submission(
             conn,
             "case.submitted",
             Some(id),
-            &json!({
-                "agency": case.agency,
-                "title": r.title,
-                "revision": r.revision,
-                "status": to,
-                "tier": triage.tier,
-                "route": triage.route,
-                "review_groups": triage.review_groups,
-                "required_approvals": triage.required_approvals,
-            }),
+            &submitted_event(&case, &r, triage),
         )?;
         audit::append(
             conn,

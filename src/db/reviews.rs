@@ -104,6 +104,20 @@ pub struct NewDecision<'a> {
     pub tier: Tier,
 }
 
+/// The webhook payload announcing a decision or comment.
+fn decided_event(case: &Case, d: &NewDecision, from: Status) -> serde_json::Value {
+    json!({
+        "agency": case.agency,
+        "title": case.row.title,
+        "action": d.action,
+        "by": d.email,
+        "from_status": from,
+        "status": d.outcome.status,
+        "tier": d.tier,
+        "escalated": d.outcome.escalated,
+    })
+}
+
 /// Stores a decision (or comment) on a case read at `case.row.version`: the case's new status
 /// (not for a comment), the decision row, the webhook event and the audit event, in one
 /// transaction. A decision that ends the review also ends any claim on the case.
@@ -149,25 +163,12 @@ pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> 
                 decisions::created_at.eq(t_now),
             ))
             .execute(conn)?;
-        super::outbox::enqueue(
-            conn,
-            if comment {
-                "case.commented"
-            } else {
-                "case.decided"
-            },
-            Some(id),
-            &json!({
-                "agency": case.agency,
-                "title": case.row.title,
-                "action": d.action,
-                "by": d.email,
-                "from_status": from,
-                "status": outcome.status,
-                "tier": d.tier,
-                "escalated": outcome.escalated,
-            }),
-        )?;
+        let event = if comment {
+            "case.commented"
+        } else {
+            "case.decided"
+        };
+        super::outbox::enqueue(conn, event, Some(id), &decided_event(case, d, from))?;
         audit::append(
             conn,
             &[Event {

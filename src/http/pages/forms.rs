@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::answers::{Answer, Answers};
 use crate::domain::FieldError;
-use crate::rules::model::{Kind, Questionnaire};
+use crate::rules::model::{Kind, Question, Questionnaire};
 
 /// A posted form.
 pub struct Form(pub Vec<(String, String)>);
@@ -124,6 +124,79 @@ pub struct SectionView {
     pub questions: Vec<QuestionView>,
 }
 
+/// The choices a choice question offers, those in `answer` checked.
+fn choices(question: &Question, answer: Option<&Answer>, yes_no: (&str, &str)) -> Vec<ChoiceView> {
+    match question.kind {
+        Kind::Single | Kind::Multi => question
+            .options
+            .iter()
+            .map(|o| ChoiceView {
+                value: o.value.clone(),
+                label: o.label.clone(),
+                checked: match answer {
+                    Some(Answer::Text(v)) => *v == o.value,
+                    Some(Answer::Choices(vs)) => vs.contains(&o.value),
+                    _ => false,
+                },
+            })
+            .collect(),
+        Kind::Scale => {
+            let (lo, hi) = (
+                question.min.unwrap_or(0.0) as i64,
+                question.max.unwrap_or(5.0) as i64,
+            );
+            (lo..=hi)
+                .map(|n| ChoiceView {
+                    value: n.to_string(),
+                    label: n.to_string(),
+                    checked: matches!(answer, Some(Answer::Int(a)) if *a == n),
+                })
+                .collect()
+        }
+        Kind::Bool => [("true", yes_no.0, true), ("false", yes_no.1, false)]
+            .into_iter()
+            .map(|(v, label, b)| ChoiceView {
+                value: v.into(),
+                label: label.into(),
+                checked: matches!(answer, Some(Answer::Bool(a)) if *a == b),
+            })
+            .collect(),
+        Kind::Text | Kind::Number => vec![],
+    }
+}
+
+/// One question as a form field: what was typed (`raw`) wins over the stored answer.
+fn question_view(
+    question: &Question,
+    answer: Option<&Answer>,
+    raw: Option<&String>,
+    error: Option<String>,
+    yes_no: (&str, &str),
+) -> QuestionView {
+    let value = raw.cloned().unwrap_or_else(|| match answer {
+        Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
+        Some(Answer::Number(n)) => n.to_string(),
+        Some(Answer::Int(n)) if question.kind == Kind::Number => n.to_string(),
+        _ => String::new(),
+    });
+    QuestionView {
+        id: question.id.clone(),
+        prompt: question.prompt.clone(),
+        help: question.help.clone(),
+        required: question.required,
+        conditional: question.visible_when.is_some(),
+        is_choice: matches!(question.kind, Kind::Single | Kind::Scale | Kind::Bool),
+        is_multi: question.kind == Kind::Multi,
+        is_text: question.kind == Kind::Text,
+        is_number: question.kind == Kind::Number,
+        choices: choices(question, answer, yes_no),
+        value,
+        min: question.min.map(|m| m.to_string()).unwrap_or_default(),
+        max: question.max.map(|m| m.to_string()).unwrap_or_default(),
+        error,
+    }
+}
+
 /// The questionnaire as a form, filled with `answers` (and `raw` text for unreadable fields).
 pub fn questionnaire_form(
     q: &Questionnaire,
@@ -149,69 +222,13 @@ pub fn questionnaire_form(
                 .iter()
                 .map(|&i| {
                     let question = &q.questions[i];
-                    let answer = answers.get(&question.id);
-                    let choices = match question.kind {
-                        Kind::Single | Kind::Multi => question
-                            .options
-                            .iter()
-                            .map(|o| ChoiceView {
-                                value: o.value.clone(),
-                                label: o.label.clone(),
-                                checked: match answer {
-                                    Some(Answer::Text(v)) => *v == o.value,
-                                    Some(Answer::Choices(vs)) => vs.contains(&o.value),
-                                    _ => false,
-                                },
-                            })
-                            .collect(),
-                        Kind::Scale => {
-                            let (lo, hi) = (
-                                question.min.unwrap_or(0.0) as i64,
-                                question.max.unwrap_or(5.0) as i64,
-                            );
-                            (lo..=hi)
-                                .map(|n| ChoiceView {
-                                    value: n.to_string(),
-                                    label: n.to_string(),
-                                    checked: matches!(answer, Some(Answer::Int(a)) if *a == n),
-                                })
-                                .collect()
-                        }
-                        Kind::Bool => [("true", yes_no.0, true), ("false", yes_no.1, false)]
-                            .into_iter()
-                            .map(|(v, label, b)| ChoiceView {
-                                value: v.into(),
-                                label: label.into(),
-                                checked: matches!(answer, Some(Answer::Bool(a)) if *a == b),
-                            })
-                            .collect(),
-                        Kind::Text | Kind::Number => vec![],
-                    };
-                    let value = raw
-                        .get(&question.id)
-                        .cloned()
-                        .unwrap_or_else(|| match answer {
-                            Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
-                            Some(Answer::Number(n)) => n.to_string(),
-                            Some(Answer::Int(n)) if question.kind == Kind::Number => n.to_string(),
-                            _ => String::new(),
-                        });
-                    QuestionView {
-                        id: question.id.clone(),
-                        prompt: question.prompt.clone(),
-                        help: question.help.clone(),
-                        required: question.required,
-                        conditional: question.visible_when.is_some(),
-                        is_choice: matches!(question.kind, Kind::Single | Kind::Scale | Kind::Bool),
-                        is_multi: question.kind == Kind::Multi,
-                        is_text: question.kind == Kind::Text,
-                        is_number: question.kind == Kind::Number,
-                        choices,
-                        value,
-                        min: question.min.map(|m| m.to_string()).unwrap_or_default(),
-                        max: question.max.map(|m| m.to_string()).unwrap_or_default(),
-                        error: error_for(&question.id),
-                    }
+                    question_view(
+                        question,
+                        answers.get(&question.id),
+                        raw.get(&question.id),
+                        error_for(&question.id),
+                        yes_no,
+                    )
                 })
                 .collect(),
         })
