@@ -125,12 +125,13 @@ pub fn run(rules: &RuleSet, opts: &Options) -> anyhow::Result<String> {
         let (a, _) = crate::domain::preview(rules, &parsed, text);
         outcomes.push(Outcome::of(n, &row.title, label, &a.triage));
     }
-    let mut w = csv::Writer::from_path(&opts.errors_out)
+    let file = std::fs::File::create(&opts.errors_out)
         .with_context(|| format!("cannot write {}", opts.errors_out.display()))?;
+    let mut w = crate::csv_safe::Writer::new(file);
     for r in calibration::errors_csv(&outcomes) {
-        w.write_record(&r)?;
+        w.row(&r)?;
     }
-    w.flush()?;
+    w.finish()?;
     let mut out = calibration::report(&outcomes, rules.routing.medium_at, rules.routing.high_at);
     if unreadable > 0 {
         out += &format!("\n{unreadable} labelled row(s) could not be read and were left out\n");

@@ -11,6 +11,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod csv_safe;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -330,11 +330,13 @@ fn read_rows(path: &Path) -> anyhow::Result<Vec<NumberedRow>> {
         let (line, row) = match rec {
             Ok(r) => {
                 let line = r.position().map_or(0, |p| p.line());
-                let map: BTreeMap<String, String> = headers
-                    .iter()
-                    .cloned()
-                    .zip(r.iter().map(String::from))
-                    .collect();
+                // An aitriage export's cells were neutralised against formulas: undo it.
+                let restore = |c: &str| match layout {
+                    "export" => crate::csv_safe::restore(c).to_string(),
+                    _ => c.to_string(),
+                };
+                let map: BTreeMap<String, String> =
+                    headers.iter().cloned().zip(r.iter().map(restore)).collect();
                 let row = match layout {
                     "federal-2023" => Ok(federal_2023(&map)),
                     "federal-2024" => Ok(federal_2024(&map)),
@@ -485,14 +487,11 @@ pub fn export(
             out.write_all(b"\n").map_err(io)
         }),
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(CSV_COLUMNS)
-                .map_err(|e| AppError::internal("writing the export", e))?;
-            let n = exchange::export(conn, scope, 1000, |r| {
-                w.write_record(r.csv_row())
-                    .map_err(|e| AppError::internal("writing the export", e))
-            })?;
-            w.flush().map_err(io)?;
+            let csv_err = |e: csv::Error| AppError::internal("writing the export", e);
+            let mut w = crate::csv_safe::Writer::new(out);
+            w.row(CSV_COLUMNS).map_err(csv_err)?;
+            let n = exchange::export(conn, scope, 1000, |r| w.row(r.csv_row()).map_err(csv_err))?;
+            w.finish().map_err(csv_err)?.flush().map_err(io)?;
             Ok(n)
         }
     }

@@ -65,16 +65,25 @@ both_backends! {
         let n = app.post(&format!("/api/v1/use-cases/{id}/decisions"), &reviewer, &json!({"action": "comment", "rationale": "Noted \"quotes\", commas, and\nnew lines.", "version": 3})).await;
         assert_eq!(n.status, 200, "{}", n.text);
         app.draft(&t, "cv_screening").await;
+        // A title that a spreadsheet would run as a formula.
+        let mut body = case_body("public_faq_chatbot");
+        body["title"] = json!("=HYPERLINK(\"http://evil.example\",\"open\")");
+        body["summary"] = json!("-1+2 @risk");
+        assert_eq!(app.post("/api/v1/use-cases", &t, &body).await.status, 201);
+        let csv = export_text(&app, Format::Csv);
+        assert!(csv.contains("'=HYPERLINK") && csv.contains("'-1+2"), "{csv}");
+        let api_csv = app.get("/api/v1/portfolio/export?format=csv", &reviewer).await.text;
+        assert!(api_csv.contains("'=HYPERLINK") && !api_csv.contains(",=HYPERLINK") && !api_csv.contains(",\"=HYPERLINK"), "{api_csv}");
         for format in [Format::Jsonl, Format::Csv] {
             let first = export_text(&app, format);
             let dir = tempfile::tempdir().unwrap();
             let file = write(dir.path(), if format == Format::Csv { "x.csv" } else { "x.jsonl" }, &first);
             let empty = TestApp::sqlite().await;
             let r = import(&empty, &file);
-            assert_eq!((r.restored, r.rejected.len()), (3, 0), "{}", r.render());
+            assert_eq!((r.restored, r.rejected.len()), (4, 0), "{}", r.render());
             let second = export_text(&empty, format);
             assert_eq!(first, second, "the round trip lost something");
-            assert_eq!(import(&empty, &file).present, 3, "restoring twice creates nothing");
+            assert_eq!(import(&empty, &file).present, 4, "restoring twice creates nothing");
         }
         let line = export_text(&app, Format::Jsonl).lines().find(|l| l.contains(id)).unwrap().to_string();
         let rec: serde_json::Value = serde_json::from_str(&line).unwrap();

@@ -11,6 +11,7 @@ use super::render::{form_urlencode, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::db::portfolio::{self, Point, RadarFilter};
 use crate::domain::case::{Status, Tier};
+use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::model::Scoring;
 
@@ -494,25 +495,26 @@ pub async fn page(
     pages.render("portfolio", &page, StatusCode::OK)
 }
 
-/// One CSV cell: quoted when needed, and never starting with a formula character.
-fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The radar's cases as CSV rows.
-pub fn csv_of(points: &[Point]) -> String {
-    let mut out = String::from("id,agency,title,business_function,status,tier,route,business_value,feasibility,readiness,priority,quadrant,submitted_at\r\n");
+pub fn csv_of(points: &[Point]) -> Result<String, csv::Error> {
+    let mut w = crate::csv_safe::Writer::new(Vec::new());
+    w.row([
+        "id",
+        "agency",
+        "title",
+        "business_function",
+        "status",
+        "tier",
+        "route",
+        "business_value",
+        "feasibility",
+        "readiness",
+        "priority",
+        "quadrant",
+        "submitted_at",
+    ])?;
     for p in points {
-        let row = [
+        w.row([
             p.id.clone(),
             p.agency.clone(),
             p.title.clone(),
@@ -528,11 +530,9 @@ pub fn csv_of(points: &[Point]) -> String {
             p.submitted_at
                 .map(|t| t.and_utc().to_rfc3339())
                 .unwrap_or_default(),
-        ];
-        out += &row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",");
-        out += "\r\n";
+        ])?;
     }
-    out
+    Ok(String::from_utf8_lossy(&w.finish()?).into_owned())
 }
 
 /// `GET /portfolio.csv` (the same filters as the page).
@@ -553,12 +553,20 @@ pub async fn csv(
             "attachment; filename=\"aitriage-portfolio.csv\"",
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(csv_of(&points)))
+        .body(csv_of(&points).map_err(|e| AppError::internal("writing the CSV", e))?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as the page's CSV writes it.
+    fn cell(s: &str) -> String {
+        let mut w = crate::csv_safe::Writer::new(Vec::new());
+        w.row([s]).unwrap();
+        let text = String::from_utf8(w.finish().unwrap()).unwrap();
+        text.trim_end_matches('\n').to_string()
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_defused() {
