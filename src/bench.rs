@@ -87,18 +87,8 @@ fn ms(d: Duration) -> String {
 /// A database for the run: a temporary SQLite file, or a fresh PostgreSQL schema.
 struct Target {
     url: String,
-    _dir: Option<tempfile_free::TempDir>,
+    _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
-}
-
-/// A tiny temporary-directory guard (the crate's dependencies have no tempfile).
-mod tempfile_free {
-    pub struct TempDir(pub std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 impl Target {
@@ -117,11 +107,10 @@ impl Target {
             }
             Some(other) => Err(anyhow::anyhow!("--database-url takes a postgres:// URL (SQLite runs on a temporary file), not {other}")),
             None => {
-                let dir = std::env::temp_dir().join(format!("aitriage-bench-{}", uuid::Uuid::now_v7().simple()));
-                std::fs::create_dir_all(&dir)?;
+                let dir = tempfile::Builder::new().prefix("aitriage-bench-").tempdir()?;
                 Ok(Target {
-                    url: dir.join("bench.db").to_string_lossy().to_string(),
-                    _dir: Some(tempfile_free::TempDir(dir)),
+                    url: dir.path().join("bench.db").to_string_lossy().to_string(),
+                    _dir: Some(dir),
                     pg: None,
                 })
             }

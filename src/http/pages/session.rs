@@ -78,8 +78,10 @@ impl Viewer {
     }
 }
 
+/// Compares secrets (CSRF tokens) in time that does not depend on where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 impl FromRequest for Viewer {
