@@ -101,15 +101,87 @@ impl Body {
         self.check_type("application/x-www-form-urlencoded")?;
         let text = std::str::from_utf8(&self.0)
             .map_err(|_| AppError::BadRequest("the form is not UTF-8".into()))?;
-        actix_web::web::Query::<Vec<(String, String)>>::from_query(text)
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(text)
             .map(|q| q.into_inner())
-            .map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))
+            .map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))?;
+        match pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            Some((k, _)) => Err(AppError::invalid(k, NUL)),
+            None => Ok(pairs),
+        }
+    }
+}
+
+/// The parameters of a query string (the last value of a repeated name); a value that holds
+/// U+0000 is refused, naming the parameter.
+pub fn query_params(query: &str) -> Result<std::collections::HashMap<String, String>, AppError> {
+    let params =
+        actix_web::web::Query::<std::collections::HashMap<String, String>>::from_query(query)
+            .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
+            .into_inner();
+    match params
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        Some((k, _)) => Err(AppError::invalid(k, NUL)),
+        None => Ok(params),
+    }
+}
+
+/// Text may not carry U+0000: PostgreSQL cannot store it, and no person types it.
+const NUL: &str = "must not contain the NUL character (U+0000)";
+
+/// Whether JSON text has a `\u0000` escape (a raw NUL byte is already a syntax error).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000")
+            && bytes[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
+}
+
+/// The path of the first string (or object key) in `v` that holds U+0000.
+fn nul_path(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value as J;
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        J::String(s) if s.contains('\0') => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.into()
+        }),
+        J::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, &format!("{path}[{i}]"))),
+        J::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "")))
+            } else {
+                nul_path(x, &join(k))
+            }
+        }),
+        _ => None,
     }
 }
 
 fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
+    if has_nul_escape(bytes) {
+        let v: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+        if let Some(field) = nul_path(&v, "") {
+            return Err(AppError::invalid(&field, NUL));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = match serde_path_to_error::deserialize(de) {
+    let value: T = match serde_path_to_error::deserialize(&mut *de) {
         Ok(v) => v,
         Err(e) => {
             let inner = e.inner();
@@ -128,6 +200,9 @@ fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
             )]));
         }
     };
+    // Nothing may follow the value (`{"title":"x"}garbage` is not JSON).
+    de.end()
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
     value
         .validate()
         .map_err(|errs| AppError::Validation(field_errors(&errs)))?;

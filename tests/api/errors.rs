@@ -131,3 +131,49 @@ both_backends! {
         edit.problem(500);
     }
 }
+
+both_backends! {
+    /// U+0000 anywhere in text is a 422 naming the field, on every backend (PostgreSQL cannot
+    /// store it); data after the JSON value is a 400. Nothing is stored.
+    async fn nul_characters_and_trailing_data_are_refused_naming_the_field(app) {
+        let t = app.submitter("UNICEF");
+        let before = app.counts();
+        let mut body = case_body("back_office_email_sorting");
+        body["title"] = json!("bad\u{0}title");
+        let r = app.post("/api/v1/use-cases", &t, &body).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "title", "{}", r.text);
+        let mut body = case_body("back_office_email_sorting");
+        body["answers"]["purpose"] = json!("x\u{0}y");
+        let r = app.post("/api/v1/use-cases", &t, &body).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "answers.purpose", "{}", r.text);
+        for q in ["agency=%00", "tier=high&agency=UN%00ICEF"] {
+            let r = app.get(&format!("/api/v1/use-cases?{q}"), &t).await;
+            assert_eq!(r.problem(422)["errors"][0]["field"], "agency", "{q}: {}", r.text);
+        }
+        let trailing = app.send(TestRequest::post().uri("/api/v1/use-cases").insert_header(("Authorization", format!("Bearer {t}"))).insert_header(("Content-Type", "application/json")).set_payload(format!("{}garbage", case_body("back_office_email_sorting")))).await;
+        trailing.problem(400);
+        // An escaped backslash before "u0000" is ordinary text.
+        let mut body = case_body("back_office_email_sorting");
+        body["summary"] = json!("path C:\\u0000 is fine");
+        assert_eq!(app.post("/api/v1/use-cases", &t, &body).await.status, 201);
+        let after = app.counts();
+        assert_eq!(after[0], before[0] + 1, "only the well-formed case was stored");
+    }
+}
+
+both_backends! {
+    /// The sign-in form is read before anything touches storage: U+0000 in the e-mail is a
+    /// 4xx on every backend, never a 500.
+    async fn a_nul_in_the_sign_in_form_is_refused(app) {
+        let r = app
+            .send(
+                TestRequest::post()
+                    .uri("/login")
+                    .insert_header(("Cookie", "aitriage_login=abc123"))
+                    .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                    .set_payload("login_csrf=abc123&email=ana%00%40unicef.test&password=x"),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 422, "{}", r.text);
+    }
+}

@@ -1,7 +1,5 @@
 //! The portfolio API: the radar points and the summary counts, scoped to the caller.
 
-use std::collections::HashMap;
-
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 
@@ -14,9 +12,7 @@ use crate::http::error::Problem;
 use crate::http::AppState;
 
 fn radar_filter(query: &str) -> AppResult<RadarFilter> {
-    let params = web::Query::<HashMap<String, String>>::from_query(query)
-        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
-        .into_inner();
+    let params = crate::http::extract::query_params(query)?;
     let mut f = RadarFilter::default();
     let mut errors = Vec::new();
     for (k, v) in params {
@@ -161,9 +157,7 @@ pub async fn export(
     who: Principal,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
-        .into_inner();
+    let params = crate::http::extract::query_params(req.query_string())?;
     let mut format = crate::transfer::Format::Jsonl;
     for (k, v) in params {
         match (k.as_str(), crate::transfer::Format::parse(&v)) {

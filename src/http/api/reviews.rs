@@ -1,7 +1,5 @@
 //! The review workflow over HTTP: decisions, claims, and the reviewer's queue.
 
-use std::collections::HashMap;
-
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -105,9 +103,7 @@ struct QueueItem {
 }
 
 fn queue_filter(query: &str) -> AppResult<QueueFilter> {
-    let params = web::Query::<HashMap<String, String>>::from_query(query)
-        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
-        .into_inner();
+    let params = crate::http::extract::query_params(query)?;
     let mut f = QueueFilter::default();
     let mut errors = Vec::new();
     for (k, v) in params {

@@ -2,8 +2,6 @@
 //! Each handler authenticates, parses its input, and calls the data layer, which applies
 //! the caller's scope (404 outside it) and authorship (403).
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
@@ -220,9 +218,7 @@ pub async fn audit(
 const MAX_LIMIT: i64 = 200;
 
 fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
-    let params = web::Query::<HashMap<String, String>>::from_query(query)
-        .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?
-        .into_inner();
+    let params = crate::http::extract::query_params(query)?;
     let mut f = cases::ListFilter {
         limit: 50,
         ..Default::default()

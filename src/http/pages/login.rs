@@ -63,10 +63,19 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Only paths on this site: never `//host` or `https://…`.
+/// Only paths on this site: never `//host` or `https://…`, and nothing a browser would clean
+/// into one (it drops tabs and line breaks, and reads a backslash as `/`), nor any other control or
+/// whitespace character.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -238,7 +247,17 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/queue?tier=high")), "/queue?tier=high");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "queue"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "queue",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r//evil.example",
+            "/ /evil.example",
+            "/\u{0}x",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
     }
