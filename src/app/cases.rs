@@ -151,6 +151,9 @@ pub fn submit(
     store::store_submission(conn, &who.user_id, case, &scores, &triage, to)
 }
 
+/// The longest withdrawal reason kept, in characters.
+pub const MAX_REASON: usize = 2000;
+
 /// Withdraws an open case.
 pub fn withdraw(
     conn: &mut DbConnection,
@@ -159,6 +162,7 @@ pub fn withdraw(
     version: Option<i32>,
     reason: &str,
 ) -> AppResult<Case> {
+    crate::app::reviews::check_length("reason", reason, MAX_REASON)?;
     let case = load_to_change(conn, who, id, version, Status::can_withdraw, "withdrawn")?;
     store::store_withdrawal(conn, &who.user_id, &case, reason)
 }

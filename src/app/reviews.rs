@@ -54,6 +54,20 @@ fn untriaged() -> Triage {
     }
 }
 
+/// The longest decision rationale kept, in characters (the API and the forms alike).
+pub const MAX_RATIONALE: usize = 5000;
+
+/// Refuses `text` longer than `max` characters, naming `field`, whichever door it came in by.
+pub(crate) fn check_length(field: &str, text: &str, max: usize) -> AppResult<()> {
+    if text.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            &format!("at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// Takes a decision on a case at the version the reviewer read (a comment needs no version).
 pub fn decide(
     conn: &mut DbConnection,
@@ -63,6 +77,7 @@ pub fn decide(
     action: Action,
     rationale: &str,
 ) -> AppResult<Case> {
+    check_length("rationale", rationale, MAX_RATIONALE)?;
     let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     let (triage, authored, approvals) = context(conn, who, &case)?;
     let t = triage.unwrap_or_else(untriaged);

@@ -475,3 +475,54 @@ async fn the_portfolio_page_lists_likely_duplicates_across_agencies() {
         "{section}"
     );
 }
+
+#[actix_web::test]
+async fn forms_keep_the_apis_length_limits_and_the_notice_shows_only_known_messages() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNICEF");
+    let c = app.submitted(&submitter, "cv_screening").await;
+    let id = c["id"].as_str().unwrap();
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::SeniorReviewer]);
+    let before = app.counts();
+    let long = "x".repeat(200_000);
+    let version = c["version"].to_string();
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{id}/act"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("op", "decide"),
+                ("decision", "comment"),
+                ("version", &version),
+                ("rationale", &long),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        r.status.as_u16(),
+        422,
+        "{}",
+        &r.text[..r.text.len().min(300)]
+    );
+    assert!(r.text.contains("at most 5000 characters"));
+    assert_eq!(app.counts(), before, "nothing stored");
+    let page = app
+        .send(get(
+            &format!("/use-cases/{id}?done=%3Cb%3Eyou+were+hacked%3C%2Fb%3E"),
+            &cookie,
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains("you were hacked"),
+        "unknown notices are not echoed"
+    );
+    let known = app
+        .send(get(&format!("/use-cases/{id}?done=claim"), &cookie))
+        .await;
+    assert!(
+        known.text.contains("You have claimed this use case."),
+        "a known notice is shown in words"
+    );
+}

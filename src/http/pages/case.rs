@@ -519,7 +519,7 @@ pub async fn page(
     let notice = q
         .done
         .as_deref()
-        .map(|d| state.pages.t(viewer.lang, &format!("done_{d}")));
+        .and_then(|d| state.pages.known(viewer.lang, &format!("done_{d}")));
     render(
         &state,
         &viewer,

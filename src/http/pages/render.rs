@@ -89,6 +89,11 @@ impl Pages {
     }
 
     /// One string, falling back to its key (templates are strict; Rust callers are forgiving).
+    /// The string for `key`, only if the language has one (for keys built from input).
+    pub fn known(&self, lang: &str, key: &str) -> Option<String> {
+        self.strings(lang).get(key).cloned()
+    }
+
     pub fn t(&self, lang: &str, key: &str) -> String {
         self.strings(lang)
             .get(key)
