@@ -1,10 +1,11 @@
 //! A request id for every request: taken from a well-formed incoming `X-Request-Id` or made
 //! anew, sent back in the `X-Request-Id` header and in every problem+json body, and attached to
-//! the request's tracing span, so a user's report can be found in the logs.
+//! the request's tracing span, so a user's report can be found in the logs. The same wrapper
+//! marks responses `Cache-Control: no-store` unless they chose their own caching.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
@@ -41,8 +42,14 @@ pub async fn tag(
     let mut res = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span))
         .await?;
+    let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, v);
+        headers.insert(HEADER, v);
+    }
+    // Answers are per caller and often confidential: no cache keeps them, unless the response
+    // said otherwise (the static stylesheet and script).
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
 }

@@ -107,6 +107,11 @@ both_backends! {
         assert_eq!(kept.headers.get("x-request-id").unwrap(), "client-trace-0001");
         let replaced = app.send(TestRequest::get().uri("/healthz").insert_header(("X-Request-Id", "bad id\twith tab"))).await;
         assert_ne!(replaced.headers.get("x-request-id").unwrap(), "bad id\twith tab");
+        // Per-caller answers are never cached; the static stylesheet is.
+        assert_eq!(ok.headers.get("cache-control").unwrap(), "no-store");
+        assert_eq!(missing.headers.get("cache-control").unwrap(), "no-store");
+        let css = app.send(TestRequest::get().uri("/static/style.css")).await;
+        assert!(css.headers.get("cache-control").unwrap().to_str().unwrap().starts_with("public"));
     }
 }
 
