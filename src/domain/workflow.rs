@@ -104,34 +104,9 @@ fn awaits_decision(status: Status) -> bool {
     matches!(status, Status::InReview | Status::AwaitingApproval)
 }
 
-/// Decides whether `actor` may take `action` now, and what it does.
-pub fn decide(
-    case: &CaseState,
-    approvals: &[Approval],
-    actor: &Actor,
-    action: Action,
-    rationale: &str,
-) -> Result<Outcome, Refusal> {
-    let unchanged = Outcome {
-        status: case.status,
-        escalated: case.escalated,
-        signs_off: vec![],
-    };
-    if rationale.trim().is_empty() {
-        return Err(Refusal::Invalid(match action {
-            Action::Comment => "a comment needs its text in `rationale`".into(),
-            _ => format!("a rationale is required to {action}"),
-        }));
-    }
-    if action == Action::Comment {
-        return if (actor.reviewer && actor.in_review_scope) || actor.agency_submitter {
-            Ok(unchanged)
-        } else {
-            Err(Refusal::Forbidden(
-                "only the case's agency and its reviewers comment".into(),
-            ))
-        };
-    }
+/// Whether `actor` may decide `case` at all: a reviewer in scope who did not author it, on a
+/// case awaiting a decision, senior if it was escalated, in a group still to sign off.
+fn may_decide(case: &CaseState, approvals: &[Approval], actor: &Actor) -> Result<(), Refusal> {
     if !actor.reviewer || !actor.in_review_scope {
         return Err(Refusal::Forbidden(
             "only reviewers whose review scope includes the case's agency decide".into(),
@@ -162,6 +137,38 @@ pub fn decide(
             )));
         }
     }
+    Ok(())
+}
+
+/// Decides whether `actor` may take `action` now, and what it does.
+pub fn decide(
+    case: &CaseState,
+    approvals: &[Approval],
+    actor: &Actor,
+    action: Action,
+    rationale: &str,
+) -> Result<Outcome, Refusal> {
+    let unchanged = Outcome {
+        status: case.status,
+        escalated: case.escalated,
+        signs_off: vec![],
+    };
+    if rationale.trim().is_empty() {
+        return Err(Refusal::Invalid(match action {
+            Action::Comment => "a comment needs its text in `rationale`".into(),
+            _ => format!("a rationale is required to {action}"),
+        }));
+    }
+    if action == Action::Comment {
+        return if (actor.reviewer && actor.in_review_scope) || actor.agency_submitter {
+            Ok(unchanged)
+        } else {
+            Err(Refusal::Forbidden(
+                "only the case's agency and its reviewers comment".into(),
+            ))
+        };
+    }
+    may_decide(case, approvals, actor)?;
     match action {
         Action::Comment => Ok(unchanged),
         Action::Escalate => {
