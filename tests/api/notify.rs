@@ -1,73 +1,44 @@
 //! Notifications: written with each submission and decision, delivered to a webhook once it
 //! is reachable, in order, signed, each with an idempotency key.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 
 use aitriage::domain::access::{ReviewScope, Role};
 use aitriage::notify::{deliver_due, Webhook};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 
-#[derive(Clone, Debug)]
-struct Received {
-    headers: Vec<(String, String)>,
-    body: String,
+/// A fake webhook receiver on `listener`: answers each POST /hook with `status`, records every
+/// request, and checks when dropped that it got `expected` of them.
+async fn receiver(listener: TcpListener, status: u16, expected: u64) -> MockServer {
+    let server = MockServer::builder().listener(listener).start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(status))
+        .expect(expected)
+        .mount(&server)
+        .await;
+    server
 }
 
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
+async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .expect("the receiver records requests")
 }
 
-/// A minimal webhook receiver on `listener`: records each request, answers `status`.
-fn receiver(listener: TcpListener, status: u16) -> Arc<Mutex<Vec<Received>>> {
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut headers = Vec::new();
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            loop {
-                line.clear();
-                reader.read_line(&mut line).unwrap();
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = l.split_once(':') {
-                    headers.push((k.trim().to_string(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .map_or(0, |(_, v)| v.parse().unwrap());
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            sink.lock().unwrap().push(Received {
-                headers,
-                body: String::from_utf8(body).unwrap(),
-            });
-            let reason = if status == 200 { "OK" } else { "Error" };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-        }
-    });
-    got
+fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn body(r: &wiremock::Request) -> String {
+    String::from_utf8(r.body.clone()).unwrap()
 }
 
 fn outbox_state(app: &TestApp) -> Vec<(String, i32, bool, Option<String>)> {
@@ -135,15 +106,15 @@ async fn notifications_reach_the_webhook_after_it_was_down_in_order_signed_and_o
     );
 
     // It comes back; a later pass delivers everything, oldest first.
-    let got = receiver(TcpListener::bind(("127.0.0.1", port)).unwrap(), 200);
+    let got = receiver(TcpListener::bind(("127.0.0.1", port)).unwrap(), 200, 3).await;
     let later = deliver_due(&mut conn, &hook, start + Duration::seconds(3), 100).unwrap();
     assert_eq!((later.sent, later.failed), (3, 0));
-    let received = got.lock().unwrap().clone();
+    let received = requests(&got).await;
     assert_eq!(received.len(), 3);
     let events: Vec<String> = received
         .iter()
         .map(|r| {
-            serde_json::from_str::<Value>(&r.body).unwrap()["event"]
+            serde_json::from_str::<Value>(&body(r)).unwrap()["event"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -152,12 +123,12 @@ async fn notifications_reach_the_webhook_after_it_was_down_in_order_signed_and_o
     assert_eq!(events, ["case.submitted", "case.decided", "case.submitted"]);
     let rows = outbox_state(&app);
     for (r, row) in received.iter().zip(&rows) {
-        assert_eq!(r.header("Idempotency-Key"), Some(row.0.as_str()));
+        assert_eq!(header(r, "Idempotency-Key"), Some(row.0.as_str()));
         assert!(row.2, "marked delivered");
-        let sig = r.header("X-Aitriage-Signature").unwrap();
+        let sig = header(r, "X-Aitriage-Signature").unwrap();
         use hmac::Mac;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
-        mac.update(r.body.as_bytes());
+        mac.update(&r.body);
         let expected: String = mac
             .finalize()
             .into_bytes()
@@ -166,7 +137,7 @@ async fn notifications_reach_the_webhook_after_it_was_down_in_order_signed_and_o
             .collect();
         assert_eq!(sig, format!("sha256={expected}"));
     }
-    let decided: Value = serde_json::from_str(&received[1].body).unwrap();
+    let decided: Value = serde_json::from_str(&body(&received[1])).unwrap();
     assert_eq!(decided["data"]["status"], "approved");
     assert_eq!(decided["use_case_id"], c["id"]);
 
@@ -175,7 +146,7 @@ async fn notifications_reach_the_webhook_after_it_was_down_in_order_signed_and_o
         deliver_due(&mut conn, &hook, start + Duration::seconds(60), 100).unwrap(),
         Default::default()
     );
-    assert_eq!(got.lock().unwrap().len(), 3);
+    assert_eq!(requests(&got).await.len(), 3);
 }
 
 #[actix_web::test]
@@ -189,14 +160,13 @@ async fn a_receiver_that_answers_with_an_error_is_retried_later() {
         secret: None,
         timeout: std::time::Duration::from_secs(5),
     };
-    let got = receiver(listener, 500);
+    let got = receiver(listener, 500, 1).await;
     let mut conn = app.pool.get().unwrap();
     let r = deliver_due(&mut conn, &hook, aitriage::db::now(), 10).unwrap();
     assert_eq!((r.sent, r.failed), (0, 1));
-    assert_eq!(got.lock().unwrap().len(), 1);
-    assert!(got.lock().unwrap()[0]
-        .header("X-Aitriage-Signature")
-        .is_none());
+    let received = requests(&got).await;
+    assert_eq!(received.len(), 1);
+    assert!(header(&received[0], "X-Aitriage-Signature").is_none());
     let rows = outbox_state(&app);
     assert_eq!(
         (rows[0].1, rows[0].2, rows[0].3.as_deref()),
