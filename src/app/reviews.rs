@@ -236,3 +236,29 @@ pub fn queue(
     });
     Ok(out)
 }
+
+/// One page of a queue: the entries after the case `cursor` (from the start without one), at
+/// most `limit`, and the cursor of the next page when there is more. A cursor whose case has
+/// left the queue (decided meanwhile) is refused, so no entry is skipped silently.
+pub fn page(
+    entries: Vec<QueueEntry>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> AppResult<(Vec<QueueEntry>, Option<String>)> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => {
+            entries
+                .iter()
+                .position(|e| e.case.row.id == c)
+                .ok_or_else(|| {
+                    AppError::invalid("cursor", "that case has left the queue; start again")
+                })?
+                + 1
+        }
+    };
+    let mut items: Vec<QueueEntry> = entries.into_iter().skip(start).collect();
+    let next = (items.len() > limit).then(|| items[limit - 1].case.row.id.clone());
+    items.truncate(limit);
+    Ok((items, next))
+}

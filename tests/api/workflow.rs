@@ -397,3 +397,31 @@ both_backends! {
         assert_eq!(decide(&app, &t.senior, &c, "approve").await.status, 200);
     }
 }
+
+both_backends! {
+    /// The review queue pages like the list: `limit` and `cursor`, `next_cursor` until the end.
+    async fn the_review_queue_pages_with_a_cursor(app) {
+        let t = team(&app);
+        for name in ["cv_screening", "health_record_summaries", "refugee_eligibility_screening"] {
+            app.submitted(&t.submitter, name).await;
+        }
+        let first = app.get("/api/v1/review-queue?limit=2", &t.senior).await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        let items = first.json["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 2);
+        let cursor = first.json["next_cursor"].as_str().expect("a next page").to_string();
+        let rest = app.get(&format!("/api/v1/review-queue?limit=2&cursor={cursor}"), &t.senior).await;
+        let more = rest.json["items"].as_array().unwrap().clone();
+        assert_eq!(more.len(), 1, "{}", rest.text);
+        assert!(rest.json["next_cursor"].is_null());
+        let mut ids: Vec<&str> = items.iter().chain(&more).map(|i| i["id"].as_str().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "every case once");
+        let all = app.get("/api/v1/review-queue", &t.senior).await;
+        assert_eq!(all.json["items"].as_array().unwrap().len(), 3);
+        app.get("/api/v1/review-queue?limit=0", &t.senior).await.problem(422);
+        let gone = uuid::Uuid::now_v7();
+        app.get(&format!("/api/v1/review-queue?cursor={gone}"), &t.senior).await.problem(422);
+    }
+}

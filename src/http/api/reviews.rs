@@ -102,12 +102,19 @@ struct QueueItem {
     review: Review,
 }
 
-fn queue_filter(query: &str) -> AppResult<QueueFilter> {
+/// The queue's filters and its page: `limit` (1–500, default 100) and `cursor`.
+fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> {
     let params = crate::http::extract::query_params(query)?;
     let mut f = QueueFilter::default();
+    let (mut limit, mut cursor) = (100, None);
     let mut errors = Vec::new();
     for (k, v) in params {
         match k.as_str() {
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=500).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new(k, "a whole number from 1 to 500")),
+            },
+            "cursor" => cursor = Some(v),
             "tier" => match Tier::parse(&v) {
                 Some(t) => f.tier = Some(t),
                 None => errors.push(FieldError::new(
@@ -123,30 +130,32 @@ fn queue_filter(query: &str) -> AppResult<QueueFilter> {
             },
             _ => errors.push(FieldError::new(
                 k,
-                "unknown parameter (tier, agency, group, older_than_hours)",
+                "unknown parameter (tier, agency, group, older_than_hours, limit, cursor)",
             )),
         }
     }
     if errors.is_empty() {
-        Ok(f)
+        Ok((f, limit, cursor))
     } else {
         Err(AppError::Validation(errors))
     }
 }
 
-/// `GET /api/v1/review-queue?tier=&agency=&group=&older_than_hours=` → `{"items": [case + review]}`.
-#[utoipa::path(get, path = "/api/v1/review-queue", tag = "review", params(("tier" = Option<String>, Query, description = "A risk tier"), ("agency" = Option<String>, Query, description = "An agency code"), ("group" = Option<String>, Query, description = "A review group still to sign off"), ("older_than_hours" = Option<i64>, Query, description = "Only cases waiting at least this long")), responses((status = 200, description = "{items}: cases the caller may decide, each with review: age, SLA, overdue, claim, pending groups, approvals"), (status = 401, description = "No or invalid bearer token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, listed in errors", body = Problem, content_type = "application/problem+json")))]
+/// `GET /api/v1/review-queue?tier=&agency=&group=&older_than_hours=&limit=&cursor=` →
+/// `{"items": [case + review], "next_cursor"}`.
+#[utoipa::path(get, path = "/api/v1/review-queue", tag = "review", params(("tier" = Option<String>, Query, description = "A risk tier"), ("agency" = Option<String>, Query, description = "An agency code"), ("group" = Option<String>, Query, description = "A review group still to sign off"), ("older_than_hours" = Option<i64>, Query, description = "Only cases waiting at least this long"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")), responses((status = 200, description = "{items, next_cursor}: cases the caller may decide, each with review: age, SLA, overdue, claim, pending groups, approvals"), (status = 401, description = "No or invalid bearer token", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, listed in errors", body = Problem, content_type = "application/problem+json")))]
 pub async fn queue(
     state: Data<AppState>,
     who: Principal,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let filter = queue_filter(req.query_string())?;
+    let (filter, limit, cursor) = queue_filter(req.query_string())?;
     let rules = state.rules();
+    let for_queue = rules.clone();
     let entries = state
-        .db(move |c| reviews::queue(c, &who, &filter, &rules))
+        .db(move |c| reviews::queue(c, &who, &filter, &for_queue))
         .await?;
-    let rules = state.rules();
+    let (entries, next_cursor) = reviews::page(entries, cursor.as_deref(), limit)?;
     let items = entries
         .into_iter()
         .map(|e| {
@@ -165,5 +174,5 @@ pub async fn queue(
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
 }
