@@ -85,8 +85,13 @@ fn add_risk_fact(m: &mut Map<String, Value>, rng: &mut Rng) -> String {
             &["no", "informs_decisions", "determines_outcomes"],
         ),
         ("multi_agent", &["no", "internal_agents", "external_agents"]),
+        (
+            "safety_impact",
+            &["none", "informs_safety_decisions", "safety_function"],
+        ),
     ];
     const SETS: &[&str] = &[
+        "intended_use",
         "tool_actions",
         "data_categories",
         "deployment_context",
