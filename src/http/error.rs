@@ -31,6 +31,31 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+/// The problem+json responses of the API, each described once and referenced from the
+/// handlers' OpenAPI attributes (`(status = 401, response = Unauthorized)`).
+pub mod responses {
+    use super::Problem;
+
+    macro_rules! problem_response {
+        ($name:ident, $description:literal) => {
+            #[derive(utoipa::ToResponse)]
+            #[response(description = $description, content_type = "application/problem+json")]
+            pub struct $name(pub Problem);
+        };
+    }
+
+    problem_response!(MalformedJson, "Malformed JSON");
+    problem_response!(Unauthorized, "No or invalid bearer token");
+    problem_response!(Forbidden, "Not allowed for this role");
+    problem_response!(NotFound, "Unknown, or not visible to the caller");
+    problem_response!(
+        Conflict,
+        "Stale version or a change the status does not allow"
+    );
+    problem_response!(TooLarge, "Body over 256 KiB");
+    problem_response!(Invalid, "Invalid fields, listed in errors");
+}
+
 impl AppError {
     /// A stable, snake_case code clients can match on.
     pub fn code(&self) -> &'static str {

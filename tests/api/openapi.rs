@@ -56,4 +56,16 @@ async fn the_openapi_document_describes_every_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Problem responses are described once and referenced from each operation.
+    let unauthorized = &doc["components"]["responses"]["Unauthorized"];
+    assert_eq!(
+        unauthorized["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem",
+        "{unauthorized}"
+    );
+    let read = &paths["/api/v1/use-cases/{id}"]["get"]["responses"];
+    assert_eq!(
+        read["401"]["$ref"], "#/components/responses/Unauthorized",
+        "{read}"
+    );
 }

@@ -11,6 +11,7 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 use crate::error::AppError;
+use crate::http::error::responses as problem;
 
 /// Declares the API's routes once: they are registered from this table, listed in [`ROUTES`],
 /// and a test checks that the OpenAPI document describes every one.
@@ -80,7 +81,13 @@ impl utoipa::Modify for BearerAuth {
         portfolio::similar, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
         admin::reload, admin::simulate,
     ),
-    components(schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView)),
+    components(
+        schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView),
+        responses(
+            problem::MalformedJson, problem::Unauthorized, problem::Forbidden, problem::NotFound,
+            problem::Conflict, problem::TooLarge, problem::Invalid,
+        ),
+    ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
