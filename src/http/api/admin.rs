@@ -21,7 +21,17 @@ fn require_admin(who: &Principal) -> AppResult<()> {
 
 /// `POST /api/v1/admin/rules/reload`: put the rules on disk in force, or refuse them (422 with
 /// every problem as `file:line:column`) and keep the running ones.
-#[utoipa::path(post, path = "/api/v1/admin/rules/reload", tag = "rules", responses((status = 200, description = "{previous_rules_version, rules_version, changed}"), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 422, description = "The pack on disk failed its check; errors name file:line:column", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/rules/reload",
+    tag = "rules",
+    responses(
+        (status = 200, description = "{previous_rules_version, rules_version, changed}"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 422, description = "The pack on disk failed its check; errors name file:line:column", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn reload(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     require_admin(&who)?;
     let (old, new) = state.reload_rules(Some(who.user_id)).await?;
@@ -34,7 +44,17 @@ pub async fn reload(state: Data<AppState>, who: Principal) -> AppResult<HttpResp
 
 /// `POST /api/v1/admin/rules/simulate`: re-triage every stored case under the rules on disk
 /// (the candidate pack) without writing anything; the counts and every changed case.
-#[utoipa::path(post, path = "/api/v1/admin/rules/simulate", tag = "rules", responses((status = 200, description = "What would change under the rules on disk; nothing written"), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/rules/simulate",
+    tag = "rules",
+    responses(
+        (status = 200, description = "What would change under the rules on disk; nothing written"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn simulate(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     require_admin(&who)?;
     let dir = state.config.rules_dir.clone();

@@ -94,19 +94,43 @@ impl utoipa::Modify for BearerAuth {
 pub struct ApiDoc;
 
 /// The OpenAPI document of this API.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()), responses((status = 200, description = "OpenAPI 3.1 document")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    security(()),
+    responses(
+        (status = 200, description = "OpenAPI 3.1 document"),
+    ),
+)]
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(<ApiDoc as utoipa::OpenApi>::openapi())
 }
 
 /// Liveness: `{"status":"ok"}`.
-#[utoipa::path(get, path = "/healthz", tag = "meta", security(()), responses((status = 200, description = "The service is up")))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    security(()),
+    responses(
+        (status = 200, description = "The service is up"),
+    ),
+)]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Prometheus counters.
-#[utoipa::path(get, path = "/metrics", tag = "meta", security(()), responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+    ),
+)]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

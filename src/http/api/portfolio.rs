@@ -58,7 +58,22 @@ fn json(body: web::Bytes) -> HttpResponse {
 }
 
 /// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=` → `{"points": […]}`.
-#[utoipa::path(get, path = "/api/v1/portfolio/radar", tag = "portfolio", params(("agency" = Option<String>, Query, description = "An agency code"), ("business_function" = Option<String>, Query, description = "A business function"), ("tier" = Option<String>, Query, description = "A risk tier"), ("status" = Option<String>, Query, description = "A status")), responses((status = 200, description = "{points}: every scored case the caller may see"), (status = 401, response = problem::Unauthorized), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/portfolio/radar",
+    tag = "portfolio",
+    params(
+        ("agency" = Option<String>, Query, description = "An agency code"),
+        ("business_function" = Option<String>, Query, description = "A business function"),
+        ("tier" = Option<String>, Query, description = "A risk tier"),
+        ("status" = Option<String>, Query, description = "A status"),
+    ),
+    responses(
+        (status = 200, description = "{points}: every scored case the caller may see"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn radar(
     state: Data<AppState>,
     who: Principal,
@@ -82,7 +97,15 @@ pub async fn radar(
 }
 
 /// `GET /api/v1/portfolio/summary` → counts by tier, route, quadrant, status, agency; workload.
-#[utoipa::path(get, path = "/api/v1/portfolio/summary", tag = "portfolio", responses((status = 200, description = "Counts by tier, route, quadrant, status and agency; reviewer workload"), (status = 401, response = problem::Unauthorized)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/portfolio/summary",
+    tag = "portfolio",
+    responses(
+        (status = 200, description = "Counts by tier, route, quadrant, status and agency; reviewer workload"),
+        (status = 401, response = problem::Unauthorized),
+    ),
+)]
 pub async fn summary(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     let scope = who.read_scope();
     let key = format!("summary|{}", scope_key(&scope));
@@ -94,7 +117,19 @@ pub async fn summary(state: Data<AppState>, who: Principal) -> AppResult<HttpRes
 
 /// `GET /api/v1/use-cases/{id}/similar` → `{"items": [{id, agency, title, status, score, reasons}]}`,
 /// best first, among the cases the caller may see.
-#[utoipa::path(get, path = "/api/v1/use-cases/{id}/similar", tag = "portfolio", params(("id" = String, Path, description = "The use case id (a UUID)")), responses((status = 200, description = "{items}: the most similar cases the caller may see, best first, with score and reasons"), (status = 401, response = problem::Unauthorized), (status = 404, response = problem::NotFound)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/use-cases/{id}/similar",
+    tag = "portfolio",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "{items}: the most similar cases the caller may see, best first, with score and reasons"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
 pub async fn similar(
     state: Data<AppState>,
     who: Principal,
@@ -133,7 +168,15 @@ pub const REUSE: f64 = 0.35;
 
 /// `GET /api/v1/portfolio/duplicates` → `{"clusters": [{"cases": […]}], "reuse": [{case, candidate}]}`:
 /// groups of likely duplicates across agencies, and open cases with an approved match elsewhere.
-#[utoipa::path(get, path = "/api/v1/portfolio/duplicates", tag = "portfolio", responses((status = 200, description = "{clusters, reuse}: likely duplicates across agencies, and approved cases elsewhere to reuse"), (status = 401, response = problem::Unauthorized)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/portfolio/duplicates",
+    tag = "portfolio",
+    responses(
+        (status = 200, description = "{clusters, reuse}: likely duplicates across agencies, and approved cases elsewhere to reuse"),
+        (status = 401, response = problem::Unauthorized),
+    ),
+)]
 pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     let idx = state.similar_index(who.read_scope()).await?;
     let clusters: Vec<serde_json::Value> = idx
@@ -151,7 +194,19 @@ pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<Http
 
 /// `GET /api/v1/portfolio/export?format=jsonl|csv`: every case the caller may see, with
 /// scores, triage, assessments and decisions (the format `aitriage import` restores).
-#[utoipa::path(get, path = "/api/v1/portfolio/export", tag = "portfolio", params(("format" = Option<String>, Query, description = "jsonl (default) or csv")), responses((status = 200, description = "Every case the caller may see, as aitriage import restores it"), (status = 401, response = problem::Unauthorized), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/portfolio/export",
+    tag = "portfolio",
+    params(
+        ("format" = Option<String>, Query, description = "jsonl (default) or csv"),
+    ),
+    responses(
+        (status = 200, description = "Every case the caller may see, as aitriage import restores it"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn export(
     state: Data<AppState>,
     who: Principal,

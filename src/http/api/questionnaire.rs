@@ -96,7 +96,15 @@ fn view(rules: &RuleSet) -> QuestionnaireView<'_> {
 }
 
 /// `GET /api/v1/questionnaire`
-#[utoipa::path(get, path = "/api/v1/questionnaire", tag = "intake", responses((status = 200, description = "Sections and questions, with rules_version"), (status = 401, response = problem::Unauthorized)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/questionnaire",
+    tag = "intake",
+    responses(
+        (status = 200, description = "Sections and questions, with rules_version"),
+        (status = 401, response = problem::Unauthorized),
+    ),
+)]
 pub async fn get(state: Data<AppState>, _who: Principal) -> HttpResponse {
     let rules = state.rules();
     HttpResponse::Ok().json(view(&rules))
@@ -120,7 +128,19 @@ pub struct PreviewRequest {
 
 /// `POST /api/v1/triage/preview`: scores and triage of answers as they stand; nothing stored.
 /// `complete` says whether they could be submitted; `missing` lists required answers to give.
-#[utoipa::path(post, path = "/api/v1/triage/preview", tag = "intake", request_body = PreviewRequest, responses((status = 200, description = "Scores and triage of the answers so far; complete and missing. Nothing stored"), (status = 400, response = problem::MalformedJson), (status = 401, response = problem::Unauthorized), (status = 413, response = problem::TooLarge), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/triage/preview",
+    tag = "intake",
+    request_body = PreviewRequest,
+    responses(
+        (status = 200, description = "Scores and triage of the answers so far; complete and missing. Nothing stored"),
+        (status = 400, response = problem::MalformedJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 413, response = problem::TooLarge),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn preview(
     state: Data<AppState>,
     _who: Principal,

@@ -29,7 +29,23 @@ pub struct DecisionRequest {
 }
 
 /// `POST /api/v1/use-cases/{id}/decisions` `{"action", "rationale", "version"}`.
-#[utoipa::path(post, path = "/api/v1/use-cases/{id}/decisions", tag = "review", params(("id" = String, Path, description = "The use case id (a UUID)")), request_body = DecisionRequest, responses((status = 200, description = "The updated case", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/decisions",
+    tag = "review",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The updated case", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn decide(
     state: Data<AppState>,
     who: Principal,
@@ -64,7 +80,21 @@ async fn claim_or_release(
 }
 
 /// `POST /api/v1/use-cases/{id}/claim`
-#[utoipa::path(post, path = "/api/v1/use-cases/{id}/claim", tag = "review", params(("id" = String, Path, description = "The use case id (a UUID)")), responses((status = 200, description = "The use case", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/claim",
+    tag = "review",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The use case", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+    ),
+)]
 pub async fn claim(
     state: Data<AppState>,
     who: Principal,
@@ -74,7 +104,20 @@ pub async fn claim(
 }
 
 /// `POST /api/v1/use-cases/{id}/release`
-#[utoipa::path(post, path = "/api/v1/use-cases/{id}/release", tag = "review", params(("id" = String, Path, description = "The use case id (a UUID)")), responses((status = 200, description = "The use case", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/release",
+    tag = "review",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The use case", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+    ),
+)]
 pub async fn release(
     state: Data<AppState>,
     who: Principal,
@@ -143,7 +186,24 @@ fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> 
 
 /// `GET /api/v1/review-queue?tier=&agency=&group=&older_than_hours=&limit=&cursor=` →
 /// `{"items": [case + review], "next_cursor"}`.
-#[utoipa::path(get, path = "/api/v1/review-queue", tag = "review", params(("tier" = Option<String>, Query, description = "A risk tier"), ("agency" = Option<String>, Query, description = "An agency code"), ("group" = Option<String>, Query, description = "A review group still to sign off"), ("older_than_hours" = Option<i64>, Query, description = "Only cases waiting at least this long"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 100)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")), responses((status = 200, description = "{items, next_cursor}: cases the caller may decide, each with review: age, SLA, overdue, claim, pending groups, approvals"), (status = 401, response = problem::Unauthorized), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/review-queue",
+    tag = "review",
+    params(
+        ("tier" = Option<String>, Query, description = "A risk tier"),
+        ("agency" = Option<String>, Query, description = "An agency code"),
+        ("group" = Option<String>, Query, description = "A review group still to sign off"),
+        ("older_than_hours" = Option<i64>, Query, description = "Only cases waiting at least this long"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "{items, next_cursor}: cases the caller may decide, each with review: age, SLA, overdue, claim, pending groups, approvals"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn queue(
     state: Data<AppState>,
     who: Principal,

@@ -92,7 +92,20 @@ pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse>
 }
 
 /// `POST /api/v1/use-cases` → 201 with the new draft.
-#[utoipa::path(post, path = "/api/v1/use-cases", tag = "intake", request_body = CreateRequest, responses((status = 201, description = "The new draft", body = CaseView), (status = 400, response = problem::MalformedJson), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 413, response = problem::TooLarge), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases",
+    tag = "intake",
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "The new draft", body = CaseView),
+        (status = 400, response = problem::MalformedJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 413, response = problem::TooLarge),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppResult<HttpResponse> {
     let req: CreateRequest = body.json()?;
     let answers = parse_answers(&state, &req.answers)?;
@@ -113,7 +126,19 @@ pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppRes
 }
 
 /// `GET /api/v1/use-cases/{id}`
-#[utoipa::path(get, path = "/api/v1/use-cases/{id}", tag = "intake", params(("id" = String, Path, description = "The use case id (a UUID)")), responses((status = 200, description = "The use case", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 404, response = problem::NotFound)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/use-cases/{id}",
+    tag = "intake",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The use case", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
 pub async fn read(
     state: Data<AppState>,
     who: Principal,
@@ -128,7 +153,24 @@ pub async fn read(
 }
 
 /// `PATCH /api/v1/use-cases/{id}` with the `version` the client read.
-#[utoipa::path(patch, path = "/api/v1/use-cases/{id}", tag = "intake", params(("id" = String, Path, description = "The use case id (a UUID)")), request_body = EditRequest, responses((status = 200, description = "The use case", body = CaseView), (status = 400, response = problem::MalformedJson), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/use-cases/{id}",
+    tag = "intake",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body = EditRequest,
+    responses(
+        (status = 200, description = "The use case", body = CaseView),
+        (status = 400, response = problem::MalformedJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn edit(
     state: Data<AppState>,
     who: Principal,
@@ -159,7 +201,23 @@ pub async fn edit(
 }
 
 /// `POST /api/v1/use-cases/{id}/submit` (body optional: `{"version"}`).
-#[utoipa::path(post, path = "/api/v1/use-cases/{id}/submit", tag = "intake", params(("id" = String, Path, description = "The use case id (a UUID)")), request_body(content = Option<VersionRequest>, description = "Optional: the version read"), responses((status = 200, description = "The case, scored, triaged and routed", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/submit",
+    tag = "intake",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body(content = Option<VersionRequest>, description = "Optional: the version read"),
+    responses(
+        (status = 200, description = "The case, scored, triaged and routed", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn submit(
     state: Data<AppState>,
     who: Principal,
@@ -179,7 +237,22 @@ pub async fn submit(
 }
 
 /// `POST /api/v1/use-cases/{id}/withdraw` (body optional: `{"version", "reason"}`).
-#[utoipa::path(post, path = "/api/v1/use-cases/{id}/withdraw", tag = "intake", params(("id" = String, Path, description = "The use case id (a UUID)")), request_body(content = Option<VersionRequest>, description = "Optional: the version read and a reason"), responses((status = 200, description = "The use case", body = CaseView), (status = 401, response = problem::Unauthorized), (status = 403, response = problem::Forbidden), (status = 404, response = problem::NotFound), (status = 409, response = problem::Conflict)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/withdraw",
+    tag = "intake",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body(content = Option<VersionRequest>, description = "Optional: the version read and a reason"),
+    responses(
+        (status = 200, description = "The use case", body = CaseView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+    ),
+)]
 pub async fn withdraw(
     state: Data<AppState>,
     who: Principal,
@@ -195,7 +268,19 @@ pub async fn withdraw(
 }
 
 /// `GET /api/v1/use-cases/{id}/audit` → `{"events": […]}`, oldest first.
-#[utoipa::path(get, path = "/api/v1/use-cases/{id}/audit", tag = "audit", params(("id" = String, Path, description = "The use case id (a UUID)")), responses((status = 200, description = "{events}: the case's hash-chained audit events, oldest first"), (status = 401, response = problem::Unauthorized), (status = 404, response = problem::NotFound)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/use-cases/{id}/audit",
+    tag = "audit",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "{events}: the case's hash-chained audit events, oldest first"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
 pub async fn audit(
     state: Data<AppState>,
     who: Principal,
@@ -257,7 +342,23 @@ fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
 }
 
 /// `GET /api/v1/use-cases?status=&tier=&agency=&limit=&cursor=` → `{"items", "next_cursor"}`.
-#[utoipa::path(get, path = "/api/v1/use-cases", tag = "intake", params(("status" = Option<String>, Query, description = "A status"), ("tier" = Option<String>, Query, description = "A risk tier"), ("agency" = Option<String>, Query, description = "An agency code"), ("limit" = Option<i64>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")), responses((status = 200, description = "{items, next_cursor}, newest first"), (status = 401, response = problem::Unauthorized), (status = 422, response = problem::Invalid)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/use-cases",
+    tag = "intake",
+    params(
+        ("status" = Option<String>, Query, description = "A status"),
+        ("tier" = Option<String>, Query, description = "A risk tier"),
+        ("agency" = Option<String>, Query, description = "An agency code"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "{items, next_cursor}, newest first"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
 pub async fn list(
     state: Data<AppState>,
     who: Principal,
