@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use diesel::Connection;
 
@@ -165,11 +166,20 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    match run(command, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+/// Runs one command.
+fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => serve(config, args.demo),
         Command::Migrate => migrate(&config),
         Command::Rules(RulesCommand::Check { rules }) => {
-            return rules_check(rules.as_deref().unwrap_or(&config.rules_dir));
+            rules_check(rules.as_deref().unwrap_or(&config.rules_dir))
         }
         Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
         Command::Rules(RulesCommand::Evaluate {
@@ -180,20 +190,19 @@ pub fn main() -> ExitCode {
             positive,
             negative,
             errors,
-        }) => evaluate(
-            rules.as_deref().unwrap_or(&config.rules_dir),
-            crate::evaluate::Options {
+        }) => {
+            let half = crate::evaluate::Half::parse(&half)
+                .ok_or_else(|| anyhow::anyhow!("--half must be a, b or all"))?;
+            let opts = crate::evaluate::Options {
                 file,
                 labels,
-                half: match crate::evaluate::Half::parse(&half) {
-                    Some(h) => h,
-                    None => return fail("--half must be a, b or all"),
-                },
+                half,
                 positive: list(&positive),
                 negative: list(&negative),
                 errors_out: errors,
-            },
-        ),
+            };
+            evaluate(rules.as_deref().unwrap_or(&config.rules_dir), opts)
+        }
         Command::Audit(AuditCommand::Verify) => audit_verify(&config),
         Command::Import { file } => import(&config, &file),
         Command::Export { format } => export(&config, &format),
@@ -201,20 +210,7 @@ pub fn main() -> ExitCode {
             database_url,
             sizes,
             quick,
-        } => {
-            let mut opts = if quick {
-                crate::bench::Options::quick(database_url)
-            } else {
-                crate::bench::Options::full(database_url)
-            };
-            if let Some(s) = sizes {
-                opts.sizes = s;
-            }
-            load_rules(&config.rules_dir)
-                .map_err(anyhow::Error::from)
-                .and_then(|rules| crate::bench::run(&opts, rules, &config))
-                .map(|table| print!("{table}"))
-        }
+        } => bench(&config, database_url, sizes, quick),
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
         }
@@ -226,17 +222,7 @@ pub fn main() -> ExitCode {
             reviews,
             password_stdin,
         }) => {
-            let password = if password_stdin {
-                let mut line = String::new();
-                if let Err(e) = std::io::stdin().read_line(&mut line) {
-                    return fail(&format!(
-                        "cannot read the password from standard input: {e}"
-                    ));
-                }
-                Some(line.trim_end_matches(['\r', '\n']).to_string())
-            } else {
-                None
-            };
+            let password = password_stdin.then(read_password).transpose()?;
             create_user(
                 &config,
                 &agency,
@@ -247,11 +233,35 @@ pub fn main() -> ExitCode {
                 password.as_deref(),
             )
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&format!("{e:#}")),
     }
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn bench(
+    config: &Config,
+    database_url: Option<String>,
+    sizes: Option<Vec<usize>>,
+    quick: bool,
+) -> anyhow::Result<()> {
+    let mut opts = if quick {
+        crate::bench::Options::quick(database_url)
+    } else {
+        crate::bench::Options::full(database_url)
+    };
+    if let Some(s) = sizes {
+        opts.sizes = s;
+    }
+    let rules = load_rules(&config.rules_dir)?;
+    print!("{}", crate::bench::run(&opts, rules, config)?);
+    Ok(())
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -281,7 +291,8 @@ pub fn load_rules(dir: &Path) -> Result<RuleSet, StartError> {
     })
 }
 
-fn rules_check(dir: &Path) -> ExitCode {
+/// Prints every problem of the rule pack as `file:line:column: message` (or that it is ok).
+fn rules_check(dir: &Path) -> anyhow::Result<()> {
     match load_dir(dir) {
         Ok(rules) => {
             println!(
@@ -292,14 +303,13 @@ fn rules_check(dir: &Path) -> ExitCode {
                 rules.taxonomy.nodes.len(),
                 rules.version
             );
-            ExitCode::SUCCESS
+            Ok(())
         }
         Err(diags) => {
             for d in &diags {
                 println!("{d}");
             }
-            eprintln!("{} problem(s) found", diags.len());
-            ExitCode::FAILURE
+            anyhow::bail!("{} problem(s) found", diags.len())
         }
     }
 }
