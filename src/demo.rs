@@ -60,7 +60,7 @@ pub struct DemoReport {
     /// The password every demo user signs in with (new on each run).
     pub password: String,
     /// (e-mail, agency, roles, token)
-    pub tokens: Vec<(String, String, String, String)>,
+    pub tokens: Vec<TokenLine>,
 }
 
 impl DemoReport {
@@ -100,13 +100,11 @@ fn any_cases(conn: &mut DbConnection) -> AppResult<bool> {
 /// be shown again).
 pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppResult<DemoReport> {
     let seeded = !any_cases(conn)?;
-    let mut tokens = Vec::new();
     let password = {
         let mut b = [0u8; 9];
         getrandom::fill(&mut b).map_err(|e| AppError::internal("random", e.to_string()))?;
         format!("demo-{}", users::hex(&b))
     };
-    let mut submitters = Vec::new();
     if seeded {
         for (code, name) in AGENCIES {
             if agencies::find_by_code(conn, code)?.is_none() {
@@ -114,75 +112,106 @@ pub fn seed(conn: &mut DbConnection, rules: &RuleSet, cases_dir: &Path) -> AppRe
             }
         }
     }
+    let mut tokens = Vec::new();
+    let mut submitters = Vec::new();
     for u in demo_users() {
-        let Some(agency) = agencies::find_by_code(conn, u.agency)? else {
-            continue;
-        };
-        let id = match users::find_id_by_email(conn, &u.email)? {
-            Some(id) => id,
-            None if seeded => users::create(
-                conn,
-                users::NewUser {
-                    agency_id: &agency.id,
-                    email: &u.email,
-                    roles: &u.roles,
-                    review_groups: &GROUPS.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
-                    review_scope: if u.all_scope {
-                        ReviewScope::All
-                    } else {
-                        ReviewScope::Own
-                    },
-                },
-            )?,
-            None => continue,
-        };
-        users::set_password(conn, &id, &password)?;
-        let token = users::issue_token(conn, &id)?;
-        let roles = u
-            .roles
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        tokens.push((u.email.clone(), u.agency.to_string(), roles, token));
-        if u.roles.contains(&Role::Submitter) {
-            submitters.push(Principal {
-                user_id: id,
-                email: u.email,
-                agency_id: agency.id,
-                agency_code: agency.code,
-                roles: u.roles,
-                review_groups: vec![],
-                review_scope: ReviewScope::Own,
-            });
+        if let Some((token, submitter)) = sign_up(conn, u, seeded, &password)? {
+            tokens.push(token);
+            submitters.extend(submitter);
         }
     }
-    let mut count = 0;
-    if seeded && !submitters.is_empty() {
-        let examples = load_cases(cases_dir).map_err(|e| AppError::internal("example cases", e))?;
-        for (i, ex) in examples.iter().enumerate() {
-            let who = &submitters[i % submitters.len()];
-            let Ok(parsed) = answers::parse(&rules.questionnaire, &ex.answers) else {
-                tracing::warn!(case = %ex.name, "example case does not fit the questionnaire; not seeded");
-                continue;
-            };
-            let fields = cases::CaseFields {
-                title: ex.title.clone(),
-                summary: ex.summary.clone(),
-                business_function: ex.business_function.clone(),
-            };
-            let case = crate::app::cases::create(conn, who, fields, &parsed)?;
-            count += 1;
-            // Every fifth example stays a draft, so the demo shows work in progress too.
-            if i % 5 != 4 {
-                crate::app::cases::submit(conn, who, &case.row.id, None, rules)?;
-            }
-        }
-    }
+    let cases = if seeded && !submitters.is_empty() {
+        seed_cases(conn, rules, cases_dir, &submitters)?
+    } else {
+        0
+    };
     Ok(DemoReport {
         seeded,
-        cases: count,
+        cases,
         password,
         tokens,
     })
+}
+
+/// A demo user's line of the report: e-mail, agency, roles, API token.
+type TokenLine = (String, String, String, String);
+
+/// Creates (on a fresh database) or finds a demo user, sets the demo password and issues a
+/// token; returns the report line and, for a submitter, the principal to create cases as.
+fn sign_up(
+    conn: &mut DbConnection,
+    u: DemoUser,
+    seeded: bool,
+    password: &str,
+) -> AppResult<Option<(TokenLine, Option<Principal>)>> {
+    let Some(agency) = agencies::find_by_code(conn, u.agency)? else {
+        return Ok(None);
+    };
+    let id = match users::find_id_by_email(conn, &u.email)? {
+        Some(id) => id,
+        None if seeded => users::create(
+            conn,
+            users::NewUser {
+                agency_id: &agency.id,
+                email: &u.email,
+                roles: &u.roles,
+                review_groups: &GROUPS.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+                review_scope: if u.all_scope {
+                    ReviewScope::All
+                } else {
+                    ReviewScope::Own
+                },
+            },
+        )?,
+        None => return Ok(None),
+    };
+    users::set_password(conn, &id, password)?;
+    let token = users::issue_token(conn, &id)?;
+    let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+    let line = (
+        u.email.clone(),
+        u.agency.to_string(),
+        roles.join(","),
+        token,
+    );
+    let submitter = u.roles.contains(&Role::Submitter).then(|| Principal {
+        user_id: id,
+        email: u.email,
+        agency_id: agency.id,
+        agency_code: agency.code,
+        roles: u.roles,
+        review_groups: vec![],
+        review_scope: ReviewScope::Own,
+    });
+    Ok(Some((line, submitter)))
+}
+
+/// Creates the example cases, shared round the submitters; every fifth stays a draft, so the
+/// demo shows work in progress too. Returns how many were created.
+fn seed_cases(
+    conn: &mut DbConnection,
+    rules: &RuleSet,
+    cases_dir: &Path,
+    submitters: &[Principal],
+) -> AppResult<usize> {
+    let examples = load_cases(cases_dir).map_err(|e| AppError::internal("example cases", e))?;
+    let mut count = 0;
+    for (i, ex) in examples.iter().enumerate() {
+        let who = &submitters[i % submitters.len()];
+        let Ok(parsed) = answers::parse(&rules.questionnaire, &ex.answers) else {
+            tracing::warn!(case = %ex.name, "example case does not fit the questionnaire; not seeded");
+            continue;
+        };
+        let fields = cases::CaseFields {
+            title: ex.title.clone(),
+            summary: ex.summary.clone(),
+            business_function: ex.business_function.clone(),
+        };
+        let case = crate::app::cases::create(conn, who, fields, &parsed)?;
+        count += 1;
+        if i % 5 != 4 {
+            crate::app::cases::submit(conn, who, &case.row.id, None, rules)?;
+        }
+    }
+    Ok(count)
 }
