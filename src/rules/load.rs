@@ -528,24 +528,23 @@ impl Loader {
         q
     }
 
-    fn question(
+    /// Checks a question's id, section and help text.
+    fn question_names(
         &mut self,
         src: &Source,
-        span: Range<usize>,
-        rq: RawQuestion,
+        rq: &RawQuestion,
         q: &Questionnaire,
         sections: &HashMap<String, usize>,
-    ) -> Option<Question> {
-        let before = self.diags.len();
-        let id = rq.id.get_ref().clone();
-        if !is_identifier(&id) {
+    ) {
+        let id = rq.id.get_ref();
+        if !is_identifier(id) {
             self.err(
                 src,
                 rq.id.span(),
                 format!("question id `{id}` must be lower_snake_case"),
             );
         }
-        if q.index.contains_key(&id) {
+        if q.index.contains_key(id) {
             self.err(src, rq.id.span(), format!("duplicate question id `{id}`"));
         }
         if !sections.contains_key(rq.section.get_ref()) {
@@ -562,17 +561,11 @@ impl Loader {
                 format!("question `{id}` needs help text"),
             );
         }
-        let Some(kind) = Kind::parse(rq.kind.get_ref()) else {
-            self.err(
-                src,
-                rq.kind.span(),
-                format!(
-                    "unknown kind `{}` (single, multi, scale, bool, text, number)",
-                    rq.kind.get_ref()
-                ),
-            );
-            return None;
-        };
+    }
+
+    /// Checks that a question's options and range fit its kind.
+    fn question_shape(&mut self, src: &Source, span: Range<usize>, rq: &RawQuestion, kind: Kind) {
+        let id = rq.id.get_ref();
         if kind.has_options() {
             if rq.options.len() < 2 {
                 self.err(
@@ -610,13 +603,33 @@ impl Loader {
         }
         if let (Some(lo), Some(hi)) = (rq.min, rq.max) {
             if lo > hi {
-                self.err(
-                    src,
-                    span.clone(),
-                    format!("question `{id}`: min is above max"),
-                );
+                self.err(src, span, format!("question `{id}`: min is above max"));
             }
         }
+    }
+
+    fn question(
+        &mut self,
+        src: &Source,
+        span: Range<usize>,
+        rq: RawQuestion,
+        q: &Questionnaire,
+        sections: &HashMap<String, usize>,
+    ) -> Option<Question> {
+        let before = self.diags.len();
+        self.question_names(src, &rq, q, sections);
+        let Some(kind) = Kind::parse(rq.kind.get_ref()) else {
+            self.err(
+                src,
+                rq.kind.span(),
+                format!(
+                    "unknown kind `{}` (single, multi, scale, bool, text, number)",
+                    rq.kind.get_ref()
+                ),
+            );
+            return None;
+        };
+        self.question_shape(src, span, &rq, kind);
         let visible_when = rq
             .visible_when
             .as_ref()
@@ -624,50 +637,7 @@ impl Loader {
         if self.diags.len() > before {
             return None;
         }
-        Some(Question {
-            id,
-            section: rq.section.into_inner(),
-            kind,
-            prompt: rq.prompt,
-            help: rq.help.into_inner(),
-            required: rq.required,
-            options: rq
-                .options
-                .into_iter()
-                .map(|o| Choice {
-                    value: o.value.into_inner(),
-                    label: o.label,
-                    contributes: Dims {
-                        business_value: o.business_value,
-                        feasibility: o.feasibility,
-                        readiness: o.readiness,
-                    },
-                })
-                .collect(),
-            min: rq.min,
-            max: rq.max,
-            per_step: rq.per_step.dims(),
-            if_true: rq.if_true.dims(),
-            if_false: rq.if_false.dims(),
-            bands: {
-                let mut b: Vec<Band> = rq
-                    .bands
-                    .into_iter()
-                    .map(|b| Band {
-                        at_least: b.at_least,
-                        contributes: Dims {
-                            business_value: b.business_value,
-                            feasibility: b.feasibility,
-                            readiness: b.readiness,
-                        },
-                    })
-                    .collect();
-                b.sort_by(|x, y| x.at_least.total_cmp(&y.at_least));
-                b
-            },
-            max_length: rq.max_length.unwrap_or(4000),
-            visible_when,
-        })
+        Some(build_question(rq, kind, visible_when))
     }
 
     fn scoring(&mut self, src: &Source) -> Option<Scoring> {
@@ -779,6 +749,76 @@ impl Loader {
         nodes
     }
 
+    /// Checks a rule's id, node, scores, review group and rationale.
+    fn rule_fields(
+        &mut self,
+        src: &Source,
+        r: &RawRule,
+        nodes: &[Node],
+        ids: &mut HashSet<String>,
+    ) {
+        if !ids.insert(r.id.get_ref().clone()) {
+            self.err(
+                src,
+                r.id.span(),
+                format!("duplicate rule id `{}`", r.id.get_ref()),
+            );
+        }
+        if !nodes.iter().any(|n| &n.id == r.node.get_ref()) {
+            self.err(
+                src,
+                r.node.span(),
+                format!("unknown taxonomy node `{}`", r.node.get_ref()),
+            );
+        }
+        for (name, v) in [("severity", &r.severity), ("likelihood", &r.likelihood)] {
+            if !(1..=5).contains(v.get_ref()) {
+                self.err(
+                    src,
+                    v.span(),
+                    format!("{name} must be from 1 to 5, not {}", v.get_ref()),
+                );
+            }
+        }
+        if !is_identifier(r.review_group.get_ref()) {
+            self.err(
+                src,
+                r.review_group.span(),
+                "review_group must be a lower_snake_case group name",
+            );
+        }
+        if r.rationale.get_ref().trim().len() < 20 {
+            self.err(
+                src,
+                r.rationale.span(),
+                "the rationale must tell a submitter what to do (20 characters at least)",
+            );
+        }
+    }
+
+    /// The frameworks a rule cites; citing none is a problem.
+    fn frameworks(&mut self, src: &Source, span: Range<usize>, r: &mut RawRule) -> Frameworks {
+        match r.frameworks.take() {
+            Some(f)
+                if f.eu_ai_act.is_some()
+                    || f.nist_ai_rmf.is_some()
+                    || f.iso_42001.is_some()
+                    || f.mit_ai_risk.is_some() =>
+            {
+                Frameworks {
+                    eu_ai_act: f.eu_ai_act,
+                    nist_ai_rmf: f.nist_ai_rmf,
+                    iso_42001: f.iso_42001,
+                    mit_ai_risk: f.mit_ai_risk,
+                }
+            }
+            _ => {
+                self.err(src, span, format!("rule `{}` cites no framework (eu_ai_act, nist_ai_rmf, iso_42001, mit_ai_risk)", r.id.get_ref()));
+                Frameworks::default()
+            }
+        }
+    }
+
     fn rules(
         &mut self,
         src: &Source,
@@ -794,64 +834,10 @@ impl Loader {
         let sample_hints = sample_hints(q);
         for rr in raw.rule {
             let span = rr.span();
-            let r = rr.into_inner();
+            let mut r = rr.into_inner();
             let before = self.diags.len();
-            if !ids.insert(r.id.get_ref().clone()) {
-                self.err(
-                    src,
-                    r.id.span(),
-                    format!("duplicate rule id `{}`", r.id.get_ref()),
-                );
-            }
-            if !nodes.iter().any(|n| &n.id == r.node.get_ref()) {
-                self.err(
-                    src,
-                    r.node.span(),
-                    format!("unknown taxonomy node `{}`", r.node.get_ref()),
-                );
-            }
-            for (name, v) in [("severity", &r.severity), ("likelihood", &r.likelihood)] {
-                if !(1..=5).contains(v.get_ref()) {
-                    self.err(
-                        src,
-                        v.span(),
-                        format!("{name} must be from 1 to 5, not {}", v.get_ref()),
-                    );
-                }
-            }
-            if !is_identifier(r.review_group.get_ref()) {
-                self.err(
-                    src,
-                    r.review_group.span(),
-                    "review_group must be a lower_snake_case group name",
-                );
-            }
-            if r.rationale.get_ref().trim().len() < 20 {
-                self.err(
-                    src,
-                    r.rationale.span(),
-                    "the rationale must tell a submitter what to do (20 characters at least)",
-                );
-            }
-            let frameworks = match r.frameworks {
-                Some(f)
-                    if f.eu_ai_act.is_some()
-                        || f.nist_ai_rmf.is_some()
-                        || f.iso_42001.is_some()
-                        || f.mit_ai_risk.is_some() =>
-                {
-                    Frameworks {
-                        eu_ai_act: f.eu_ai_act,
-                        nist_ai_rmf: f.nist_ai_rmf,
-                        iso_42001: f.iso_42001,
-                        mit_ai_risk: f.mit_ai_risk,
-                    }
-                }
-                _ => {
-                    self.err(src, span.clone(), format!("rule `{}` cites no framework (eu_ai_act, nist_ai_rmf, iso_42001, mit_ai_risk)", r.id.get_ref()));
-                    Frameworks::default()
-                }
-            };
+            self.rule_fields(src, &r, nodes, ids);
+            let frameworks = self.frameworks(src, span, &mut r);
             let when = self.condition(src, &r.when, q);
             if let Some(c) = &when {
                 if let Err(e) = c.eval_cel(&sample, &sample_hints) {
@@ -1112,6 +1098,52 @@ fn sample_hints(q: &Questionnaire) -> cel::Value {
                 (qu.id.clone(), Value::from(vec![Value::from(first)]))
             }),
     )
+}
+
+/// The typed question of a checked raw one.
+fn build_question(rq: RawQuestion, kind: Kind, visible_when: Option<Condition>) -> Question {
+    let mut bands: Vec<Band> = rq
+        .bands
+        .into_iter()
+        .map(|b| Band {
+            at_least: b.at_least,
+            contributes: Dims {
+                business_value: b.business_value,
+                feasibility: b.feasibility,
+                readiness: b.readiness,
+            },
+        })
+        .collect();
+    bands.sort_by(|x, y| x.at_least.total_cmp(&y.at_least));
+    Question {
+        id: rq.id.into_inner(),
+        section: rq.section.into_inner(),
+        kind,
+        prompt: rq.prompt,
+        help: rq.help.into_inner(),
+        required: rq.required,
+        options: rq
+            .options
+            .into_iter()
+            .map(|o| Choice {
+                value: o.value.into_inner(),
+                label: o.label,
+                contributes: Dims {
+                    business_value: o.business_value,
+                    feasibility: o.feasibility,
+                    readiness: o.readiness,
+                },
+            })
+            .collect(),
+        min: rq.min,
+        max: rq.max,
+        per_step: rq.per_step.dims(),
+        if_true: rq.if_true.dims(),
+        if_false: rq.if_false.dims(),
+        bands,
+        max_length: rq.max_length.unwrap_or(4000),
+        visible_when,
+    }
 }
 
 /// One answer for every question, of its kind: evaluating each rule against it at load time
