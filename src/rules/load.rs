@@ -972,6 +972,62 @@ impl Loader {
         }
     }
 
+    /// One tier's route, checked: a known tier and action, approvals for human approval, an
+    /// SLA only where reviewers wait, and prohibited practices blocked.
+    fn route(
+        &mut self,
+        src: &Source,
+        name: &str,
+        spec: &Spanned<RawRoute>,
+    ) -> Option<(Tier, RouteSpec)> {
+        let Some(tier) = Tier::parse(name) else {
+            self.err(src, spec.span(), format!("unknown tier `{name}`"));
+            return None;
+        };
+        let s = spec.get_ref();
+        let Some(route) = Route::parse(s.action.get_ref()) else {
+            self.err(
+                src,
+                s.action.span(),
+                "action must be auto_clear, functional_review, human_approval or blocked",
+            );
+            return None;
+        };
+        if route == Route::HumanApproval && s.approvals == 0 {
+            self.err(
+                src,
+                spec.span(),
+                "human approval needs approvals of 1 or more",
+            );
+        }
+        if s.sla_working_days == Some(0)
+            || (s.sla_working_days.is_some() && matches!(route, Route::AutoClear | Route::Blocked))
+        {
+            self.err(
+                src,
+                spec.span(),
+                "sla_working_days is 1 or more, and only for routes that wait for reviewers",
+            );
+        }
+        if tier == Tier::Prohibited && route != Route::Blocked {
+            self.err(src, spec.span(), "prohibited practices must be blocked");
+        }
+        let approvals = if route == Route::HumanApproval {
+            s.approvals
+        } else {
+            0
+        };
+        Some((
+            tier,
+            RouteSpec {
+                route,
+                approvals,
+                senior_required: s.senior_required,
+                sla_working_days: s.sla_working_days,
+            },
+        ))
+    }
+
     fn routing(&mut self, src: &Source) -> Option<Routing> {
         let raw = self.parse::<RawRouting>(src)?;
         let before = self.diags.len();
@@ -993,52 +1049,9 @@ impl Loader {
         }
         let mut routes = HashMap::new();
         for (name, spec) in raw.route.get_ref() {
-            let Some(tier) = Tier::parse(name) else {
-                self.err(src, spec.span(), format!("unknown tier `{name}`"));
-                continue;
-            };
-            let Some(route) = Route::parse(spec.get_ref().action.get_ref()) else {
-                self.err(
-                    src,
-                    spec.get_ref().action.span(),
-                    "action must be auto_clear, functional_review, human_approval or blocked",
-                );
-                continue;
-            };
-            let s = spec.get_ref();
-            if route == Route::HumanApproval && s.approvals == 0 {
-                self.err(
-                    src,
-                    spec.span(),
-                    "human approval needs approvals of 1 or more",
-                );
+            if let Some((tier, route)) = self.route(src, name, spec) {
+                routes.insert(tier, route);
             }
-            if s.sla_working_days == Some(0)
-                || (s.sla_working_days.is_some()
-                    && matches!(route, Route::AutoClear | Route::Blocked))
-            {
-                self.err(
-                    src,
-                    spec.span(),
-                    "sla_working_days is 1 or more, and only for routes that wait for reviewers",
-                );
-            }
-            if tier == Tier::Prohibited && route != Route::Blocked {
-                self.err(src, spec.span(), "prohibited practices must be blocked");
-            }
-            routes.insert(
-                tier,
-                RouteSpec {
-                    route,
-                    approvals: if route == Route::HumanApproval {
-                        s.approvals
-                    } else {
-                        0
-                    },
-                    senior_required: s.senior_required,
-                    sla_working_days: s.sla_working_days,
-                },
-            );
         }
         for tier in Tier::ALL {
             if !routes.contains_key(tier) {
