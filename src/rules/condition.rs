@@ -629,6 +629,80 @@ impl Walker<'_> {
         }
     }
 
+    /// `answers.<id>` must name a question; `hints.<id>` a choice question.
+    fn walk_select(&mut self, e: &IdedExpr, s: &cel::common::ast::SelectExpr) {
+        let root = match &s.operand.expr {
+            Expr::Ident(r) if ROOTS.contains(&r.as_str()) && !self.is_bound(r) => Some(r.as_str()),
+            _ => None,
+        };
+        match root {
+            Some("answers") if self.questions.options_of(&s.field).is_none() => {
+                self.error(e.id, format!("unknown question id `{}`", s.field));
+            }
+            Some("answers") => self.reads.push(s.field.clone()),
+            Some(_) if !matches!(self.questions.options_of(&s.field), Some(Some(_))) => {
+                self.error(
+                    e.id,
+                    format!(
+                        "`hints.{}`: hints exist only for single- and multiple-choice questions",
+                        s.field
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => self.walk(&s.operand),
+        }
+    }
+
+    /// Option literals compared with a question (`==`, `!=`, `in`) must be its options.
+    fn walk_call(&mut self, c: &cel::common::ast::CallExpr) {
+        let args: Vec<&IdedExpr> = c.target.iter().map(|t| &**t).chain(c.args.iter()).collect();
+        match c.func_name.as_str() {
+            "_==_" | "_!=_" if args.len() == 2 => {
+                if let Some(q) = self.question_of(args[0]) {
+                    self.check_literal(&q, args[1]);
+                }
+                if let Some(q) = self.question_of(args[1]) {
+                    self.check_literal(&q, args[0]);
+                }
+            }
+            "@in" if args.len() == 2 => {
+                if let Some(q) = self.question_of(args[1]) {
+                    self.check_literal(&q, args[0]);
+                }
+                if let (Some(q), Expr::List(list)) = (self.question_of(args[0]), &args[1].expr) {
+                    for item in &list.elements {
+                        self.check_literal(&q, item);
+                    }
+                }
+            }
+            _ => {}
+        }
+        for a in args {
+            self.walk(a);
+        }
+    }
+
+    /// A comprehension's variables are in scope inside it, bound to the question they range over.
+    fn walk_comprehension(&mut self, c: &cel::common::ast::ComprehensionExpr) {
+        self.walk(&c.iter_range);
+        self.walk(&c.accu_init);
+        let over = self.question_of(&c.iter_range);
+        self.bound.push((c.iter_var.clone(), over));
+        if let Some(v2) = &c.iter_var2 {
+            self.bound.push((v2.clone(), None));
+        }
+        self.bound.push((c.accu_var.clone(), None));
+        self.walk(&c.loop_cond);
+        self.walk(&c.loop_step);
+        self.walk(&c.result);
+        self.bound.pop();
+        if c.iter_var2.is_some() {
+            self.bound.pop();
+        }
+        self.bound.pop();
+    }
+
     fn walk(&mut self, e: &IdedExpr) {
         match &e.expr {
             Expr::Ident(name) => {
@@ -641,81 +715,9 @@ impl Walker<'_> {
                     );
                 }
             }
-            Expr::Select(s) => {
-                let root = match &s.operand.expr {
-                    Expr::Ident(r) if ROOTS.contains(&r.as_str()) && !self.is_bound(r) => {
-                        Some(r.as_str())
-                    }
-                    _ => None,
-                };
-                if root == Some("answers") {
-                    if self.questions.options_of(&s.field).is_none() {
-                        self.error(e.id, format!("unknown question id `{}`", s.field));
-                    } else {
-                        self.reads.push(s.field.clone());
-                    }
-                } else if root == Some("hints") {
-                    if !matches!(self.questions.options_of(&s.field), Some(Some(_))) {
-                        self.error(
-                            e.id,
-                            format!(
-                                "`hints.{}`: hints exist only for single- and multiple-choice questions",
-                                s.field
-                            ),
-                        );
-                    }
-                } else {
-                    self.walk(&s.operand);
-                }
-            }
-            Expr::Call(c) => {
-                let args: Vec<&IdedExpr> =
-                    c.target.iter().map(|t| &**t).chain(c.args.iter()).collect();
-                match c.func_name.as_str() {
-                    "_==_" | "_!=_" if args.len() == 2 => {
-                        if let Some(q) = self.question_of(args[0]) {
-                            self.check_literal(&q, args[1]);
-                        }
-                        if let Some(q) = self.question_of(args[1]) {
-                            self.check_literal(&q, args[0]);
-                        }
-                    }
-                    "@in" if args.len() == 2 => {
-                        if let Some(q) = self.question_of(args[1]) {
-                            self.check_literal(&q, args[0]);
-                        }
-                        if let (Some(q), Expr::List(list)) =
-                            (self.question_of(args[0]), &args[1].expr)
-                        {
-                            for item in &list.elements {
-                                self.check_literal(&q, item);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                for a in args {
-                    self.walk(a);
-                }
-            }
-            Expr::Comprehension(c) => {
-                self.walk(&c.iter_range);
-                self.walk(&c.accu_init);
-                let over = self.question_of(&c.iter_range);
-                self.bound.push((c.iter_var.clone(), over));
-                if let Some(v2) = &c.iter_var2 {
-                    self.bound.push((v2.clone(), None));
-                }
-                self.bound.push((c.accu_var.clone(), None));
-                self.walk(&c.loop_cond);
-                self.walk(&c.loop_step);
-                self.walk(&c.result);
-                self.bound.pop();
-                if c.iter_var2.is_some() {
-                    self.bound.pop();
-                }
-                self.bound.pop();
-            }
+            Expr::Select(s) => self.walk_select(e, s),
+            Expr::Call(c) => self.walk_call(c),
+            Expr::Comprehension(c) => self.walk_comprehension(c),
             Expr::List(l) => {
                 for item in &l.elements {
                     self.walk(item);
