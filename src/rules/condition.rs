@@ -356,6 +356,48 @@ fn exists_predicate(p: &IdedExpr, v: &str, slot: usize, list: List) -> Option<Na
     }
 }
 
+/// `answers.x OP literal` (either way round): a single choice or text equal or not, a scale
+/// compared with a whole number.
+fn comparison(f: &str, a: &IdedExpr, b: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
+    let cmp = Cmp::of(f)?;
+    let (r, lit, cmp) = match (answer_ref(a, q), answer_ref(b, q)) {
+        (Some(r), None) => (r, b, cmp),
+        (None, Some(r)) => (r, a, cmp.flipped()),
+        _ => return None,
+    };
+    match (r.1, cmp) {
+        (Kind::Single | Kind::Text, Cmp::Eq | Cmp::Ne) => Some(Native::StrEq {
+            slot: r.0,
+            value: string_lit(lit)?,
+            negate: matches!(cmp, Cmp::Ne),
+        }),
+        (Kind::Scale, _) => Some(Native::Scale {
+            slot: r.0,
+            cmp,
+            k: int_lit(lit)?,
+        }),
+        _ => None,
+    }
+}
+
+/// `xs.exists(v, p)` over a multiple-choice answer or hints, as CEL expands it.
+fn exists(c: &cel::common::ast::ComprehensionExpr, q: &dyn QuestionLookup) -> Option<Native> {
+    let (slot, list) = list_ref(&c.iter_range, q)?;
+    let init_false = matches!(&c.accu_init.expr, Expr::Literal(LiteralValue::Boolean(b)) if !**b);
+    if c.iter_var2.is_some() || !init_false || !is_var(&c.result, &c.accu_var) {
+        return None;
+    }
+    let Expr::Call(step) = &c.loop_step.expr else {
+        return None;
+    };
+    match (step.func_name.as_str(), step.args.as_slice()) {
+        ("_||_", [acc, p]) if is_var(acc, &c.accu_var) => {
+            exists_predicate(p, &c.iter_var, slot, list)
+        }
+        _ => None,
+    }
+}
+
 /// The native form of `e`, if every part of it has one.
 fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
     match &e.expr {
@@ -394,47 +436,11 @@ fn native(e: &IdedExpr, q: &dyn QuestionLookup) -> Option<Native> {
                         _ => None,
                     },
                 },
-                (f, [a, b]) => {
-                    let cmp = Cmp::of(f)?;
-                    let (r, lit, cmp) = match (answer_ref(a, q), answer_ref(b, q)) {
-                        (Some(r), None) => (r, b, cmp),
-                        (None, Some(r)) => (r, a, cmp.flipped()),
-                        _ => return None,
-                    };
-                    match (r.1, cmp) {
-                        (Kind::Single | Kind::Text, Cmp::Eq | Cmp::Ne) => Some(Native::StrEq {
-                            slot: r.0,
-                            value: string_lit(lit)?,
-                            negate: matches!(cmp, Cmp::Ne),
-                        }),
-                        (Kind::Scale, _) => Some(Native::Scale {
-                            slot: r.0,
-                            cmp,
-                            k: int_lit(lit)?,
-                        }),
-                        _ => None,
-                    }
-                }
+                (f, [a, b]) => comparison(f, a, b, q),
                 _ => None,
             }
         }
-        Expr::Comprehension(c) => {
-            let (slot, list) = list_ref(&c.iter_range, q)?;
-            let init_false =
-                matches!(&c.accu_init.expr, Expr::Literal(LiteralValue::Boolean(b)) if !**b);
-            if c.iter_var2.is_some() || !init_false || !is_var(&c.result, &c.accu_var) {
-                return None;
-            }
-            let Expr::Call(step) = &c.loop_step.expr else {
-                return None;
-            };
-            match (step.func_name.as_str(), step.args.as_slice()) {
-                ("_||_", [acc, p]) if is_var(acc, &c.accu_var) => {
-                    exists_predicate(p, &c.iter_var, slot, list)
-                }
-                _ => None,
-            }
-        }
+        Expr::Comprehension(c) => exists(c, q),
         _ => None,
     }
 }
