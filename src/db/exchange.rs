@@ -78,6 +78,99 @@ type DecisionRow = (
     NaiveDateTime,
 );
 
+/// A page of cases for export: each row with its agency's code and name and its creator's
+/// e-mail, after the case id `after`, in id order.
+fn export_page(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    after: &str,
+    batch: i64,
+) -> AppResult<Vec<(cases::CaseRow, String, String, String)>> {
+    let mut q = use_cases::table
+        .inner_join(agencies::table)
+        .inner_join(users::table.on(users::id.eq(use_cases::created_by)))
+        .filter(use_cases::id.gt(after))
+        .select((
+            use_cases::all_columns,
+            agencies::code,
+            agencies::name,
+            users::email,
+        ))
+        .into_boxed();
+    if let Scope::Agencies(ids) = scope {
+        q = q.filter(use_cases::agency_id.eq_any(ids));
+    }
+    Ok(q.order(use_cases::id.asc()).limit(batch).load(conn)?)
+}
+
+/// Every assessment of these cases, by case, oldest revision first.
+fn assessments_of(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> AppResult<HashMap<String, Vec<AssessmentRecord>>> {
+    let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
+    let rows: Vec<(String, i32, String, String, String, String, NaiveDateTime)> =
+        assessments::table
+            .filter(assessments::use_case_id.eq_any(ids))
+            .order((assessments::use_case_id, assessments::revision))
+            .select((
+                assessments::use_case_id,
+                assessments::revision,
+                assessments::answers,
+                assessments::scores,
+                assessments::triage,
+                assessments::rules_version,
+                assessments::created_at,
+            ))
+            .load(conn)?;
+    for (cid, revision, answers, scores, triage, rules_version, at) in rows {
+        assessed.entry(cid).or_default().push(AssessmentRecord {
+            revision,
+            answers: json_of(&answers)?,
+            scores: json_of(&scores)?,
+            triage: json_of(&triage)?,
+            rules_version,
+            created_at: at.and_utc(),
+        });
+    }
+    Ok(assessed)
+}
+
+/// Every decision on these cases, by case, in the order taken.
+fn decisions_of(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> AppResult<HashMap<String, Vec<DecisionRecord>>> {
+    let mut decided: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
+    let rows: Vec<DecisionRow> = decisions::table
+        .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
+        .filter(decisions::use_case_id.eq_any(ids))
+        .order((decisions::use_case_id, decisions::created_at, decisions::id))
+        .select((
+            decisions::use_case_id,
+            decisions::revision,
+            users::email,
+            decisions::action,
+            decisions::rationale,
+            decisions::senior,
+            decisions::review_groups,
+            decisions::created_at,
+        ))
+        .load(conn)?;
+    for (cid, revision, by, action, rationale, senior, review_groups, at) in rows {
+        decided.entry(cid).or_default().push(DecisionRecord {
+            revision,
+            by,
+            action,
+            rationale,
+            senior,
+            review_groups,
+            created_at: at.and_utc(),
+        });
+    }
+    Ok(decided)
+}
+
 /// Every case in `scope`, in id order, `batch` at a time, as complete records.
 pub fn export(
     conn: &mut DbConnection,
@@ -88,79 +181,14 @@ pub fn export(
     let mut after = String::new();
     let mut n = 0;
     loop {
-        let mut q = use_cases::table
-            .inner_join(agencies::table)
-            .inner_join(users::table.on(users::id.eq(use_cases::created_by)))
-            .filter(use_cases::id.gt(&after))
-            .select((
-                use_cases::all_columns,
-                agencies::code,
-                agencies::name,
-                users::email,
-            ))
-            .into_boxed();
-        if let Scope::Agencies(ids) = scope {
-            q = q.filter(use_cases::agency_id.eq_any(ids));
-        }
-        let rows: Vec<(cases::CaseRow, String, String, String)> =
-            q.order(use_cases::id.asc()).limit(batch).load(conn)?;
+        let rows = export_page(conn, scope, &after, batch)?;
         let Some(last) = rows.last() else {
             return Ok(n);
         };
         after = last.0.id.clone();
         let ids: Vec<&str> = rows.iter().map(|r| r.0.id.as_str()).collect();
-        let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
-        let a_rows: Vec<(String, i32, String, String, String, String, NaiveDateTime)> =
-            assessments::table
-                .filter(assessments::use_case_id.eq_any(&ids))
-                .order((assessments::use_case_id, assessments::revision))
-                .select((
-                    assessments::use_case_id,
-                    assessments::revision,
-                    assessments::answers,
-                    assessments::scores,
-                    assessments::triage,
-                    assessments::rules_version,
-                    assessments::created_at,
-                ))
-                .load(conn)?;
-        for (cid, revision, answers, scores, triage, rules_version, at) in a_rows {
-            assessed.entry(cid).or_default().push(AssessmentRecord {
-                revision,
-                answers: json_of(&answers)?,
-                scores: json_of(&scores)?,
-                triage: json_of(&triage)?,
-                rules_version,
-                created_at: at.and_utc(),
-            });
-        }
-        let mut decided: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
-        let d_rows: Vec<DecisionRow> = decisions::table
-            .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
-            .filter(decisions::use_case_id.eq_any(&ids))
-            .order((decisions::use_case_id, decisions::created_at, decisions::id))
-            .select((
-                decisions::use_case_id,
-                decisions::revision,
-                users::email,
-                decisions::action,
-                decisions::rationale,
-                decisions::senior,
-                decisions::review_groups,
-                decisions::created_at,
-            ))
-            .load(conn)?;
-        for (cid, revision, by, action, rationale, senior, review_groups, at) in d_rows {
-            decided.entry(cid).or_default().push(DecisionRecord {
-                revision,
-                by,
-                action,
-                rationale,
-                senior,
-                review_groups,
-                created_at: at.and_utc(),
-            });
-        }
+        let mut assessed = assessments_of(conn, &ids)?;
+        let mut decided = decisions_of(conn, &ids)?;
         for (r, agency, agency_name, created_by) in rows {
             n += 1;
             out(CaseRecord {
@@ -373,6 +401,50 @@ fn utc(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
+/// Restores a case's assessments and decisions (decisions by their reviewers, created in the
+/// case's agency when unknown).
+fn restore_history(conn: &mut DbConnection, r: &CaseRecord, agency: &str) -> AppResult<()> {
+    let text_of = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    for a in &r.assessments {
+        diesel::insert_into(assessments::table)
+            .values((
+                assessments::id.eq(new_id()),
+                assessments::use_case_id.eq(&r.id),
+                assessments::revision.eq(a.revision),
+                assessments::answers.eq(a.answers.to_string()),
+                assessments::scores.eq(a.scores.to_string()),
+                assessments::triage.eq(a.triage.to_string()),
+                assessments::tier.eq(text_of(&a.triage, "tier")),
+                assessments::route.eq(text_of(&a.triage, "route")),
+                assessments::rules_version.eq(&a.rules_version),
+                assessments::created_at.eq(utc(a.created_at)),
+            ))
+            .execute(conn)?;
+    }
+    for d in &r.decisions {
+        let actor = user_id(conn, &d.by, agency, Role::Reviewer)?;
+        diesel::insert_into(decisions::table)
+            .values((
+                decisions::id.eq(new_id()),
+                decisions::use_case_id.eq(&r.id),
+                decisions::revision.eq(d.revision),
+                decisions::actor_id.eq(&actor),
+                decisions::action.eq(&d.action),
+                decisions::rationale.eq(&d.rationale),
+                decisions::senior.eq(d.senior),
+                decisions::review_groups.eq(&d.review_groups),
+                decisions::created_at.eq(utc(d.created_at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Restores an exported record exactly (same id, status, version, scores, triage, assessments
 /// and decisions). A case whose id is already present is left as it is.
 pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
@@ -431,50 +503,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                 ),
             ))
             .execute(conn)?;
-        for a in &r.assessments {
-            let tier = a
-                .triage
-                .get("tier")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let route = a
-                .triage
-                .get("route")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string();
-            diesel::insert_into(assessments::table)
-                .values((
-                    assessments::id.eq(new_id()),
-                    assessments::use_case_id.eq(&r.id),
-                    assessments::revision.eq(a.revision),
-                    assessments::answers.eq(a.answers.to_string()),
-                    assessments::scores.eq(a.scores.to_string()),
-                    assessments::triage.eq(a.triage.to_string()),
-                    assessments::tier.eq(tier),
-                    assessments::route.eq(route),
-                    assessments::rules_version.eq(&a.rules_version),
-                    assessments::created_at.eq(utc(a.created_at)),
-                ))
-                .execute(conn)?;
-        }
-        for d in &r.decisions {
-            let actor = user_id(conn, &d.by, &agency, Role::Reviewer)?;
-            diesel::insert_into(decisions::table)
-                .values((
-                    decisions::id.eq(new_id()),
-                    decisions::use_case_id.eq(&r.id),
-                    decisions::revision.eq(d.revision),
-                    decisions::actor_id.eq(&actor),
-                    decisions::action.eq(&d.action),
-                    decisions::rationale.eq(&d.rationale),
-                    decisions::senior.eq(d.senior),
-                    decisions::review_groups.eq(&d.review_groups),
-                    decisions::created_at.eq(utc(d.created_at)),
-                ))
-                .execute(conn)?;
-        }
+        restore_history(conn, r, &agency)?;
         audit::append(
             conn,
             &[Event {
