@@ -162,6 +162,51 @@ fn counts(rows: Vec<(Option<String>, i64)>) -> Vec<Count> {
         .collect()
 }
 
+/// Each reviewer's open claims and decisions over the last 30 days, on cases of `ids` (every
+/// agency when `None`).
+fn workload(conn: &mut DbConnection, ids: Option<&[String]>) -> AppResult<Vec<Workload>> {
+    let open = [Status::InReview.as_str(), Status::AwaitingApproval.as_str()];
+    let mut claims = use_cases::table
+        .inner_join(users::table.on(use_cases::claimed_by.eq(users::id.nullable())))
+        .filter(use_cases::status.eq_any(open))
+        .group_by(users::email)
+        .select((users::email, count_star()))
+        .into_boxed();
+    if let Some(ids) = ids {
+        claims = claims.filter(use_cases::agency_id.eq_any(ids));
+    }
+    let claims: Vec<(String, i64)> = claims.load(conn)?;
+    let since = super::now() - chrono::Duration::days(30);
+    let mut decided = decisions::table
+        .inner_join(users::table.on(decisions::actor_id.eq(users::id)))
+        .inner_join(use_cases::table.on(decisions::use_case_id.eq(use_cases::id)))
+        .filter(decisions::created_at.ge(since))
+        .filter(decisions::action.ne("comment"))
+        .group_by(users::email)
+        .select((users::email, count_star()))
+        .into_boxed();
+    if let Some(ids) = ids {
+        decided = decided.filter(use_cases::agency_id.eq_any(ids));
+    }
+    let decided: Vec<(String, i64)> = decided.load(conn)?;
+    let mut reviewers: Vec<String> = claims
+        .iter()
+        .chain(&decided)
+        .map(|(e, _)| e.clone())
+        .collect();
+    reviewers.sort();
+    reviewers.dedup();
+    let find = |v: &[(String, i64)], e: &str| v.iter().find(|(x, _)| x == e).map_or(0, |(_, n)| *n);
+    Ok(reviewers
+        .into_iter()
+        .map(|r| Workload {
+            claimed_open: find(&claims, &r),
+            decisions_last_30_days: find(&decided, &r),
+            reviewer: r,
+        })
+        .collect())
+}
+
 /// Counts of the cases in `scope` by tier, route, quadrant, status and agency, and each
 /// reviewer's open claims and decisions over the last 30 days on those cases.
 pub fn summary(conn: &mut DbConnection, scope: &Scope) -> AppResult<Summary> {
@@ -214,46 +259,7 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> AppResult<Summary> {
             .map(|(key, count)| Count { key, count })
             .collect()
     };
-    let open = [Status::InReview.as_str(), Status::AwaitingApproval.as_str()];
-    let mut claims = use_cases::table
-        .inner_join(users::table.on(use_cases::claimed_by.eq(users::id.nullable())))
-        .filter(use_cases::status.eq_any(open))
-        .group_by(users::email)
-        .select((users::email, count_star()))
-        .into_boxed();
-    if let Some(ids) = &ids {
-        claims = claims.filter(use_cases::agency_id.eq_any(ids));
-    }
-    let claims: Vec<(String, i64)> = claims.load(conn)?;
-    let since = super::now() - chrono::Duration::days(30);
-    let mut decided = decisions::table
-        .inner_join(users::table.on(decisions::actor_id.eq(users::id)))
-        .inner_join(use_cases::table.on(decisions::use_case_id.eq(use_cases::id)))
-        .filter(decisions::created_at.ge(since))
-        .filter(decisions::action.ne("comment"))
-        .group_by(users::email)
-        .select((users::email, count_star()))
-        .into_boxed();
-    if let Some(ids) = &ids {
-        decided = decided.filter(use_cases::agency_id.eq_any(ids));
-    }
-    let decided: Vec<(String, i64)> = decided.load(conn)?;
-    let mut reviewers: Vec<String> = claims
-        .iter()
-        .chain(&decided)
-        .map(|(e, _)| e.clone())
-        .collect();
-    reviewers.sort();
-    reviewers.dedup();
-    let find = |v: &[(String, i64)], e: &str| v.iter().find(|(x, _)| x == e).map_or(0, |(_, n)| *n);
-    let workload = reviewers
-        .into_iter()
-        .map(|r| Workload {
-            claimed_open: find(&claims, &r),
-            decisions_last_30_days: find(&decided, &r),
-            reviewer: r,
-        })
-        .collect();
+    let workload = workload(conn, ids.as_deref())?;
     Ok(Summary {
         total: by_status.iter().map(|c| c.count).sum(),
         by_tier,
