@@ -162,19 +162,18 @@ fn samples(rules: &RuleSet, rules_dir: &std::path::Path) -> anyhow::Result<Vec<(
 }
 
 /// The writes of one create + submit, straight through diesel: the ceiling for intake.
-fn raw_submission(
+/// The raw ceiling's first transaction: a draft's row and its audit event.
+fn raw_create(
     conn: &mut DbConnection,
     who: &Principal,
-    scores: &str,
-    triage: &str,
+    id: &str,
+    t: chrono::NaiveDateTime,
     answers: &str,
 ) -> Result<(), AppError> {
-    let id = db::new_id();
-    let t = db::now();
     db::write(conn, |conn| {
         diesel::insert_into(use_cases::table)
             .values((
-                use_cases::id.eq(&id),
+                use_cases::id.eq(id),
                 use_cases::agency_id.eq(&who.agency_id),
                 use_cases::title.eq("raw"),
                 use_cases::summary.eq(""),
@@ -191,7 +190,7 @@ fn raw_submission(
         audit::append(
             conn,
             &[audit::Event {
-                use_case_id: Some(&id),
+                use_case_id: Some(id),
                 actor_id: Some(&who.user_id),
                 action: "created",
                 from_status: None,
@@ -199,11 +198,21 @@ fn raw_submission(
                 details: json!({}),
             }],
         )
-    })?;
+    })
+}
+
+/// The raw ceiling's second transaction: the submission's rows and audit events.
+fn raw_submit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    t: chrono::NaiveDateTime,
+    (scores, triage, answers): (&str, &str, &str),
+) -> Result<(), AppError> {
     db::write(conn, |conn| {
         diesel::update(
             use_cases::table
-                .filter(use_cases::id.eq(&id))
+                .filter(use_cases::id.eq(id))
                 .filter(use_cases::version.eq(1)),
         )
         .set((
@@ -220,7 +229,7 @@ fn raw_submission(
         diesel::insert_into(assessments::table)
             .values((
                 assessments::id.eq(db::new_id()),
-                assessments::use_case_id.eq(&id),
+                assessments::use_case_id.eq(id),
                 assessments::revision.eq(1),
                 assessments::answers.eq(answers),
                 assessments::scores.eq(scores),
@@ -231,12 +240,12 @@ fn raw_submission(
                 assessments::created_at.eq(t),
             ))
             .execute(conn)?;
-        db::outbox::enqueue(conn, "case.submitted", Some(&id), &json!({}))?;
+        db::outbox::enqueue(conn, "case.submitted", Some(id), &json!({}))?;
         audit::append(
             conn,
             &[
                 audit::Event {
-                    use_case_id: Some(&id),
+                    use_case_id: Some(id),
                     actor_id: Some(&who.user_id),
                     action: "submitted",
                     from_status: Some(Status::Draft),
@@ -244,7 +253,7 @@ fn raw_submission(
                     details: json!({}),
                 },
                 audit::Event {
-                    use_case_id: Some(&id),
+                    use_case_id: Some(id),
                     actor_id: None,
                     action: "triaged",
                     from_status: Some(Status::Submitted),
@@ -254,6 +263,19 @@ fn raw_submission(
             ],
         )
     })
+}
+
+fn raw_submission(
+    conn: &mut DbConnection,
+    who: &Principal,
+    scores: &str,
+    triage: &str,
+    answers: &str,
+) -> Result<(), AppError> {
+    let id = db::new_id();
+    let t = db::now();
+    raw_create(conn, who, &id, t, answers)?;
+    raw_submit(conn, who, &id, t, (scores, triage, answers))
 }
 
 /// Submissions per second through diesel alone, with `threads` writers.
@@ -365,19 +387,7 @@ fn seed_cases(
 ) -> anyhow::Result<()> {
     let mut c = pool.get()?;
     let have: i64 = use_cases::table.count().get_result(&mut c)?;
-    let prepared: Vec<_> = samples
-        .iter()
-        .map(|(body, a)| {
-            let x = assess(rules, a, text_of(body), true).expect("complete sample");
-            (
-                body.clone(),
-                serde_json::to_string(a).unwrap_or_default(),
-                serde_json::to_string(&x.scores).unwrap_or_default(),
-                serde_json::to_string(&x.triage).unwrap_or_default(),
-                x,
-            )
-        })
-        .collect();
+    let prepared = prepare(rules, samples);
     let statuses = [
         "approved",
         "in_review",
@@ -435,9 +445,32 @@ fn seed_cases(
         inserted?;
         i += chunk;
     }
-    // Real changes always write an audit event; so does this bulk load (it moves the head
-    // that versions cached portfolio responses).
-    db::write(&mut c, |conn| {
+    mark_seeded(&mut c, n)
+}
+
+/// Each sample as stored: its body, and its answers, scores and triage as JSON text.
+type Prepared = (Value, String, String, String, crate::domain::Assessment);
+
+fn prepare(rules: &RuleSet, samples: &[(Value, Answers)]) -> Vec<Prepared> {
+    samples
+        .iter()
+        .map(|(body, a)| {
+            let x = assess(rules, a, text_of(body), true).expect("complete sample");
+            (
+                body.clone(),
+                serde_json::to_string(a).unwrap_or_default(),
+                serde_json::to_string(&x.scores).unwrap_or_default(),
+                serde_json::to_string(&x.triage).unwrap_or_default(),
+                x,
+            )
+        })
+        .collect()
+}
+
+/// Real changes always write an audit event; so does this bulk load (it moves the head that
+/// versions cached portfolio responses).
+fn mark_seeded(conn: &mut DbConnection, n: usize) -> anyhow::Result<()> {
+    db::write(conn, |conn| {
         audit::append(
             conn,
             &[audit::Event {
