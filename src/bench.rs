@@ -513,64 +513,85 @@ fn time_get(
     Ok((first, percentile(&times, 0.5)))
 }
 
-/// Runs every measurement and returns the table as text.
-pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<String> {
-    let target = Target::new(opts.database_url.clone())?;
-    let backend = Backend::of(&target.url);
-    let pool = db::connect(&target.url)?;
-    let samples = samples(&rules, &config.rules_dir)?;
-    let mut rows: Vec<Row> = Vec::new();
-    let mut push = |what: String, value: String| {
+/// The measurements so far, each also printed to standard error as it is taken.
+#[derive(Default)]
+struct Table(Vec<Row>);
+
+impl Table {
+    fn push(&mut self, what: String, value: String) {
         eprintln!("  {what}: {value}");
-        rows.push(Row { what, value });
-    };
+        self.0.push(Row { what, value });
+    }
 
-    // Users: one submitter (for intake) and one portfolio owner (for the radar).
-    let (submitter, owner_token, submit_token) = {
-        let mut c = pool.get()?;
-        let agency = db::agencies::create(&mut c, "BENCH", "Benchmark agency").map_err(app_err)?;
-        let sid = db::users::create(
+    fn render(&self, backend: Backend, url: &str) -> String {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut out = format!(
+            "aitriage bench — {} ({}), {cores} core(s), {} build\n",
+            match backend {
+                Backend::Sqlite => "SQLite (temporary file, WAL, synchronous=NORMAL)",
+                Backend::Postgres => "PostgreSQL (fresh schema)",
+            },
+            db::redact(url),
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+        );
+        let width = self
+            .0
+            .iter()
+            .map(|r| r.what.chars().count())
+            .max()
+            .unwrap_or(0);
+        out += &format!("{:-<w$}\n", "", w = width + 40);
+        for r in &self.0 {
+            out += &format!("{:<width$}  {}\n", r.what, r.value);
+        }
+        out
+    }
+}
+
+/// The bench's users: a submitter (for intake) and a portfolio owner (for the radar); returns
+/// the submitter and both API tokens (owner's, submitter's).
+fn bench_users(pool: &Pool) -> anyhow::Result<(Principal, String, String)> {
+    let mut c = pool.get()?;
+    let agency = db::agencies::create(&mut c, "BENCH", "Benchmark agency").map_err(app_err)?;
+    let mut user = |email: &str, role: Role| {
+        db::users::create(
             &mut c,
             db::users::NewUser {
                 agency_id: &agency.id,
-                email: "submitter@bench.test",
-                roles: &[Role::Submitter],
+                email,
+                roles: &[role],
                 review_groups: &[],
                 review_scope: ReviewScope::Own,
             },
         )
-        .map_err(app_err)?;
-        let oid = db::users::create(
-            &mut c,
-            db::users::NewUser {
-                agency_id: &agency.id,
-                email: "owner@bench.test",
-                roles: &[Role::PortfolioOwner],
-                review_groups: &[],
-                review_scope: ReviewScope::Own,
-            },
-        )
-        .map_err(app_err)?;
-        let st = db::users::issue_token(&mut c, &sid).map_err(app_err)?;
-        let ot = db::users::issue_token(&mut c, &oid).map_err(app_err)?;
-        let p = Principal {
-            user_id: sid,
-            email: "submitter@bench.test".into(),
-            agency_id: agency.id,
-            agency_code: "BENCH".into(),
-            roles: vec![Role::Submitter],
-            review_groups: vec![],
-            review_scope: ReviewScope::Own,
-        };
-        (p, ot, st)
+        .and_then(|id| db::users::issue_token(&mut c, &id).map(|t| (id, t)))
+        .map_err(app_err)
     };
+    let (sid, st) = user("submitter@bench.test", Role::Submitter)?;
+    let (_, ot) = user("owner@bench.test", Role::PortfolioOwner)?;
+    let p = Principal {
+        user_id: sid,
+        email: "submitter@bench.test".into(),
+        agency_id: agency.id,
+        agency_code: "BENCH".into(),
+        roles: vec![Role::Submitter],
+        review_groups: vec![],
+        review_scope: ReviewScope::Own,
+    };
+    Ok((p, ot, st))
+}
 
-    // 1. Triage in memory, one core.
+/// 1. Triage in memory, one core.
+fn measure_triage(table: &mut Table, rules: &RuleSet, samples: &[(Value, Answers)], seconds: f64) {
     let start = Instant::now();
     let mut n = 0u64;
-    while start.elapsed().as_secs_f64() < opts.triage_seconds {
-        for (body, a) in &samples {
-            let _ = assess(&rules, a, text_of(body), true);
+    while start.elapsed().as_secs_f64() < seconds {
+        for (body, a) in samples {
+            let _ = assess(rules, a, text_of(body), true);
             n += 1;
         }
     }
@@ -581,7 +602,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
         .iter()
         .filter(|r| r.when.is_native())
         .count();
-    push(
+    table.push(
         "triage (scoring + every rule), one core".into(),
         format!(
             "{triage_rate:.0} cases/s ({:.1} µs/case; {} rules, {native} native)",
@@ -589,20 +610,70 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
             rules.taxonomy.rules.len()
         ),
     );
+}
+
+/// 4. Radar, summary and simulate at one portfolio size.
+fn measure_portfolio(
+    table: &mut Table,
+    pool: &Pool,
+    (base, owner_token): (&str, &str),
+    rules: &RuleSet,
+    size: usize,
+) -> anyhow::Result<()> {
+    let radar = time_get(base, owner_token, "/api/v1/portfolio/radar", 6)?;
+    let summary = time_get(base, owner_token, "/api/v1/portfolio/summary", 6)?;
+    let label = if size >= 1000 {
+        format!("{}k", size / 1000)
+    } else {
+        size.to_string()
+    };
+    table.push(
+        format!("radar at {label} cases (GET: computed / cached, median of 5)"),
+        format!("{} / {}", ms(radar.0), ms(radar.1)),
+    );
+    table.push(
+        format!("summary at {label} cases (GET: computed / cached, median of 5)"),
+        format!("{} / {}", ms(summary.0), ms(summary.1)),
+    );
+    let t0 = Instant::now();
+    let mut sim = Summary::new(rules);
+    let mut c = pool.get()?;
+    crate::db::cases::for_each_triaged(&mut c, 2000, |batch| sim.add_all(rules, batch))
+        .map_err(app_err)?;
+    table.push(
+        format!("rules simulate over {} cases", sim.cases),
+        ms(t0.elapsed()),
+    );
+    if let Some(mb) = rss_mb() {
+        table.push(
+            format!("resident memory with {label} cases (server + data in this process)"),
+            format!("{mb:.0} MB"),
+        );
+    }
+    Ok(())
+}
+
+/// Runs every measurement and returns the table as text.
+pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<String> {
+    let target = Target::new(opts.database_url.clone())?;
+    let pool = db::connect(&target.url)?;
+    let samples = samples(&rules, &config.rules_dir)?;
+    let mut table = Table::default();
+    let (submitter, owner_token, submit_token) = bench_users(&pool)?;
+    measure_triage(&mut table, &rules, &samples, opts.triage_seconds);
 
     // 2. The raw ceiling.
     let total = (opts.per_client * opts.clients.iter().copied().max().unwrap_or(1)).max(8);
     let ceiling_1 = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 1)?;
     let ceiling_n = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 8)?;
     let ceiling = ceiling_1.max(ceiling_n);
-    push(
-        "raw ceiling: a submission's rows through diesel, 1 writer".into(),
-        format!("{ceiling_1:.0} submissions/s"),
-    );
-    push(
-        "raw ceiling: a submission's rows through diesel, 8 writers".into(),
-        format!("{ceiling_n:.0} submissions/s"),
-    );
+    for (writers, rate) in [(1, ceiling_1), (8, ceiling_n)] {
+        let s = if writers == 1 { "" } else { "s" };
+        table.push(
+            format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
+            format!("{rate:.0} submissions/s"),
+        );
+    }
 
     // 3. Intake over HTTP against the real server on loopback.
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -617,7 +688,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     let bodies: Vec<Value> = samples.iter().map(|(b, _)| b.clone()).collect();
     for &clients in &opts.clients {
         let (rate, lat) = http_intake(&base, &submit_token, &bodies, clients, opts.per_client)?;
-        push(
+        table.push(
             format!("intake over HTTP (create + submit), {clients} client(s)"),
             format!(
                 "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling",
@@ -632,60 +703,7 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     let rules = state.rules();
     for &size in &opts.sizes {
         seed_cases(&pool, &submitter, &rules, &samples, size)?;
-        let radar = time_get(&base, &owner_token, "/api/v1/portfolio/radar", 6)?;
-        let summary = time_get(&base, &owner_token, "/api/v1/portfolio/summary", 6)?;
-        let label = if size >= 1000 {
-            format!("{}k", size / 1000)
-        } else {
-            size.to_string()
-        };
-        push(
-            format!("radar at {label} cases (GET: computed / cached, median of 5)"),
-            format!("{} / {}", ms(radar.0), ms(radar.1)),
-        );
-        push(
-            format!("summary at {label} cases (GET: computed / cached, median of 5)"),
-            format!("{} / {}", ms(summary.0), ms(summary.1)),
-        );
-        let t0 = Instant::now();
-        let mut sim = Summary::new(&rules);
-        let mut c = pool.get()?;
-        crate::db::cases::for_each_triaged(&mut c, 2000, |batch| sim.add_all(&rules, batch))
-            .map_err(app_err)?;
-        push(
-            format!("rules simulate over {} cases", sim.cases),
-            ms(t0.elapsed()),
-        );
-        if let Some(mb) = rss_mb() {
-            push(
-                format!("resident memory with {label} cases (server + data in this process)"),
-                format!("{mb:.0} MB"),
-            );
-        }
+        measure_portfolio(&mut table, &pool, (&base, &owner_token), &rules, size)?;
     }
-
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut out = format!(
-        "aitriage bench — {} ({}), {cores} core(s), {} build\n",
-        match backend {
-            Backend::Sqlite => "SQLite (temporary file, WAL, synchronous=NORMAL)",
-            Backend::Postgres => "PostgreSQL (fresh schema)",
-        },
-        db::redact(&target.url),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-    );
-    let width = rows
-        .iter()
-        .map(|r| r.what.chars().count())
-        .max()
-        .unwrap_or(0);
-    out += &format!("{:-<w$}\n", "", w = width + 40);
-    for r in &rows {
-        out += &format!("{:<width$}  {}\n", r.what, r.value);
-    }
-    Ok(out)
+    Ok(table.render(Backend::of(&target.url), &target.url))
 }
