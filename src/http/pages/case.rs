@@ -143,13 +143,8 @@ struct CasePage<'a> {
     revisions: Vec<RevisionView>,
     decisions: Vec<DecisionView>,
     events: Vec<EventView>,
-    can_edit: bool,
-    can_submit: bool,
-    can_withdraw: bool,
-    decide_options: Vec<ActionOption>,
-    can_comment: bool,
-    can_claim: bool,
-    can_release: bool,
+    #[serde(flatten)]
+    able: Abilities,
     notice: Option<String>,
     error: Option<String>,
     rationale_value: String,
@@ -390,6 +385,7 @@ fn history_views(
 }
 
 /// What the viewer may do on the page.
+#[derive(Serialize)]
 struct Abilities {
     can_edit: bool,
     can_submit: bool,
@@ -493,13 +489,7 @@ async fn render(
         revisions,
         decisions,
         events: event_views(events, &emails, &t),
-        can_edit: able.can_edit,
-        can_submit: able.can_submit,
-        can_withdraw: able.can_withdraw,
-        decide_options: able.decide_options,
-        can_comment: able.can_comment,
-        can_claim: able.can_claim,
-        can_release: able.can_release,
+        able,
         notice,
         error,
         rationale_value: rationale,
