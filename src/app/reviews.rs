@@ -227,14 +227,16 @@ pub fn queue(
             case,
         });
     }
-    out.sort_by(|a, b| {
-        let tier = |e: &QueueEntry| e.case.row.tier.as_deref().and_then(Tier::parse);
-        tier(b)
-            .cmp(&tier(a))
+    let mut keyed = out
+        .into_iter()
+        .map(|e| Ok((e.case.tier()?, e)))
+        .collect::<AppResult<Vec<_>>>()?;
+    keyed.sort_by(|(ta, a), (tb, b)| {
+        tb.cmp(ta)
             .then_with(|| b.case.row.escalated.cmp(&a.case.row.escalated))
             .then_with(|| a.case.row.submitted_at.cmp(&b.case.row.submitted_at))
     });
-    Ok(out)
+    Ok(keyed.into_iter().map(|(_, e)| e).collect())
 }
 
 /// One page of a queue: the entries after the case `cursor` (from the start without one), at

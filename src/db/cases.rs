@@ -59,17 +59,36 @@ impl Case {
     /// The case's status; a value no status has (a corrupt row) is an internal error, never
     /// read as some default.
     pub fn status(&self) -> AppResult<Status> {
-        Status::parse(&self.row.status).ok_or_else(|| {
-            AppError::broken(format!(
-                "use case {} has the unknown status value {:?} in storage",
-                self.row.id, self.row.status
-            ))
-        })
+        stored_enum(&self.row.id, "status", &self.row.status, Status::parse)
+    }
+
+    /// The tier of its triage, once triaged; a corrupt value is an internal error.
+    pub fn tier(&self) -> AppResult<Option<Tier>> {
+        let r = &self.row;
+        r.tier
+            .as_deref()
+            .map(|t| stored_enum(&r.id, "tier", t, Tier::parse))
+            .transpose()
     }
 
     pub fn answers(&self) -> AppResult<Answers> {
         Ok(serde_json::from_str(&self.row.answers)?)
     }
+}
+
+/// A value stored as text for an enum; one no variant has (a corrupt row) is an internal
+/// error naming the case and the column, never read as some default or skipped.
+fn stored_enum<T>(
+    id: &str,
+    column: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> AppResult<T> {
+    parse(value).ok_or_else(|| {
+        AppError::broken(format!(
+            "use case {id} has the unknown {column} value {value:?} in storage"
+        ))
+    })
 }
 
 /// The descriptive fields of a case.
@@ -543,12 +562,11 @@ pub fn for_each_triaged(
         after = last.0.clone();
         let mut stored = Vec::with_capacity(rows.len());
         for (id, agency, title, tier, route, version, answers) in rows {
-            let (Some(tier), Some(route)) = (
-                tier.as_deref().and_then(Tier::parse),
-                route.as_deref().and_then(crate::domain::case::Route::parse),
-            ) else {
+            let (Some(tier), Some(route)) = (tier, route) else {
                 continue;
             };
+            let tier = stored_enum(&id, "tier", &tier, Tier::parse)?;
+            let route = stored_enum(&id, "route", &route, crate::domain::case::Route::parse)?;
             stored.push(crate::domain::simulate::Stored {
                 id,
                 agency,

@@ -134,6 +134,15 @@ both_backends! {
         assert!(!p.to_string().contains("drafty"), "the cause stays in the log: {p}");
         let edit = app.patch(&format!("/api/v1/use-cases/{id}"), &t, &json!({"version": 1, "title": "x"})).await;
         edit.problem(500);
+        // A corrupt tier is as loud: the queue that sorts by it answers 500, never a guess.
+        let c = app.submitted(&t, "cv_screening").await;
+        let cid = c["id"].as_str().unwrap().to_string();
+        {
+            let mut conn = app.pool.get().unwrap();
+            diesel::sql_query(format!("UPDATE use_cases SET tier = 'hihg' WHERE id = '{cid}'")).execute(&mut conn).unwrap();
+        }
+        let senior = app.user("UNICC", "senior@unicc.test", &[aitriage::domain::access::Role::SeniorReviewer], aitriage::domain::access::ReviewScope::All);
+        app.get("/api/v1/review-queue", &senior).await.problem(500);
     }
 }
 

@@ -230,7 +230,7 @@ pub async fn submit(
     let case = state
         .db(move |c| app::cases::submit(c, &who, &id, req.version, &rules))
         .await?;
-    if let Some(t) = case.row.tier.as_deref().and_then(Tier::parse) {
+    if let Some(t) = case.tier()? {
         state.metrics.triaged(t);
     }
     ok(&state, case)
