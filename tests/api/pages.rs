@@ -526,3 +526,46 @@ async fn forms_keep_the_apis_length_limits_and_the_notice_shows_only_known_messa
         "a known notice is shown in words"
     );
 }
+
+#[actix_web::test]
+async fn guesses_sent_all_at_once_use_up_the_free_attempts_like_guesses_one_by_one() {
+    let app = TestApp::sqlite().await;
+    app.user(
+        "UNICEF",
+        "ana@unicef.test",
+        &[Role::Submitter],
+        ReviewScope::Own,
+    );
+    {
+        let mut c = app.pool.get().unwrap();
+        let id = aitriage::db::users::find_id_by_email(&mut c, "ana@unicef.test")
+            .unwrap()
+            .unwrap();
+        aitriage::db::users::set_password(&mut c, &id, "correct horse battery").unwrap();
+    }
+    let attempt = |password: &str| {
+        TestRequest::post()
+            .uri("/login")
+            .insert_header(("Cookie", "aitriage_login=abc123"))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!(
+                "login_csrf=abc123&email=ana%40unicef.test&password={}",
+                enc(password)
+            ))
+    };
+    // 60 wrong guesses and the right one, all in flight together.
+    let mut guesses: Vec<String> = (0..60).map(|i| format!("wrong guess {i}")).collect();
+    guesses.push("correct horse battery".into());
+    let results =
+        futures_util::future::join_all(guesses.iter().map(|g| app.send(attempt(g)))).await;
+    let checked = results
+        .iter()
+        .filter(|r| r.status != StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(checked <= 5, "{checked} guesses had their password checked");
+    assert_eq!(
+        results.last().unwrap().status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password, sent among 60 wrong ones, did not sign in"
+    );
+}

@@ -22,33 +22,57 @@ use crate::http::AppState;
 const LOGIN_CSRF: &str = "aitriage_login";
 const FREE_ATTEMPTS: u32 = 5;
 
-/// Failed sign-ins per e-mail: how many, and when the last one was.
+/// Sign-in attempts not yet followed by a success, per account and per client address: how
+/// many, and when the last one began. An attempt is counted when it is admitted, before the
+/// password is checked, so guesses sent in parallel use up the free attempts like guesses sent
+/// one after another. The account's wait is capped at a minute, so someone guessing from
+/// elsewhere cannot lock its owner out for long; the address's wait grows to 15 minutes.
 #[derive(Default)]
 pub struct Throttle(Mutex<HashMap<String, (u32, Instant)>>);
 
+/// The longest an account waits between attempts, whoever made the failed ones.
+const ACCOUNT_WAIT_CAP: Duration = Duration::from_secs(60);
+
 impl Throttle {
-    /// How long this e-mail must still wait before another attempt.
-    pub fn wait(&self, email: &str) -> Option<Duration> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let (n, last) = *map.get(email)?;
-        let until = last + backoff(n)?;
-        until.checked_duration_since(Instant::now())
+    fn keys(email: &str, address: &str) -> [(String, Duration); 2] {
+        [
+            (format!("account:{email}"), ACCOUNT_WAIT_CAP),
+            (format!("address:{address}"), Duration::MAX),
+        ]
     }
 
-    pub fn failed(&self, email: &str) {
+    /// Admits an attempt for `email` from `address` and counts it, or says how long to wait.
+    pub fn admit(&self, email: &str, address: &str) -> Result<(), Duration> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
+        let now = Instant::now();
+        let keys = Self::keys(email, address);
+        let wait = keys
+            .iter()
+            .filter_map(|(k, cap)| {
+                let (n, last) = *map.get(k)?;
+                let until = last + backoff(n)?.min(*cap);
+                until.checked_duration_since(now)
+            })
+            .max();
+        if let Some(w) = wait {
+            return Err(w);
         }
-        let e = map.entry(email.to_string()).or_insert((0, Instant::now()));
-        *e = (e.0 + 1, Instant::now());
+        if map.len() > 100_000 {
+            map.retain(|_, (_, last)| now.duration_since(*last) < Duration::from_secs(900));
+        }
+        for (k, _) in keys {
+            let e = map.entry(k).or_insert((0, now));
+            *e = (e.0 + 1, now);
+        }
+        Ok(())
     }
 
-    pub fn succeeded(&self, email: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(email);
+    /// A correct password: the account's and the address's attempts start again.
+    pub fn succeeded(&self, email: &str, address: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, _) in Self::keys(email, address) {
+            map.remove(&k);
+        }
     }
 }
 
@@ -154,7 +178,11 @@ pub async fn submit(
     let lang = language(&req);
     let email = form.text("email").to_lowercase();
     let next = safe_next(form.get("next"));
-    if let Some(wait) = state.login_throttle.wait(&email) {
+    // The connection's own address: forwarded headers can be forged by the client.
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    if let Err(wait) = state.login_throttle.admit(&email, &address) {
         let msg = state
             .pages
             .t(lang, "sign_in_wait")
@@ -174,7 +202,6 @@ pub async fn submit(
         .db(move |c| db::users::check_password(c, &who, &password))
         .await?;
     let Some(user_id) = user else {
-        state.login_throttle.failed(&email);
         let msg = state.pages.t(lang, "sign_in_failed");
         return login_page(
             &state,
@@ -185,7 +212,7 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
         );
     };
-    state.login_throttle.succeeded(&email);
+    state.login_throttle.succeeded(&email, &address);
     let token = state
         .db(move |c| db::users::open_session(c, &user_id))
         .await?;
@@ -233,15 +260,31 @@ mod tests {
         assert_eq!(backoff(7), Some(Duration::from_secs(8)));
         assert_eq!(backoff(40), Some(Duration::from_secs(900)));
         let t = Throttle::default();
-        for _ in 0..4 {
-            t.failed("a@x");
+        for _ in 0..5 {
+            assert!(t.admit("a@x", "10.0.0.1").is_ok());
         }
-        assert!(t.wait("a@x").is_none());
-        t.failed("a@x");
-        assert!(t.wait("a@x").is_some());
-        assert!(t.wait("b@x").is_none(), "per e-mail");
-        t.succeeded("a@x");
-        assert!(t.wait("a@x").is_none());
+        assert!(
+            t.admit("a@x", "10.0.0.1").is_err(),
+            "the sixth attempt waits"
+        );
+        assert!(
+            t.admit("b@x", "10.0.0.2").is_ok(),
+            "another account elsewhere does not"
+        );
+        // The same account from elsewhere waits too, but never more than a minute.
+        let wait = t.admit("a@x", "10.0.0.9").unwrap_err();
+        assert!(wait <= ACCOUNT_WAIT_CAP, "{wait:?}");
+        t.succeeded("a@x", "10.0.0.1");
+        assert!(t.admit("a@x", "10.0.0.1").is_ok());
+    }
+
+    #[test]
+    fn an_address_guessing_many_accounts_is_slowed_too() {
+        let t = Throttle::default();
+        for i in 0..5 {
+            assert!(t.admit(&format!("user{i}@x"), "10.0.0.1").is_ok());
+        }
+        assert!(t.admit("fresh@x", "10.0.0.1").is_err());
     }
 
     #[test]
