@@ -16,6 +16,9 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// Key for the HMAC signature on each notification (`WEBHOOK_SECRET`).
     pub webhook_secret: Option<String>,
+    /// `HSTS_MAX_AGE` (seconds): when set, every response tells browsers to use HTTPS only
+    /// (for TLS terminated by a proxy in front of aitriage).
+    pub hsts_max_age: Option<u64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "aitriage.db";
@@ -36,6 +39,8 @@ pub enum ConfigError {
     },
     #[error("WEBHOOK_URL={0:?} must start with http:// or https://")]
     WebhookUrl(String),
+    #[error("HSTS_MAX_AGE={0:?} must be a whole number of seconds")]
+    HstsMaxAge(String),
 }
 
 impl Config {
@@ -70,6 +75,10 @@ impl Config {
             body_limit: DEFAULT_BODY_LIMIT,
             webhook_url,
             webhook_secret: get("WEBHOOK_SECRET").filter(|s| !s.is_empty()),
+            hsts_max_age: get("HSTS_MAX_AGE")
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().parse().map_err(|_| ConfigError::HstsMaxAge(s)))
+                .transpose()?,
         })
     }
 }
@@ -77,6 +86,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hsts_is_off_unless_a_whole_number_of_seconds_is_given() {
+        let with = |v: &'static str| {
+            Config::from_lookup(move |k| (k == "HSTS_MAX_AGE").then(|| v.to_string()))
+        };
+        assert_eq!(with("").unwrap().hsts_max_age, None);
+        assert_eq!(with("600").unwrap().hsts_max_age, Some(600));
+        assert!(with("a year")
+            .unwrap_err()
+            .to_string()
+            .starts_with("HSTS_MAX_AGE="));
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

@@ -1,11 +1,12 @@
 //! A request id for every request: taken from a well-formed incoming `X-Request-Id` or made
 //! anew, sent back in the `X-Request-Id` header and in every problem+json body, and attached to
 //! the request's tracing span, so a user's report can be found in the logs. The same wrapper
-//! marks responses `Cache-Control: no-store` unless they chose their own caching.
+//! marks responses `Cache-Control: no-store` unless they chose their own caching, and adds
+//! `Strict-Transport-Security` when `HSTS_MAX_AGE` is configured.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL};
+use actix_web::http::header::{HeaderName, HeaderValue, CACHE_CONTROL, STRICT_TRANSPORT_SECURITY};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
@@ -38,6 +39,9 @@ pub async fn tag(
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), str::to_string);
+    let hsts = req
+        .app_data::<actix_web::web::Data<crate::http::AppState>>()
+        .and_then(|s| s.config.hsts_max_age);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let mut res = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span))
@@ -50,6 +54,11 @@ pub async fn tag(
     // said otherwise (the static stylesheet and script).
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(age) = hsts {
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")) {
+            headers.insert(STRICT_TRANSPORT_SECURITY, v);
+        }
     }
     Ok(res)
 }

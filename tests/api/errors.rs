@@ -191,3 +191,18 @@ both_backends! {
         assert_eq!(r.status.as_u16(), 422, "{}", r.text);
     }
 }
+
+#[actix_web::test]
+async fn hsts_is_sent_only_when_configured() {
+    let plain = TestApp::sqlite().await;
+    let r = plain.send(TestRequest::get().uri("/healthz")).await;
+    assert!(r.headers.get("strict-transport-security").is_none());
+    let behind_tls = TestApp::sqlite_with_settings(&[("HSTS_MAX_AGE", "31536000")]).await;
+    let r = behind_tls.send(TestRequest::get().uri("/healthz")).await;
+    assert_eq!(
+        r.headers.get("strict-transport-security").unwrap(),
+        "max-age=31536000; includeSubDomains"
+    );
+    let page = behind_tls.send(TestRequest::get().uri("/login")).await;
+    assert!(page.headers.get("strict-transport-security").is_some());
+}

@@ -168,16 +168,31 @@ impl TestApp {
         Self::build_with(url, Cleanup::Sqlite(tmp), dir)
     }
 
+    /// On SQLite, with these settings on top of the defaults (as `serve` reads them from the
+    /// environment).
+    pub async fn sqlite_with_settings(settings: &[(&str, &str)]) -> TestApp {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = tmp.path().join("t.db").to_string_lossy().to_string();
+        Self::build_full(url, Cleanup::Sqlite(tmp), &rules_dir(), settings)
+    }
+
     fn build(url: String, cleanup: Cleanup) -> TestApp {
         Self::build_with(url, cleanup, &rules_dir())
     }
 
     fn build_with(url: String, cleanup: Cleanup, dir: &Path) -> TestApp {
+        Self::build_full(url, cleanup, dir, &[])
+    }
+
+    fn build_full(url: String, cleanup: Cleanup, dir: &Path, settings: &[(&str, &str)]) -> TestApp {
         let pool = db::connect(&url).expect("test database");
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
             "RULES_DIR" => Some(dir.to_string_lossy().to_string()),
-            _ => None,
+            other => settings
+                .iter()
+                .find(|(name, _)| *name == other)
+                .map(|(_, v)| v.to_string()),
         })
         .unwrap();
         // Built as `serve` builds it.
