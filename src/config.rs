@@ -12,6 +12,9 @@ pub struct Config {
     pub rules_dir: PathBuf,
     /// Largest request body the API accepts, in bytes.
     pub body_limit: usize,
+    /// How long a request body may take to arrive (`BODY_TIMEOUT`, seconds; default 30): a
+    /// client that stalls is answered 408 instead of holding a worker.
+    pub body_timeout: std::time::Duration,
     /// Where notifications are posted (`WEBHOOK_URL`); none are sent when unset.
     pub webhook_url: Option<String>,
     /// Key for the HMAC signature on each notification (`WEBHOOK_SECRET`).
@@ -25,6 +28,7 @@ pub const DEFAULT_DATABASE_URL: &str = "aitriage.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_RULES_DIR: &str = "rules";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A configuration value that cannot be used; the message names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +45,8 @@ pub enum ConfigError {
     WebhookUrl(String),
     #[error("HSTS_MAX_AGE={0:?} must be a whole number of seconds")]
     HstsMaxAge(String),
+    #[error("BODY_TIMEOUT={0:?} must be a whole number of seconds, 1 or more")]
+    BodyTimeout(String),
 }
 
 impl Config {
@@ -73,6 +79,13 @@ impl Config {
             bind,
             rules_dir,
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: match get("BODY_TIMEOUT").filter(|s| !s.trim().is_empty()) {
+                None => DEFAULT_BODY_TIMEOUT,
+                Some(s) => match s.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => std::time::Duration::from_secs(n),
+                    _ => return Err(ConfigError::BodyTimeout(s)),
+                },
+            },
             webhook_url,
             webhook_secret: get("WEBHOOK_SECRET").filter(|s| !s.is_empty()),
             hsts_max_age: get("HSTS_MAX_AGE")

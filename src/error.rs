@@ -20,6 +20,8 @@ pub enum AppError {
     },
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {0} seconds")]
+    BodyTimeout(u64),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("invalid fields")]

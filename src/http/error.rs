@@ -18,7 +18,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// A stable snake_case code: malformed_request, unauthorized, forbidden, not_found,
-    /// conflict, payload_too_large, unsupported_media_type, invalid_fields, internal_error.
+    /// conflict, payload_too_large, request_timeout, unsupported_media_type, invalid_fields,
+    /// internal_error.
     pub code: String,
     /// For 422: each invalid field and why.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +67,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict { .. } => "conflict",
             AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::BodyTimeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Validation(_) => "invalid_fields",
             AppError::Internal { .. } => "internal_error",
@@ -88,6 +90,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,

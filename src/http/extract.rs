@@ -24,9 +24,13 @@ impl FromRequest for Body {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<Data<AppState>>()
-            .map_or(crate::config::DEFAULT_BODY_LIMIT, |s| s.config.body_limit);
+        let (limit, timeout) = req.app_data::<Data<AppState>>().map_or(
+            (
+                crate::config::DEFAULT_BODY_LIMIT,
+                crate::config::DEFAULT_BODY_TIMEOUT,
+            ),
+            |s| (s.config.body_limit, s.config.body_timeout),
+        );
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -41,15 +45,22 @@ impl FromRequest for Body {
             if declared.is_some_and(|n| n > limit) {
                 return Err(AppError::PayloadTooLarge(limit));
             }
-            let mut buf = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| AppError::BadRequest(format!("could not read the body: {e}")))?;
-                if buf.len() + chunk.len() > limit {
-                    return Err(AppError::PayloadTooLarge(limit));
+            let read = async {
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        AppError::BadRequest(format!("could not read the body: {e}"))
+                    })?;
+                    if buf.len() + chunk.len() > limit {
+                        return Err(AppError::PayloadTooLarge(limit));
+                    }
+                    buf.extend_from_slice(&chunk);
                 }
-                buf.extend_from_slice(&chunk);
-            }
+                Ok(buf)
+            };
+            let buf = actix_web::rt::time::timeout(timeout, read)
+                .await
+                .map_err(|_| AppError::BodyTimeout(timeout.as_secs()))??;
             let essence =
                 content_type.map(|ct| ct.split(';').next().unwrap_or("").trim().to_string());
             Ok(Body(buf.freeze(), essence))

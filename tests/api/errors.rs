@@ -206,3 +206,32 @@ async fn hsts_is_sent_only_when_configured() {
     let page = behind_tls.send(TestRequest::get().uri("/login")).await;
     assert!(page.headers.get("strict-transport-security").is_some());
 }
+
+#[actix_web::test]
+async fn a_request_body_that_stalls_is_answered_408_and_changes_nothing() {
+    use actix_web::dev::{Payload, Service};
+    use actix_web::error::PayloadError;
+    use actix_web::web::Bytes;
+    let app = TestApp::sqlite_with_settings(&[("BODY_TIMEOUT", "1")]).await;
+    let t = app.submitter("UNICEF");
+    let before = app.counts();
+    let svc = actix_web::test::init_service(
+        actix_web::App::new().configure(aitriage::http::configure(app.state.clone())),
+    )
+    .await;
+    let req = TestRequest::post()
+        .uri("/api/v1/use-cases")
+        .insert_header(("Authorization", format!("Bearer {t}")))
+        .insert_header(("Content-Type", "application/json"))
+        .to_request();
+    // A client that sends its headers, then nothing.
+    let stalled: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(futures_util::stream::pending());
+    let (req, _) = req.replace_payload(Payload::from(stalled));
+    let res = svc.call(req).await.unwrap();
+    assert_eq!(res.status().as_u16(), 408);
+    let body = actix_web::test::read_body(res).await;
+    let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(p["code"], "request_timeout");
+    assert_eq!(app.counts(), before);
+}
