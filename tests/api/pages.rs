@@ -40,6 +40,29 @@ fn post_form(path: &str, cookie: &str, pairs: &[(&str, &str)]) -> TestRequest {
         .set_payload(body)
 }
 
+/// A submitter of UNICEF who can sign in with `password`.
+fn user_with_password(app: &TestApp, email: &str, password: &str) {
+    app.user("UNICEF", email, &[Role::Submitter], ReviewScope::Own);
+    let mut c = app.pool.get().unwrap();
+    let id = aitriage::db::users::find_id_by_email(&mut c, email)
+        .unwrap()
+        .unwrap();
+    aitriage::db::users::set_password(&mut c, &id, password).unwrap();
+}
+
+/// A sign-in form post with its CSRF cookie, going to `/portfolio` on success.
+fn sign_in_attempt(email: &str, password: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/login")
+        .insert_header(("Cookie", "aitriage_login=abc123"))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(format!(
+            "login_csrf=abc123&email={}&next=%2Fportfolio&password={}",
+            enc(email),
+            enc(password)
+        ))
+}
+
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -102,29 +125,8 @@ async fn pages_need_a_session_and_send_strict_security_headers() {
 #[actix_web::test]
 async fn signing_in_sets_an_http_only_session_and_repeated_failures_slow_down() {
     let app = TestApp::sqlite().await;
-    app.user(
-        "UNICEF",
-        "ana@unicef.test",
-        &[Role::Submitter],
-        ReviewScope::Own,
-    );
-    {
-        let mut c = app.pool.get().unwrap();
-        let id = aitriage::db::users::find_id_by_email(&mut c, "ana@unicef.test")
-            .unwrap()
-            .unwrap();
-        aitriage::db::users::set_password(&mut c, &id, "correct horse battery").unwrap();
-    }
-    let attempt = |password: &'static str| {
-        TestRequest::post()
-            .uri("/login")
-            .insert_header(("Cookie", "aitriage_login=abc123"))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .set_payload(format!(
-                "login_csrf=abc123&email=ana%40unicef.test&next=%2Fportfolio&password={}",
-                enc(password)
-            ))
-    };
+    user_with_password(&app, "ana@unicef.test", "correct horse battery");
+    let attempt = |password: &str| sign_in_attempt("ana@unicef.test", password);
     let ok = app.send(attempt("correct horse battery")).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
     assert_eq!(ok.headers.get("location").unwrap(), "/portfolio");
@@ -530,29 +532,8 @@ async fn forms_keep_the_apis_length_limits_and_the_notice_shows_only_known_messa
 #[actix_web::test]
 async fn guesses_sent_all_at_once_use_up_the_free_attempts_like_guesses_one_by_one() {
     let app = TestApp::sqlite().await;
-    app.user(
-        "UNICEF",
-        "ana@unicef.test",
-        &[Role::Submitter],
-        ReviewScope::Own,
-    );
-    {
-        let mut c = app.pool.get().unwrap();
-        let id = aitriage::db::users::find_id_by_email(&mut c, "ana@unicef.test")
-            .unwrap()
-            .unwrap();
-        aitriage::db::users::set_password(&mut c, &id, "correct horse battery").unwrap();
-    }
-    let attempt = |password: &str| {
-        TestRequest::post()
-            .uri("/login")
-            .insert_header(("Cookie", "aitriage_login=abc123"))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .set_payload(format!(
-                "login_csrf=abc123&email=ana%40unicef.test&password={}",
-                enc(password)
-            ))
-    };
+    user_with_password(&app, "ana@unicef.test", "correct horse battery");
+    let attempt = |password: &str| sign_in_attempt("ana@unicef.test", password);
     // 60 wrong guesses and the right one, all in flight together.
     let mut guesses: Vec<String> = (0..60).map(|i| format!("wrong guess {i}")).collect();
     guesses.push("correct horse battery".into());
