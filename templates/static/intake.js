@@ -51,6 +51,10 @@
       if (panel) {
         panel.hidden = false;
         set("pv-tier", p.tier);
+        var badge = document.getElementById("pv-tier");
+        if (badge) { badge.className = "badge tier-" + p.tier_code; }
+        var provisional = document.getElementById("pv-provisional");
+        if (provisional) { provisional.hidden = p.missing === 0; }
         set("pv-route", p.route);
         set("pv-value", p.business_value);
         set("pv-feasibility", p.feasibility);

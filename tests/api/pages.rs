@@ -379,9 +379,30 @@ async fn the_script_preview_reports_visibility_and_triage() {
     assert_eq!(r.json["visible"]["tool_actions"], true);
     assert_eq!(r.json["visible"]["children_safeguards"], false);
     assert_eq!(r.json["tier"], "Prohibited");
+    assert_eq!(
+        r.json["tier_code"], "prohibited",
+        "the badge gets the tier's colour"
+    );
+    // "None of these" ticked beside a prohibited practice does not hide it.
+    let both = app
+        .send(post_form(
+            "/use-cases/preview",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("q_prohibited_practices", "none"),
+                ("q_prohibited_practices", "social_scoring"),
+            ],
+        ))
+        .await;
+    assert_eq!(both.json["tier_code"], "prohibited", "{}", both.text);
     let none = app
         .send(post_form("/use-cases/preview", &cookie, &[("csrf", &csrf)]))
         .await;
+    assert!(
+        none.json["missing"].as_u64().unwrap() > 0,
+        "an empty form is provisional, not simply low risk"
+    );
     assert_eq!(
         none.json["visible"]["tool_actions"], false,
         "autonomy unanswered: agentic questions hidden"

@@ -58,7 +58,17 @@ struct Filled {
 fn lenient(q: &Questionnaire, json: &serde_json::Map<String, serde_json::Value>) -> Answers {
     json.iter()
         .filter_map(|(k, v)| {
-            let one: serde_json::Map<_, _> = [(k.clone(), v.clone())].into_iter().collect();
+            // "None of these" ticked beside real choices: the real choices count (submitting
+            // such a pair is refused; the preview must not show the safer reading).
+            let v = match v.as_array() {
+                Some(items) if items.len() > 1 && items.iter().any(|i| i == "none") => {
+                    serde_json::Value::Array(
+                        items.iter().filter(|i| *i != "none").cloned().collect(),
+                    )
+                }
+                _ => v.clone(),
+            };
+            let one: serde_json::Map<_, _> = [(k.clone(), v)].into_iter().collect();
             answers::parse(q, &one)
                 .ok()
                 .and_then(|mut a| a.remove(k).map(|a| (k.clone(), a)))
@@ -379,6 +389,8 @@ pub async fn update(
 struct Preview {
     visible: HashMap<String, bool>,
     tier: String,
+    /// The tier's code, for its colour.
+    tier_code: String,
     route: String,
     business_value: i32,
     feasibility: i32,
@@ -420,6 +432,7 @@ pub async fn preview(
             .map(|(q, v)| (q.id.clone(), *v))
             .collect(),
         tier: state.pages.t(lang, &format!("tier_{}", a.triage.tier)),
+        tier_code: a.triage.tier.to_string(),
         route: state.pages.t(lang, &format!("route_{}", a.triage.route)),
         business_value: a.scores.business_value,
         feasibility: a.scores.feasibility,
