@@ -157,17 +157,14 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
 }
 
 fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), Invalid> {
-    let lo = q.min.unwrap_or(f64::MIN);
-    let hi = q.max.unwrap_or(f64::MAX);
-    if v < lo || v > hi {
-        let fmt = |x: Option<f64>| x.map_or("…".to_string(), |x| x.to_string());
-        return Err(Invalid::from(format!(
-            "must be from {} to {}",
-            fmt(q.min),
-            fmt(q.max)
-        )));
+    match (q.min, q.max) {
+        (Some(lo), Some(hi)) if v < lo || v > hi => {
+            Err(Invalid(format!("must be from {lo} to {hi}")))
+        }
+        (Some(lo), None) if v < lo => Err(Invalid(format!("must be at least {lo}"))),
+        (None, Some(hi)) if v > hi => Err(Invalid(format!("must be at most {hi}"))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The answers that count: those to visible questions, by question index, and which

@@ -406,3 +406,15 @@ fn the_example_cases_get_their_expected_triage() {
         report.join("\n")
     );
 }
+
+#[test]
+fn a_number_below_its_minimum_says_the_minimum_in_words() {
+    let mut v = benign();
+    v["people_served"] = json!(-5);
+    let errs = answers::parse(&shipped().questionnaire, v.as_object().unwrap()).unwrap_err();
+    let e = errs
+        .iter()
+        .find(|e| e.field == "answers.people_served")
+        .unwrap();
+    assert_eq!(e.message, "must be at least 0");
+}

@@ -65,9 +65,7 @@ pub fn answers_json(
                         .parse::<i64>()
                         .map(Value::from)
                         .map_err(|_| "must be a whole number"),
-                    Kind::Number => v
-                        .parse::<f64>()
-                        .ok()
+                    Kind::Number => typed_number(v)
                         .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
                         .ok_or("must be a number"),
                     Kind::Bool => match v {
@@ -122,6 +120,36 @@ pub struct SectionView {
     pub id: String,
     pub title: String,
     pub questions: Vec<QuestionView>,
+}
+
+/// A number as people type it: spaces (also non-breaking ones), underscores and apostrophes
+/// between digit groups are ignored; commas are thousands separators when they group digits by
+/// three (`250,000`), otherwise a single comma is the decimal mark (`2,5`).
+fn typed_number(v: &str) -> Option<f64> {
+    let s: String = v
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '_' | '\''))
+        .collect();
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let digits = int.trim_start_matches('-');
+    let groups: Vec<&str> = digits.split(',').collect();
+    let thousands = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3);
+    let normal = if thousands {
+        let mut n = int.replace(',', "");
+        if let Some(f) = frac {
+            n = format!("{n}.{f}");
+        }
+        n
+    } else if frac.is_none() && s.matches(',').count() == 1 {
+        s.replace(',', ".")
+    } else {
+        s
+    };
+    normal.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// The choices a choice question offers, those in `answer` checked.
@@ -233,4 +261,27 @@ pub fn questionnaire_form(
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_as_people_type_them() {
+        for (typed, want) in [
+            ("250000", 250000.0),
+            ("250,000", 250000.0),
+            ("250 000", 250000.0),
+            ("250\u{a0}000", 250000.0),
+            ("1,250,000.5", 1250000.5),
+            ("2,5", 2.5),
+            ("-5", -5.0),
+        ] {
+            assert_eq!(typed_number(typed), Some(want), "{typed:?}");
+        }
+        for bad in ["", "abc", "1,2,3", "NaN", "inf"] {
+            assert_eq!(typed_number(bad), None, "{bad:?}");
+        }
+    }
 }
