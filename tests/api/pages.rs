@@ -571,3 +571,37 @@ async fn guesses_sent_all_at_once_use_up_the_free_attempts_like_guesses_one_by_o
         "the right password, sent among 60 wrong ones, did not sign in"
     );
 }
+
+#[actix_web::test]
+async fn submitting_an_incomplete_new_form_stores_nothing_and_names_what_is_missing() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let incomplete = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half done"),
+        ("q_purpose", "Sorts mail."),
+        ("action", "submit"),
+    ];
+    for _ in 0..2 {
+        let r = app
+            .send(post_form("/use-cases/new", &cookie, &incomplete))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert!(
+            r.text.contains("href=\"#q-intended_use\""),
+            "missing answers are linked"
+        );
+        assert_eq!(
+            app.counts()[0],
+            0,
+            "no draft is saved by a failed submit, however often"
+        );
+    }
+    // Saving a draft on purpose still works with the same answers.
+    let mut save = incomplete.to_vec();
+    save.retain(|(k, _)| *k != "action");
+    save.push(("action", "save"));
+    let saved = app.send(post_form("/use-cases/new", &cookie, &save)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    assert_eq!(app.counts()[0], 1);
+}

@@ -268,6 +268,26 @@ pub async fn create(
             )
         }
     };
+    // "Submit" on a new form that is not complete stores nothing: the form comes back with
+    // what is missing (a draft is saved only when asked to).
+    if form.get("action") == Some("submit") {
+        let text = CaseText {
+            title: &filled.title,
+            summary: &filled.summary,
+        };
+        let (_, missing) = crate::domain::preview(&state.rules(), &answers, text);
+        if !missing.is_empty() {
+            return render(
+                &state,
+                &viewer,
+                "/use-cases/new".into(),
+                None,
+                &filled,
+                &missing,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    }
     let who = viewer.user.clone();
     let fields = CaseFields {
         title: filled.title.clone(),
