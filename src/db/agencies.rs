@@ -15,6 +15,11 @@ pub struct Agency {
 }
 
 /// Creates an agency. Codes are short upper-case identifiers (`UNICEF`, `UNHCR`).
+/// An agency code as stored: codes are upper case, so `unhcr` names `UNHCR` in every filter.
+pub fn code_key(code: &str) -> String {
+    code.trim().to_uppercase()
+}
+
 pub fn create(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Agency> {
     let code = code.trim();
     if code.is_empty()

@@ -163,7 +163,7 @@ pub fn list(
         q = q.filter(use_cases::tier.eq(t.as_str()));
     }
     if let Some(code) = &f.agency {
-        q = q.filter(agencies::code.eq(code));
+        q = q.filter(agencies::code.eq(super::agencies::code_key(code)));
     }
     if let Some(c) = &f.cursor {
         q = q.filter(use_cases::id.lt(c));

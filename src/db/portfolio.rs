@@ -79,7 +79,7 @@ pub fn radar(conn: &mut DbConnection, scope: &Scope, f: &RadarFilter) -> AppResu
         q = q.filter(use_cases::agency_id.eq_any(ids));
     }
     if let Some(a) = &f.agency {
-        q = q.filter(agencies::code.eq(a));
+        q = q.filter(agencies::code.eq(super::agencies::code_key(a)));
     }
     if let Some(b) = &f.business_function {
         q = q.filter(use_cases::business_function.eq(b));

@@ -148,6 +148,10 @@ both_backends! {
         assert_eq!(page2.json["items"][0]["id"], ids[0]);
         assert!(page2.json["next_cursor"].is_null());
 
+        // Agency codes are matched whatever their case (codes are stored upper case).
+        let lower = app.get("/api/v1/use-cases?agency=%20unicef&status=approved&limit=2", &owner).await;
+        assert_eq!(lower.json["items"], page1.json["items"]);
+
         let blocked = app.get("/api/v1/use-cases?tier=prohibited", &owner).await;
         assert_eq!(blocked.json["items"].as_array().unwrap().len(), 1);
         assert_eq!(blocked.json["items"][0]["agency"], "UNHCR");

@@ -5,7 +5,7 @@ use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
-use super::render::{Base, PageError};
+use super::render::{Base, PageError, Tr};
 use super::session::Viewer;
 use crate::app::reviews::{self, QueueFilter};
 use crate::db::users;
@@ -55,6 +55,19 @@ struct QueuePage<'a> {
     group: String,
 }
 
+/// How long a case has waited, in words: hours within the first working day, then working
+/// days with one decimal in the language's own decimal mark.
+fn waited(age_hours: i64, working_days: f64, t: Tr) -> String {
+    if working_days >= 1.0 {
+        let days = format!("{working_days:.1}").replace('.', &t("decimal_mark".into()));
+        t("age_days".into()).replace("{n}", &days)
+    } else if age_hours >= 1 {
+        t("age_hours".into()).replace("{n}", &age_hours.to_string())
+    } else {
+        t("age_under_an_hour".into())
+    }
+}
+
 /// `GET /queue`
 pub async fn page(
     state: Data<AppState>,
@@ -100,7 +113,7 @@ pub async fn page(
                     tier_label: t(format!("tier_{tier}")),
                     tier,
                     status_label: t(format!("status_{}", e.case.row.status)),
-                    age: format!("{:.1}", e.working_days),
+                    age: waited(e.age_hours, e.working_days, &t),
                     sla: e
                         .sla_working_days
                         .map(|d| d.to_string())
@@ -132,4 +145,20 @@ pub async fn page(
         group: q.group.clone().unwrap_or_default(),
     };
     pages.render("queue", &page, StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_time_reads_in_hours_then_working_days_in_the_languages_decimal_mark() {
+        let pages = crate::http::pages::Pages::new().unwrap();
+        let en = |k: String| pages.t("en", &k);
+        let fr = |k: String| pages.t("fr", &k);
+        assert_eq!(waited(0, 0.0, &en), "under an hour");
+        assert_eq!(waited(5, 0.4, &en), "5 h");
+        assert_eq!(waited(40, 2.5, &en), "2.5 working days");
+        assert_eq!(waited(40, 2.5, &fr), "2,5 jours ouvrés");
+    }
 }
