@@ -605,3 +605,32 @@ async fn submitting_an_incomplete_new_form_stores_nothing_and_names_what_is_miss
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
     assert_eq!(app.counts()[0], 1);
 }
+
+#[actix_web::test]
+async fn submitting_an_incomplete_draft_from_its_page_names_the_questions_not_their_ids() {
+    let app = TestApp::sqlite().await;
+    let token = app.submitter("UNICEF");
+    let d = app
+        .post(
+            "/api/v1/use-cases",
+            &token,
+            &serde_json::json!({"title": "Draft", "summary": "", "business_function": "", "answers": {}}),
+        )
+        .await;
+    let id = d.json["id"].as_str().unwrap().to_string();
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{id}/act"),
+            &cookie,
+            &[("csrf", &csrf), ("op", "submit"), ("version", "1")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("What problem does the AI system solve"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("answers.purpose"), "no raw ids");
+}

@@ -522,6 +522,27 @@ pub async fn page(
     .await
 }
 
+/// Invalid fields as people read them: each answer by its question's prompt, not its id.
+fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) -> String {
+    let rules = state.rules();
+    let missing: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let id = e.field.trim_start_matches("answers.");
+            let what = rules
+                .questionnaire
+                .get(id)
+                .map_or_else(|| e.field.clone(), |q| q.prompt.clone());
+            format!("{what} ({})", e.message)
+        })
+        .collect();
+    format!(
+        "{} {}",
+        state.pages.t(lang, "fix_before_submitting"),
+        missing.join(" · ")
+    )
+}
+
 /// `POST /use-cases/{id}/act`: `op` is submit, withdraw, decide, claim or release.
 pub async fn act(
     state: Data<AppState>,
@@ -571,7 +592,10 @@ pub async fn act(
             | AppError::BadRequest(_)),
         ) => {
             let status = e.status_code_of();
-            let message = e.describe();
+            let message = match &e {
+                AppError::Validation(errors) => in_words(&state, viewer.lang, errors),
+                other => other.describe(),
+            };
             render(&state, &viewer, id, None, Some(message), rationale, status).await
         }
         Err(e) => Err(e.into()),
