@@ -634,3 +634,34 @@ async fn submitting_an_incomplete_draft_from_its_page_names_the_questions_not_th
     );
     assert!(!r.text.contains("answers.purpose"), "no raw ids");
 }
+
+#[actix_web::test]
+async fn the_case_page_counts_approvals_given_out_of_those_needed() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNHCR");
+    let c = app
+        .submitted(&submitter, "refugee_eligibility_screening")
+        .await;
+    assert_eq!(c["triage"]["required_approvals"], 2);
+    let id = c["id"].as_str().unwrap();
+    let senior = app.user(
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/decisions"),
+            &senior,
+            &serde_json::json!({"action": "approve", "rationale": "Safeguards checked.", "version": c["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app.send(get(&format!("/use-cases/{id}"), &cookie)).await;
+    assert!(
+        page.text.contains("<dd>1 / 2"),
+        "one of two approvals shown"
+    );
+}

@@ -58,6 +58,8 @@ struct FiredView {
 
 #[derive(Serialize)]
 struct TriageView {
+    /// Approvals given on the current revision, out of `required_approvals`.
+    approvals_given: usize,
     tier: String,
     tier_label: String,
     route_label: String,
@@ -280,8 +282,9 @@ fn fired_view(f: Fired, rules: &RuleSet, t: Tr) -> FiredView {
     }
 }
 
-fn triage_view(tr: Triage, rules: &RuleSet, t: Tr) -> TriageView {
+fn triage_view(tr: Triage, approvals_given: usize, rules: &RuleSet, t: Tr) -> TriageView {
     TriageView {
+        approvals_given,
         tier_label: t(format!("tier_{}", tr.tier)),
         tier: tr.tier.to_string(),
         route_label: t(format!("route_{}", tr.route)),
@@ -464,6 +467,10 @@ async fn render(
         &t("field_title".into()),
         &t("field_summary".into()),
     );
+    let approvals_given = decisions
+        .iter()
+        .filter(|d| d.action == "approve" && d.revision == case.row.revision)
+        .count();
     let (revisions, decisions) = history_views(revisions, decisions, &t);
     let able = abilities(&case, &viewer.user, &allowed, &t)?;
     let r = &case.row;
@@ -484,7 +491,8 @@ async fn render(
             .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
         scores: stored::<Scores>(r.scores.as_deref())?
             .map(|s| scores_view(s, &rules.questionnaire)),
-        triage: stored::<Triage>(r.triage.as_deref())?.map(|tr| triage_view(tr, &rules, &t)),
+        triage: stored::<Triage>(r.triage.as_deref())?
+            .map(|tr| triage_view(tr, approvals_given, &rules, &t)),
         answers: answer_views(&rules.questionnaire, &answers, hints, &t),
         revisions,
         decisions,
