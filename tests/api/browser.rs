@@ -144,9 +144,12 @@ impl Driver {
         self.client.current_url().await.unwrap().to_string()
     }
 
+    /// Finds an element, waiting for a page still loading to show it.
     async fn find(&self, css: &str) -> Element {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
@@ -196,6 +199,16 @@ impl Driver {
         self.find(css).await.text().await.unwrap()
     }
 
+    /// Whether the page has an element matching `css` right now.
+    async fn has(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    }
+
     async fn displayed(&self, css: &str) -> bool {
         self.find(css).await.is_displayed().await.unwrap()
     }
@@ -203,7 +216,12 @@ impl Driver {
     async fn wait_until(&self, what: &str, f: impl AsyncFn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !f().await {
-            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out waiting until {what} (at {})",
+                    self.current().await
+                );
+            }
             sleep(Duration::from_millis(100)).await;
         }
     }
@@ -410,6 +428,8 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     assert!(d.text("dl.answers").await.contains("criminal records"));
     check.page(&d, "case").await;
     d.click("form[action='/logout'] button").await;
+    d.wait_until("signed out", async || d.has("#email").await)
+        .await;
 
     // A reviewer claims it from the queue and approves it.
     sign_in(&d, &base, "reviewer@unicc.demo", &password).await;
@@ -419,8 +439,12 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
         "form[action='{case_path}/act'] button[value=claim]"
     ))
     .await;
-    d.wait_until("back on the queue", async || {
-        d.current().await.ends_with("/queue")
+    // The queue comes back with the case claimed: its button now releases it.
+    d.wait_until("the queue shows the claim", async || {
+        d.has(&format!(
+            "form[action='{case_path}/act'] button[value=release]"
+        ))
+        .await
     })
     .await;
     d.click(&format!("table a[href='{case_path}']")).await;
