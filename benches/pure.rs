@@ -84,22 +84,29 @@ fn pure(c: &mut Criterion) {
         .and_hms_micro_opt(3, 4, 5, 6)
         .unwrap();
     let details = r#"{"revision":1,"rules_version":"5d9f8a7da846b762","tier":"high"}"#;
-    c.bench_function("hash one audit event", |b| {
-        b.iter(|| {
-            event_hash(
-                black_box(42),
-                "01a2067b-e2a2-75a8-8f40-15a76f90d91a",
-                Some("case"),
-                Some("user"),
-                "triaged",
-                Some("submitted"),
-                Some("awaiting_approval"),
-                details,
-                at,
-                "prev",
-            )
-        })
-    });
+    let key = aitriage::config::AuditKey::new(&[7u8; 32]).unwrap();
+    for (name, key) in [
+        ("hash one audit event", None),
+        ("seal one audit event (HMAC)", Some(&key)),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                event_hash(
+                    key,
+                    black_box(42),
+                    "01a2067b-e2a2-75a8-8f40-15a76f90d91a",
+                    Some("case"),
+                    Some("user"),
+                    "triaged",
+                    Some("submitted"),
+                    Some("awaiting_approval"),
+                    details,
+                    at,
+                    "prev",
+                )
+            })
+        });
+    }
 }
 
 criterion_group!(benches, pure);

@@ -70,8 +70,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit non-zero naming the first event where it does not hold.
-    Verify,
+    /// Walk the chain (under AUDIT_KEY when set), check every case against its trail and the
+    /// chain against checkpoints; exit non-zero naming each problem.
+    Verify {
+        /// Checkpoint files, or directories of them, taken earlier and kept outside the database.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+    },
+    /// Seal a trail written without a key: verify it, then re-hash every event under
+    /// AUDIT_KEY (once, when a key is first configured).
+    Seal,
+    /// Write a checkpoint of the chain's head (signed under AUDIT_KEY when set) to a file or
+    /// into a directory, or to standard output; also queued for the webhook when one is set.
+    Checkpoint {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Default)]
@@ -167,7 +181,9 @@ pub fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    match run(command, config) {
+    // Every audit event this process appends is sealed with the configured key.
+    let key = config.audit_key.clone();
+    match db::audit::with_key(key.as_ref(), || run(command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("{e:#}")),
     }
@@ -203,7 +219,11 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             evaluate(rules.as_deref().unwrap_or(&config.rules_dir), opts)
         }
-        Command::Audit(AuditCommand::Verify) => audit_verify(&config),
+        Command::Audit(AuditCommand::Verify { checkpoints }) => audit_verify(&config, &checkpoints),
+        Command::Audit(AuditCommand::Seal) => audit_seal(&config),
+        Command::Audit(AuditCommand::Checkpoint { out }) => {
+            audit_checkpoint(&config, out.as_deref())
+        }
         Command::Import { file } => import(&config, &file),
         Command::Export { format } => export(&config, &format),
         Command::Bench {
@@ -341,7 +361,7 @@ fn simulate(config: &Config, dir: &Path) -> anyhow::Result<()> {
 
 fn import(config: &Config, file: &Path) -> anyhow::Result<()> {
     let rules = load_rules(&config.rules_dir)?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = open(config)?;
     let mut conn = pool.get()?;
     let report = crate::transfer::import(&mut conn, &rules, file)?;
     print!("{}", report.render());
@@ -367,21 +387,75 @@ fn export(config: &Config, format: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit_verify(config: &Config) -> anyhow::Result<()> {
+fn audit_verify(config: &Config, checkpoints: &[PathBuf]) -> anyhow::Result<()> {
+    let checkpoints = crate::app::audit::read_checkpoints(checkpoints).map_err(app_error)?;
     let pool = db::connect(&config.database_url)?;
     let mut conn = pool.get()?;
-    match db::audit::verify(&mut conn).map_err(app_error)? {
+    let report = crate::app::audit::verify(&mut conn, config.audit_key.as_ref(), &checkpoints)
+        .map_err(app_error)?;
+    for line in &report.lines {
+        println!("{line}");
+    }
+    match report.problems {
+        0 => Ok(()),
+        n => Err(anyhow::anyhow!(
+            "the audit trail does not hold: {n} problem(s)"
+        )),
+    }
+}
+
+fn audit_seal(config: &Config) -> anyhow::Result<()> {
+    let key = config
+        .audit_key
+        .as_ref()
+        .context("set AUDIT_KEY or AUDIT_KEY_FILE to the key to seal the trail with")?;
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get()?;
+    match db::audit::seal(&mut conn, key).map_err(app_error)? {
         Ok(n) => {
-            println!("audit chain intact: {n} events");
+            println!("audit trail sealed with key {}: {n} events", key.id());
             Ok(())
         }
         Err(b) => Err(anyhow::anyhow!(
-            "audit chain broken at event seq {} (id {}): {}",
+            "not sealed: the chain is broken at event seq {} (id {}): {}",
             b.seq,
             b.id,
             b.reason
         )),
     }
+}
+
+fn audit_checkpoint(config: &Config, out: Option<&Path>) -> anyhow::Result<()> {
+    let pool = open(config)?;
+    let mut conn = pool.get()?;
+    let key = config.audit_key.as_ref();
+    match out {
+        Some(out) => {
+            let announce = config.webhook_url.is_some();
+            let (path, cp) = crate::app::audit::write_checkpoint(&mut conn, key, out, announce)
+                .map_err(app_error)?;
+            println!(
+                "checkpoint of event {} written to {}",
+                cp.seq,
+                path.display()
+            );
+        }
+        None => {
+            let cp = db::audit::checkpoint(&mut conn, key).map_err(app_error)?;
+            println!("{}", serde_json::to_string_pretty(&cp)?);
+        }
+    }
+    Ok(())
+}
+
+/// The database, migrated, once this process's audit key may write to its trail.
+fn open(config: &Config) -> anyhow::Result<db::Pool> {
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get()?;
+    db::audit::check_key(&mut conn, config.audit_key.as_ref())
+        .map_err(app_error)?
+        .map_err(anyhow::Error::from)?;
+    Ok(pool)
 }
 
 fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -487,6 +561,28 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             },
         );
         println!("notifications are posted to {url}");
+    }
+    match &config.audit_key {
+        None => tracing::warn!(
+            "no AUDIT_KEY: the audit trail is plain SHA-256, which anyone who can write to the database can re-hash"
+        ),
+        Some(k) => println!("audit trail sealed with key {}", k.id()),
+    }
+    if let Some(dir) = &config.checkpoint_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("AUDIT_CHECKPOINT_DIR {}", dir.display()))?;
+        crate::app::audit::spawn_checkpoints(
+            app.pool().clone(),
+            config.audit_key.clone(),
+            dir.clone(),
+            config.checkpoint_every,
+            config.webhook_url.is_some(),
+        );
+        println!(
+            "audit checkpoints written to {} every {} s",
+            dir.display(),
+            config.checkpoint_every.as_secs()
+        );
     }
     let listener = app.bind()?;
     println!(

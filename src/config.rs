@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 /// Where the service keeps its data, listens, and finds its rules.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -22,6 +25,50 @@ pub struct Config {
     /// `HSTS_MAX_AGE` (seconds): when set, every response tells browsers to use HTTPS only
     /// (for TLS terminated by a proxy in front of aitriage).
     pub hsts_max_age: Option<u64>,
+    /// The secret that keys the audit chain (`AUDIT_KEY`, or the file named by
+    /// `AUDIT_KEY_FILE`): kept outside the database, so a database writer cannot re-hash it.
+    pub audit_key: Option<AuditKey>,
+    /// Where `serve` writes signed checkpoints of the audit chain's head
+    /// (`AUDIT_CHECKPOINT_DIR`), every `AUDIT_CHECKPOINT_EVERY` seconds when it moved.
+    pub checkpoint_dir: Option<PathBuf>,
+    pub checkpoint_every: std::time::Duration,
+}
+
+/// The audit chain's key: at least 32 bytes of secret. Its `Debug` shows only its id.
+#[derive(Clone)]
+pub struct AuditKey(std::sync::Arc<[u8]>);
+
+impl AuditKey {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(secret: &[u8]) -> Option<AuditKey> {
+        (secret.len() >= Self::MIN_LEN).then(|| AuditKey(secret.into()))
+    }
+
+    /// HMAC-SHA256 under this key, ready for input.
+    pub fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length; this cannot fail.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// A short public name for the key (an HMAC of a fixed text, not the key), recorded in
+    /// the database and in checkpoints so a wrong key is named as such.
+    pub fn id(&self) -> String {
+        let mut m = self.mac();
+        m.update(b"aitriage audit key id");
+        m.finalize()
+            .into_bytes()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey({})", self.id())
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "aitriage.db";
@@ -29,6 +76,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_RULES_DIR: &str = "rules";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub const DEFAULT_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A configuration value that cannot be used; the message names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +95,56 @@ pub enum ConfigError {
     HstsMaxAge(String),
     #[error("BODY_TIMEOUT={0:?} must be a whole number of seconds, 1 or more")]
     BodyTimeout(String),
+    #[error("AUDIT_CHECKPOINT_EVERY={0:?} must be a whole number of seconds, 1 or more")]
+    CheckpointEvery(String),
+    #[error("the audit key ({0}) must be at least 32 bytes of secret; generate one with `openssl rand -hex 32`")]
+    AuditKeyShort(&'static str),
+    #[error("set AUDIT_KEY or AUDIT_KEY_FILE, not both")]
+    AuditKeyTwice,
+    #[error("AUDIT_KEY_FILE={path:?} cannot be read: {source}")]
+    AuditKeyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whole seconds, 1 or more, from a variable; `default` when unset or blank.
+fn seconds(
+    value: Option<String>,
+    default: std::time::Duration,
+    err: fn(String) -> ConfigError,
+) -> Result<std::time::Duration, ConfigError> {
+    match value.filter(|s| !s.trim().is_empty()) {
+        None => Ok(default),
+        Some(s) => match s.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+            _ => Err(err(s)),
+        },
+    }
+}
+
+/// The audit key from `AUDIT_KEY` or the file named by `AUDIT_KEY_FILE` (its content,
+/// trailing line end removed).
+fn audit_key(get: &impl Fn(&str) -> Option<String>) -> Result<Option<AuditKey>, ConfigError> {
+    let inline = get("AUDIT_KEY").filter(|s| !s.is_empty());
+    let file = get("AUDIT_KEY_FILE").filter(|s| !s.trim().is_empty());
+    let (secret, from) = match (inline, file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => return Err(ConfigError::AuditKeyTwice),
+        (Some(k), None) => (k.into_bytes(), "AUDIT_KEY"),
+        (None, Some(path)) => {
+            let mut bytes = std::fs::read(&path)
+                .map_err(|source| ConfigError::AuditKeyFile { path, source })?;
+            while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                bytes.pop();
+            }
+            (bytes, "AUDIT_KEY_FILE")
+        }
+    };
+    AuditKey::new(&secret)
+        .map(Some)
+        .ok_or(ConfigError::AuditKeyShort(from))
 }
 
 impl Config {
@@ -79,19 +177,26 @@ impl Config {
             bind,
             rules_dir,
             body_limit: DEFAULT_BODY_LIMIT,
-            body_timeout: match get("BODY_TIMEOUT").filter(|s| !s.trim().is_empty()) {
-                None => DEFAULT_BODY_TIMEOUT,
-                Some(s) => match s.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => std::time::Duration::from_secs(n),
-                    _ => return Err(ConfigError::BodyTimeout(s)),
-                },
-            },
+            body_timeout: seconds(
+                get("BODY_TIMEOUT"),
+                DEFAULT_BODY_TIMEOUT,
+                ConfigError::BodyTimeout,
+            )?,
             webhook_url,
             webhook_secret: get("WEBHOOK_SECRET").filter(|s| !s.is_empty()),
             hsts_max_age: get("HSTS_MAX_AGE")
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| s.trim().parse().map_err(|_| ConfigError::HstsMaxAge(s)))
                 .transpose()?,
+            audit_key: audit_key(&get)?,
+            checkpoint_dir: get("AUDIT_CHECKPOINT_DIR")
+                .filter(|s| !s.trim().is_empty())
+                .map(PathBuf::from),
+            checkpoint_every: seconds(
+                get("AUDIT_CHECKPOINT_EVERY"),
+                DEFAULT_CHECKPOINT_EVERY,
+                ConfigError::CheckpointEvery,
+            )?,
         })
     }
 }
@@ -119,6 +224,44 @@ mod tests {
         assert_eq!(c.database_url, "aitriage.db");
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.rules_dir, PathBuf::from("rules"));
+    }
+
+    #[test]
+    fn an_audit_key_must_be_long_enough_and_come_from_one_place() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert!(with(&[]).unwrap().audit_key.is_none());
+        let short = with(&[("AUDIT_KEY", "too short")]).unwrap_err();
+        assert!(short.to_string().contains("at least 32 bytes"), "{short}");
+        let key = "k".repeat(32);
+        let both = Config::from_lookup(|k| {
+            matches!(k, "AUDIT_KEY" | "AUDIT_KEY_FILE").then(|| key.clone())
+        });
+        assert!(matches!(both, Err(ConfigError::AuditKeyTwice)));
+        let a = Config::from_lookup(|k| (k == "AUDIT_KEY").then(|| key.clone())).unwrap();
+        let id = a.audit_key.unwrap().id();
+        assert_eq!(id.len(), 16);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        let p = path.to_string_lossy().to_string();
+        let b = Config::from_lookup(|k| (k == "AUDIT_KEY_FILE").then(|| p.clone())).unwrap();
+        let from_file = b.audit_key.unwrap();
+        assert_eq!(
+            from_file.id(),
+            id,
+            "the file's line end is not part of the key"
+        );
+        assert!(
+            !format!("{from_file:?}").contains(&key),
+            "Debug never shows the secret"
+        );
     }
 
     #[test]

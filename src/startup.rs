@@ -23,6 +23,10 @@ pub enum StartError {
         dir: PathBuf,
         diagnostics: Vec<Diagnostic>,
     },
+    #[error("{0}")]
+    AuditKey(#[from] crate::db::audit::KeyMismatch),
+    #[error("checking the audit key: {0}")]
+    AuditCheck(#[from] crate::error::AppError),
     #[error("page templates")]
     Templates(#[from] crate::http::PagesError),
     #[error("cannot listen on {addr}: {source}")]
@@ -60,6 +64,10 @@ impl Application {
 
     /// As [`Application::build`], on a pool the caller already holds.
     pub fn build_with_pool(config: Config, pool: Pool) -> Result<Application, StartError> {
+        {
+            let mut conn = pool.get().map_err(crate::error::AppError::from)?;
+            db::audit::check_key(&mut conn, config.audit_key.as_ref())??;
+        }
         let rules = load_dir(&config.rules_dir).map_err(|diagnostics| StartError::Rules {
             dir: config.rules_dir.clone(),
             diagnostics,

@@ -3,5 +3,6 @@
 //! state), and stores the outcome through `db` in one transaction. Handlers, pages, the
 //! importer, the demo and the command line call these; `db` decides nothing.
 
+pub mod audit;
 pub mod cases;
 pub mod reviews;

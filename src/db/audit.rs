@@ -1,16 +1,85 @@
 //! The audit trail: append-only events, each hashed together with the previous event's hash
-//! (SHA-256 over a canonical serialisation), so a row altered, removed or inserted out of band
-//! breaks the chain.
+//! over a canonical serialisation, so a row altered, removed or inserted out of band breaks
+//! the chain.
+//!
+//! With an audit key (kept outside the database) the hash is HMAC-SHA256 under that key, so
+//! a database writer without the key cannot re-hash a chain they changed. Signed checkpoints
+//! of the head, kept outside the database too, catch what a rewrite of the chain's end would
+//! otherwise hide: events removed from the end with the head moved back.
+//!
+//! The key reaches [`append`] through [`with_key`], set where database work starts
+//! (`AppState::db`, the command line), so every writer below seals with it.
+
+use std::cell::RefCell;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_events, audit_head};
 use super::users::hex;
 use super::{new_id, now, DbConnection};
+use crate::config::AuditKey;
 use crate::domain::case::Status;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+
+thread_local! {
+    static KEY: RefCell<Option<AuditKey>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `key` sealing every event appended on this thread, then puts back what was
+/// there before (also when `f` panics).
+pub fn with_key<T>(key: Option<&AuditKey>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<AuditKey>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            KEY.with(|k| *k.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(KEY.with(|k| k.replace(key.cloned())));
+    f()
+}
+
+fn current_key() -> Option<AuditKey> {
+    KEY.with(|k| k.borrow().clone())
+}
+
+/// SHA-256, or HMAC-SHA256 under the audit key.
+enum Hasher {
+    Plain(Sha256),
+    Keyed(hmac::Hmac<Sha256>),
+}
+
+impl Hasher {
+    fn new(key: Option<&AuditKey>) -> Hasher {
+        match key {
+            Some(k) => Hasher::Keyed(k.mac()),
+            None => Hasher::Plain(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Plain(h) => Digest::update(h, bytes),
+            Hasher::Keyed(m) => Mac::update(m, bytes),
+        }
+    }
+
+    fn finish(self) -> String {
+        match self {
+            Hasher::Plain(h) => hex(&h.finalize()),
+            Hasher::Keyed(m) => hex(&m.finalize().into_bytes()),
+        }
+    }
+}
+
+/// SHA-256 of a text, in hex: a digest recorded in an event for state stored beside it.
+pub fn digest(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
 
 /// An event to record.
 pub struct Event<'a> {
@@ -38,9 +107,10 @@ pub struct StoredEvent {
 }
 
 /// The hash of an event: every field, in a fixed order, length-prefixed so no two different
-/// events serialise alike.
+/// events serialise alike; keyed when `key` is given.
 #[allow(clippy::too_many_arguments)]
 pub fn event_hash(
+    key: Option<&AuditKey>,
     seq: i64,
     id: &str,
     use_case_id: Option<&str>,
@@ -52,7 +122,7 @@ pub fn event_hash(
     created_at: NaiveDateTime,
     prev_hash: &str,
 ) -> String {
-    let mut h = Sha256::new();
+    let mut h = Hasher::new(key);
     let stamp = created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
     let seq = seq.to_string();
     for part in [
@@ -69,13 +139,13 @@ pub fn event_hash(
     ] {
         match part {
             Some(s) => {
-                h.update((s.len() as u64).to_be_bytes());
+                h.update(&(s.len() as u64).to_be_bytes());
                 h.update(s.as_bytes());
             }
-            None => h.update(u64::MAX.to_be_bytes()),
+            None => h.update(&u64::MAX.to_be_bytes()),
         }
     }
-    hex(&h.finalize())
+    h.finish()
 }
 
 /// Appends events, in order, inside the caller's transaction. Taking the chain head with an
@@ -91,6 +161,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             .get_result(conn)?;
     let mut seq = last_seq - events.len() as i64;
     let created_at = now();
+    let key = current_key();
     for e in events {
         seq += 1;
         let id = new_id();
@@ -99,6 +170,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
         let from = e.from_status.map(|s| s.as_str());
         let to = e.to_status.map(|s| s.as_str());
         let hash = event_hash(
+            key.as_ref(),
             seq,
             &id,
             e.use_case_id,
@@ -158,20 +230,141 @@ pub struct Broken {
     pub reason: String,
 }
 
+/// What the head row says: how many events, the last hash, and which key seals the chain.
+fn head(conn: &mut DbConnection) -> AppResult<(i64, String, Option<String>)> {
+    Ok(audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash, audit_head::key_id))
+        .first(conn)?)
+}
+
+/// Why a process may not write to this audit trail with the key it holds.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyMismatch {
+    #[error("the audit trail is sealed with key {0}, and no audit key is configured: set AUDIT_KEY or AUDIT_KEY_FILE")]
+    KeyMissing(String),
+    #[error(
+        "the audit trail is sealed with key {trail}, not with the configured key {configured}"
+    )]
+    WrongKey { trail: String, configured: String },
+    #[error("the audit trail's {0} events were written without a key: run `aitriage audit seal` once with the key configured (it verifies the chain, then seals it)")]
+    Unsealed(i64),
+}
+
+/// Checks that a process holding `key` (or none) may append to this trail, before it does.
+/// An empty trail takes the key it is first given; a trail written without a key must be
+/// sealed first; a sealed trail refuses any other key, and a process without one.
+pub fn check_key(
+    conn: &mut DbConnection,
+    key: Option<&AuditKey>,
+) -> AppResult<Result<(), KeyMismatch>> {
+    let (seq, _, trail) = head(conn)?;
+    Ok(match (trail, key) {
+        (None, None) => Ok(()),
+        (Some(t), None) => Err(KeyMismatch::KeyMissing(t)),
+        (Some(t), Some(k)) if t == k.id() => Ok(()),
+        (Some(t), Some(k)) => Err(KeyMismatch::WrongKey {
+            trail: t,
+            configured: k.id(),
+        }),
+        (None, Some(_)) if seq > 0 => Err(KeyMismatch::Unsealed(seq)),
+        (None, Some(k)) => {
+            // Only while still empty: a concurrent first event makes this update nothing.
+            diesel::update(
+                audit_head::table
+                    .filter(audit_head::id.eq(1))
+                    .filter(audit_head::seq.eq(0)),
+            )
+            .set(audit_head::key_id.eq(k.id()))
+            .execute(conn)?;
+            return check_key(conn, Some(k));
+        }
+    })
+}
+
+/// Seals a trail written without a key: verifies its plain chain, then re-hashes every event
+/// under `key`, in one transaction. Returns how many events were sealed. The operator
+/// running it vouches for the history up to now.
+pub fn seal(conn: &mut DbConnection, key: &AuditKey) -> AppResult<Result<i64, Broken>> {
+    super::write(conn, |conn| {
+        let (_, _, trail) = head(conn)?;
+        if let Some(t) = trail {
+            return Err(AppError::conflict(
+                format!("the audit trail is already sealed with key {t}"),
+                None,
+            ));
+        }
+        let n = match walk(conn, None, |_| Ok(()))? {
+            Ok(n) => n,
+            Err(b) => return Ok(Err(b)),
+        };
+        let mut prev = String::from("genesis");
+        let mut from = 1;
+        loop {
+            let batch = events_from(conn, from)?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in batch {
+                let hash = stored_hash(Some(key), &e, &prev);
+                diesel::update(audit_events::table.filter(audit_events::seq.eq(e.seq)))
+                    .set((
+                        audit_events::prev_hash.eq(&prev),
+                        audit_events::hash.eq(&hash),
+                    ))
+                    .execute(conn)?;
+                prev = hash;
+                from = e.seq + 1;
+            }
+        }
+        diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+            .set((audit_head::hash.eq(&prev), audit_head::key_id.eq(key.id())))
+            .execute(conn)?;
+        Ok(Ok(n))
+    })
+}
+
+fn events_from(conn: &mut DbConnection, seq: i64) -> AppResult<Vec<StoredEvent>> {
+    Ok(audit_events::table
+        .filter(audit_events::seq.ge(seq))
+        .order(audit_events::seq.asc())
+        .limit(5000)
+        .load(conn)?)
+}
+
+/// The hash a stored event should have after `prev`.
+fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> String {
+    event_hash(
+        key,
+        e.seq,
+        &e.id,
+        e.use_case_id.as_deref(),
+        e.actor_id.as_deref(),
+        &e.action,
+        e.from_status.as_deref(),
+        e.to_status.as_deref(),
+        &e.details_json,
+        e.created_at,
+        prev,
+    )
+}
+
 /// Walks the whole chain in order: sequence numbers without gaps, each event's `prev_hash`
-/// equal to the previous event's hash, each hash equal to one recomputed from the content,
-/// and the head matching the last event (so events removed from the end are caught too).
-/// Returns the number of events when it holds.
-pub fn verify(conn: &mut DbConnection) -> AppResult<Result<i64, Broken>> {
+/// equal to the previous event's hash, each hash equal to one recomputed from the content
+/// (under `key` when given; with `key` None on a sealed chain, `content` is false and only
+/// the links are checked), and the head matching the last event. Calls `each` on every
+/// event that holds. Returns the number of events.
+fn walk_checked(
+    conn: &mut DbConnection,
+    key: Option<&AuditKey>,
+    content: bool,
+    mut each: impl FnMut(&StoredEvent) -> AppResult<()>,
+) -> AppResult<Result<i64, Broken>> {
     let mut expected = 1i64;
     let mut prev = String::from("genesis");
     let mut last_id = String::new();
     loop {
-        let batch: Vec<StoredEvent> = audit_events::table
-            .filter(audit_events::seq.ge(expected))
-            .order(audit_events::seq.asc())
-            .limit(5000)
-            .load(conn)?;
+        let batch = events_from(conn, expected)?;
         if batch.is_empty() {
             break;
         }
@@ -193,30 +386,19 @@ pub fn verify(conn: &mut DbConnection) -> AppResult<Result<i64, Broken>> {
             if e.prev_hash != prev {
                 return broken("its prev_hash is not the previous event's hash: an event before it was changed, removed or inserted".into());
             }
-            let recomputed = event_hash(
-                e.seq,
-                &e.id,
-                e.use_case_id.as_deref(),
-                e.actor_id.as_deref(),
-                &e.action,
-                e.from_status.as_deref(),
-                e.to_status.as_deref(),
-                &e.details_json,
-                e.created_at,
-                &e.prev_hash,
-            );
-            if recomputed != e.hash {
-                return broken("its content does not match its hash: the event was altered".into());
+            if content && stored_hash(key, &e, &e.prev_hash) != e.hash {
+                return broken(match key {
+                    Some(_) => "its content does not match its keyed hash: the event was altered, or written by someone without the audit key".into(),
+                    None => "its content does not match its hash: the event was altered".into(),
+                });
             }
+            each(&e)?;
             prev = e.hash;
             last_id = e.id;
             expected += 1;
         }
     }
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .filter(audit_head::id.eq(1))
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+    let (head_seq, head_hash, _) = head(conn)?;
     if head_seq != expected - 1 || head_hash != prev {
         return Ok(Err(Broken {
             seq: expected - 1,
@@ -228,4 +410,193 @@ pub fn verify(conn: &mut DbConnection) -> AppResult<Result<i64, Broken>> {
         }));
     }
     Ok(Ok(expected - 1))
+}
+
+/// [`walk_checked`] with the content always checked.
+fn walk(
+    conn: &mut DbConnection,
+    key: Option<&AuditKey>,
+    each: impl FnMut(&StoredEvent) -> AppResult<()>,
+) -> AppResult<Result<i64, Broken>> {
+    walk_checked(conn, key, true, each)
+}
+
+/// What a verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub events: i64,
+    /// The chain is sealed with the key given, and every event's keyed hash was checked.
+    pub keyed: bool,
+    /// The chain is sealed but no key was given: only the links between events were checked.
+    pub links_only: bool,
+}
+
+/// Verifies the chain: under `key` when given (then the trail must be sealed with it, and
+/// every event's keyed hash is checked), in plain SHA-256 when the trail was written without
+/// a key, and only its links when it is sealed and no key is given. Calls `each` on every
+/// event. Run it inside [`snapshot`] on a live database.
+pub fn verify_with(
+    conn: &mut DbConnection,
+    key: Option<&AuditKey>,
+    each: impl FnMut(&StoredEvent) -> AppResult<()>,
+) -> AppResult<Result<Verified, Broken>> {
+    let (_, _, trail) = head(conn)?;
+    let refuse = |reason: String| {
+        Ok(Err(Broken {
+            seq: 0,
+            id: String::new(),
+            reason,
+        }))
+    };
+    match (&trail, key) {
+        (None, Some(k)) => {
+            return refuse(format!(
+                "the trail is not sealed, but key {} was given: it was written without a key, or someone removed its seal",
+                k.id()
+            ))
+        }
+        (Some(t), Some(k)) if *t != k.id() => {
+            return refuse(format!("the trail is sealed with key {t}, not with {}", k.id()))
+        }
+        _ => {}
+    }
+    let links_only = trail.is_some() && key.is_none();
+    Ok(
+        walk_checked(conn, key, !links_only, each)?.map(|events| Verified {
+            events,
+            keyed: key.is_some(),
+            links_only,
+        }),
+    )
+}
+
+/// Verifies the chain without looking at each event (see [`verify_with`]).
+pub fn verify(
+    conn: &mut DbConnection,
+    key: Option<&AuditKey>,
+) -> AppResult<Result<Verified, Broken>> {
+    verify_with(conn, key, |_| Ok(()))
+}
+
+/// Runs `f` in one read-only snapshot of the database, so a verification on a live database
+/// sees the chain, its head and the cases as of one moment.
+pub fn snapshot<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    conn.transaction::<T, AppError, _>(|conn| {
+        if let DbConnection::Pg(_) = conn {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        f(conn)
+    })
+}
+
+/// A signed statement of the chain's head at a moment, kept outside the database: a later
+/// verification given it detects events removed or rewritten up to that head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: String,
+    /// Events in the chain, and the hash of the last one (`genesis` when empty).
+    pub seq: i64,
+    pub head: String,
+    pub at: String,
+    /// The key that sealed the chain and signs this checkpoint; none for a plain chain.
+    pub key_id: Option<String>,
+    /// HMAC-SHA256 under that key over the fields above.
+    pub mac: Option<String>,
+}
+
+const CHECKPOINT_FORMAT: &str = "aitriage-audit-checkpoint/1";
+
+impl Checkpoint {
+    fn signature(&self, key: &AuditKey) -> String {
+        let mut m = key.mac();
+        for part in [
+            self.format.as_str(),
+            &self.seq.to_string(),
+            &self.head,
+            &self.at,
+            self.key_id.as_deref().unwrap_or(""),
+        ] {
+            m.update(&(part.len() as u64).to_be_bytes());
+            m.update(part.as_bytes());
+        }
+        hex(&m.finalize().into_bytes())
+    }
+
+    /// Whether it is signed by `key` (a plain checkpoint when there is none).
+    fn signed_by(&self, key: Option<&AuditKey>) -> Result<(), String> {
+        match (key, &self.mac) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err("the checkpoint is not signed, but a key was given".into()),
+            (Some(k), Some(mac)) => {
+                use subtle::ConstantTimeEq;
+                if bool::from(mac.as_bytes().ct_eq(self.signature(k).as_bytes())) {
+                    Ok(())
+                } else {
+                    Err("the checkpoint's signature does not match the key: it was forged or altered".into())
+                }
+            }
+        }
+    }
+}
+
+/// A checkpoint of the chain's head now, signed with `key` when given.
+pub fn checkpoint(conn: &mut DbConnection, key: Option<&AuditKey>) -> AppResult<Checkpoint> {
+    let (seq, head_hash, _) = head(conn)?;
+    let mut cp = Checkpoint {
+        format: CHECKPOINT_FORMAT.into(),
+        seq,
+        head: head_hash,
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        key_id: key.map(AuditKey::id),
+        mac: None,
+    };
+    cp.mac = key.map(|k| cp.signature(k));
+    Ok(cp)
+}
+
+/// Checks the chain against a checkpoint taken earlier: it is signed by `key`, the chain is at
+/// least as long, and its event at the checkpoint's sequence number has the hash recorded.
+/// Run it after [`verify`] has found the chain itself intact.
+pub fn check_checkpoint(
+    conn: &mut DbConnection,
+    cp: &Checkpoint,
+    key: Option<&AuditKey>,
+) -> AppResult<Result<(), String>> {
+    if cp.format != CHECKPOINT_FORMAT {
+        return Ok(Err(format!("unknown checkpoint format {:?}", cp.format)));
+    }
+    if let Err(e) = cp.signed_by(key) {
+        return Ok(Err(e));
+    }
+    let (seq, _, _) = head(conn)?;
+    if seq < cp.seq {
+        return Ok(Err(format!(
+            "the chain has {seq} events, but {} were checkpointed at {}: events were removed from the end",
+            cp.seq, cp.at
+        )));
+    }
+    let hash: String = if cp.seq == 0 {
+        "genesis".into()
+    } else {
+        match audit_events::table
+            .filter(audit_events::seq.eq(cp.seq))
+            .select(audit_events::hash)
+            .first(conn)
+            .optional()?
+        {
+            Some(h) => h,
+            None => return Ok(Err(format!("event {} is missing", cp.seq))),
+        }
+    };
+    if hash != cp.head {
+        return Ok(Err(format!(
+            "event {} is not the one checkpointed at {}: the chain up to it was rewritten",
+            cp.seq, cp.at
+        )));
+    }
+    Ok(Ok(()))
 }

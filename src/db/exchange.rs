@@ -512,7 +512,14 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                 action: "imported",
                 from_status: None,
                 to_status: Status::parse(&r.status),
-                details: json!({ "restored": true, "revision": r.revision, "decisions": r.decisions.len() }),
+                details: json!({
+                    "restored": true,
+                    "revision": r.revision,
+                    "decisions": r.decisions.len(),
+                    "tier": string(&r.triage, "tier"),
+                    "route": string(&r.triage, "route"),
+                    "triage_sha256": text(&r.triage).as_deref().map(audit::digest),
+                }),
             }],
         )
     })?;

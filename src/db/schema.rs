@@ -116,6 +116,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        key_id -> Nullable<Text>,
     }
 }
 

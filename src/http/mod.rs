@@ -163,16 +163,18 @@ impl AppState {
         Ok(idx)
     }
 
-    /// Runs blocking database work on the blocking thread pool.
+    /// Runs blocking database work on the blocking thread pool, sealing any audit event it
+    /// appends with the configured key.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let key = self.config.audit_key.clone();
         web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            crate::db::audit::with_key(key.as_ref(), || f(&mut conn))
         })
         .await
         .map_err(|e| AppError::internal("blocking task", e))?

@@ -381,3 +381,66 @@ fn rules_evaluate_refuses_labels_without_a_row_column() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no `row` column"));
 }
+
+/// The operator's path to a keyed trail: a trail written without a key is refused by a
+/// keyed process until `audit seal`; checkpoints go to a directory; `audit verify
+/// --checkpoint` then holds, and catches events removed from the end afterwards.
+#[test]
+fn an_operator_seals_the_trail_checkpoints_it_and_verify_catches_a_truncation() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db").to_string_lossy().to_string();
+    let checkpoints = dir.path().join("checkpoints");
+    std::fs::create_dir(&checkpoints).unwrap();
+    {
+        let pool = aitriage::db::connect(&db).unwrap();
+        let mut conn = pool.get().unwrap();
+        aitriage::demo::seed(
+            &mut conn,
+            &crate::helpers::rules(),
+            &rules_dir().join("cases"),
+        )
+        .unwrap();
+    }
+    let key = "0123456789abcdef0123456789abcdef-operator";
+    let run = |args: &[&str]| {
+        let out = aitriage()
+            .env("DATABASE_URL", &db)
+            .env("AUDIT_KEY", key)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let cp = checkpoints.to_string_lossy().to_string();
+    let (ok, out) = run(&["audit", "checkpoint", "--out", &cp]);
+    assert!(
+        !ok && out.contains("audit seal"),
+        "an unsealed trail is refused first: {out}"
+    );
+    let (ok, out) = run(&["audit", "seal"]);
+    assert!(ok && out.contains("sealed with key"), "{out}");
+    let (ok, out) = run(&["audit", "checkpoint", "--out", &cp]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["audit", "verify", "--checkpoint", &cp]);
+    assert!(
+        ok && out.contains("each sealed with the audit key") && out.contains("holds"),
+        "{out}"
+    );
+    {
+        let pool = aitriage::db::connect(&db).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute(
+                "DELETE FROM audit_events WHERE seq = (SELECT seq FROM audit_head);
+                 UPDATE audit_head SET seq = seq - 1, hash = (SELECT hash FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events))",
+            )
+            .unwrap();
+    }
+    let (ok, out) = run(&["audit", "verify", "--checkpoint", &cp]);
+    assert!(!ok && out.contains("removed from the end"), "{out}");
+}

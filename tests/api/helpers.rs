@@ -140,6 +140,19 @@ fn with_search_path(base: &str, schema: &str) -> String {
     format!("{base}{sep}options=-csearch_path%3D{schema}")
 }
 
+/// The configuration `serve` would read with these settings on top of the defaults.
+fn settings_config(url: &str, rules: &Path, settings: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(url.to_string()),
+        "RULES_DIR" => Some(rules.to_string_lossy().to_string()),
+        other => settings
+            .iter()
+            .find(|(name, _)| *name == other)
+            .map(|(_, v)| v.to_string()),
+    })
+    .unwrap()
+}
+
 impl TestApp {
     pub async fn sqlite() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
@@ -176,6 +189,20 @@ impl TestApp {
         Self::build_full(url, Cleanup::Sqlite(tmp), &rules_dir(), settings)
     }
 
+    /// A fresh database on the same backend as `self`, served with these settings.
+    pub async fn fresh_like(&self, settings: &[(&str, &str)]) -> TestApp {
+        let mut app = if self.state.config.database_url.starts_with("postgres") {
+            Self::postgres().await
+        } else {
+            Self::sqlite().await
+        };
+        let config = settings_config(&app.state.config.database_url, &rules_dir(), settings);
+        let built =
+            Application::build_with_pool(config, app.pool.clone()).expect("the service builds");
+        app.state = built.state;
+        app
+    }
+
     fn build(url: String, cleanup: Cleanup) -> TestApp {
         Self::build_with(url, cleanup, &rules_dir())
     }
@@ -186,15 +213,7 @@ impl TestApp {
 
     fn build_full(url: String, cleanup: Cleanup, dir: &Path, settings: &[(&str, &str)]) -> TestApp {
         let pool = db::connect(&url).expect("test database");
-        let config = Config::from_lookup(|k| match k {
-            "DATABASE_URL" => Some(url.clone()),
-            "RULES_DIR" => Some(dir.to_string_lossy().to_string()),
-            other => settings
-                .iter()
-                .find(|(name, _)| *name == other)
-                .map(|(_, v)| v.to_string()),
-        })
-        .unwrap();
+        let config = settings_config(&url, dir, settings);
         // Built as `serve` builds it.
         let app = Application::build_with_pool(config, pool.clone()).expect("the service builds");
         TestApp {

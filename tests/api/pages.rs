@@ -459,7 +459,7 @@ async fn the_case_page_shows_a_tampered_audit_trail_without_failing() {
         .await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(
-        aitriage::db::audit::verify(&mut app.pool.get().unwrap())
+        aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
             .unwrap()
             .is_err(),
         "and verify reports it"
@@ -663,5 +663,32 @@ async fn the_case_page_counts_approvals_given_out_of_those_needed() {
     assert!(
         page.text.contains("<dd>1 / 2"),
         "one of two approvals shown"
+    );
+}
+
+#[actix_web::test]
+async fn a_case_changed_outside_aitriage_warns_on_its_page() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "public_faq_chatbot").await;
+    let id = c["id"].as_str().unwrap();
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let before = app.send(get(&format!("/use-cases/{id}"), &cookie)).await;
+    assert!(!before.text.contains("does not agree with its audit trail"));
+    app.pool
+        .get()
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE use_cases SET tier = 'low', route = 'auto_clear', status = 'approved' WHERE id = '{id}'"
+        ))
+        .unwrap();
+    let page = app.send(get(&format!("/use-cases/{id}"), &cookie)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("does not agree with its audit trail")
+            && page.text.contains("tier is low but its trail says"),
+        "{}",
+        page.text
     );
 }

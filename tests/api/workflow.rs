@@ -309,9 +309,9 @@ both_backends! {
         let c = app.submitted(&t.submitter, "public_faq_chatbot").await;
         decide(&app, &t.privacy, &c, "approve").await;
         app.submitted(&t.submitter, "back_office_email_sorting").await;
-        let verify = |app: &TestApp| aitriage::db::audit::verify(&mut app.pool.get().unwrap()).unwrap();
-        let n = verify(&app).expect("a clean chain holds");
-        assert_eq!(n, 7);
+        let verify = |app: &TestApp| aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None).unwrap();
+        let v = verify(&app).expect("a clean chain holds");
+        assert_eq!((v.events, v.keyed), (7, false));
 
         let mut conn = app.pool.get().unwrap();
         conn.batch_execute("UPDATE audit_events SET details = '{\"action\":\"reject\"}' WHERE seq = 4").unwrap();
@@ -371,10 +371,11 @@ fn audit_verify_on_the_command_line_exits_non_zero_naming_the_event() {
     let bad = run();
     assert!(!bad.status.success());
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("broken at event seq 10"),
+        String::from_utf8_lossy(&bad.stdout).contains("broken at event seq 10"),
         "{}",
-        String::from_utf8_lossy(&bad.stderr)
+        String::from_utf8_lossy(&bad.stdout)
     );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not hold"));
 }
 
 both_backends! {
@@ -423,5 +424,185 @@ both_backends! {
         app.get("/api/v1/review-queue?limit=0", &t.senior).await.problem(422);
         let gone = uuid::Uuid::now_v7();
         app.get(&format!("/api/v1/review-queue?cursor={gone}"), &t.senior).await.problem(422);
+    }
+}
+
+const AUDIT_KEY: &str = "an audit key of at least thirty-two bytes, kept outside the database";
+
+/// A trail sealed with [`AUDIT_KEY`], on the backend of `like`: a case approved, another
+/// cleared, and a checkpoint of the chain kept outside the database. Returns the app, the
+/// checkpoint's directory and the approved case's id.
+async fn sealed_trail(like: &TestApp) -> (TestApp, tempfile::TempDir, String) {
+    let app = like.fresh_like(&[("AUDIT_KEY", AUDIT_KEY)]).await;
+    let t = team(&app);
+    let c = app.submitted(&t.submitter, "public_faq_chatbot").await;
+    assert_eq!(decide(&app, &t.privacy, &c, "approve").await.status, 200);
+    app.submitted(&t.submitter, "back_office_email_sorting")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = app.state.config.audit_key.clone();
+    aitriage::app::audit::write_checkpoint(
+        &mut app.pool.get().unwrap(),
+        key.as_ref(),
+        dir.path(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        audit_problems(&app, dir.path()),
+        Vec::<String>::new(),
+        "untouched, it holds"
+    );
+    (app, dir, c["id"].as_str().unwrap().to_string())
+}
+
+/// What `aitriage audit verify --checkpoint DIR` reports as problems, with the key.
+fn audit_problems(app: &TestApp, checkpoints: &std::path::Path) -> Vec<String> {
+    let cps = aitriage::app::audit::read_checkpoints(&[checkpoints.to_path_buf()]).unwrap();
+    let key = app.state.config.audit_key.clone();
+    let report =
+        aitriage::app::audit::verify(&mut app.pool.get().unwrap(), key.as_ref(), &cps).unwrap();
+    report
+        .lines
+        .into_iter()
+        .filter(|l| l.starts_with("PROBLEM"))
+        .collect()
+}
+
+/// What a database writer without the key can do to the chain: rewrite it whole (`change`
+/// edits the list of events), renumbering and re-hashing every event in plain SHA-256, with
+/// the head moved to match.
+fn rewrite_chain(app: &TestApp, change: impl FnOnce(&mut Vec<aitriage::db::audit::StoredEvent>)) {
+    use aitriage::db::schema::{audit_events as ae, audit_head as ah};
+    use diesel::prelude::*;
+    let mut conn = app.pool.get().unwrap();
+    let mut events = ae::table.order(ae::seq.asc()).load(&mut conn).unwrap();
+    change(&mut events);
+    diesel::delete(ae::table).execute(&mut conn).unwrap();
+    let mut prev = "genesis".to_string();
+    for (i, e) in events.iter().enumerate() {
+        let seq = i as i64 + 1;
+        let hash = aitriage::db::audit::event_hash(
+            None,
+            seq,
+            &e.id,
+            e.use_case_id.as_deref(),
+            e.actor_id.as_deref(),
+            &e.action,
+            e.from_status.as_deref(),
+            e.to_status.as_deref(),
+            &e.details_json,
+            e.created_at,
+            &prev,
+        );
+        diesel::insert_into(ae::table)
+            .values((
+                ae::seq.eq(seq),
+                ae::id.eq(&e.id),
+                ae::use_case_id.eq(&e.use_case_id),
+                ae::actor_id.eq(&e.actor_id),
+                ae::action.eq(&e.action),
+                ae::from_status.eq(&e.from_status),
+                ae::to_status.eq(&e.to_status),
+                ae::details.eq(&e.details_json),
+                ae::created_at.eq(e.created_at),
+                ae::prev_hash.eq(&prev),
+                ae::hash.eq(&hash),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        prev = hash;
+    }
+    diesel::update(ah::table)
+        .set((ah::seq.eq(events.len() as i64), ah::hash.eq(&prev)))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// Appends one forged event after the head, hashed as well as one can without the key.
+fn append_forged_approval(app: &TestApp, case_id: &str) {
+    rewrite_chain(app, |events| {
+        let mut forged = events.last().unwrap().clone();
+        forged.id = uuid::Uuid::now_v7().to_string();
+        forged.use_case_id = Some(case_id.to_string());
+        forged.action = "decided".into();
+        forged.details_json = r#"{"action":"approve","rationale":"forged"}"#.into();
+        events.push(forged);
+    });
+}
+
+fn sql(app: &TestApp, statement: &str) {
+    use diesel::connection::SimpleConnection;
+    app.pool.get().unwrap().batch_execute(statement).unwrap();
+}
+
+both_backends! {
+    /// The tamper suite: with the key kept outside the database and a checkpoint taken
+    /// before, every way a database writer can rewrite the record is reported by
+    /// `audit verify`, naming what was done.
+    async fn a_database_writer_without_the_key_cannot_rewrite_the_record_unseen(app) {
+        type Tamper = fn(&TestApp, &str);
+        let tampers: [(&str, Tamper, &str); 8] = [
+            ("the tail deleted and the head moved back", |app, _| {
+                sql(app, "DELETE FROM audit_events WHERE seq > (SELECT seq - 2 FROM audit_head);
+                          UPDATE audit_head SET seq = seq - 2, hash = (SELECT hash FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events))");
+            }, "events were removed from the end"),
+            ("a forged approval appended", |app, id| append_forged_approval(app, id), "keyed hash"),
+            ("a middle event rewritten and the rest re-hashed", |app, _| rewrite_chain(app, |e| {
+                e[3].details_json = e[3].details_json.replace("approve", "reject");
+                e[3].action = "edited".into();
+            }), "keyed hash"),
+            ("an event deleted, the rest renumbered and re-hashed", |app, _| rewrite_chain(app, |e| {
+                e.remove(2);
+            }), "keyed hash"),
+            ("the seal removed and the chain re-hashed", |app, _| {
+                rewrite_chain(app, |_| {});
+                sql(app, "UPDATE audit_head SET key_id = NULL");
+            }, "not sealed"),
+            ("a case's tier, route and status forged", |app, id| {
+                sql(app, &format!("UPDATE use_cases SET tier = 'low', route = 'auto_clear', status = 'approved' WHERE id = '{id}'"));
+            }, "tier is low but its trail says"),
+            ("a decision row inserted", |app, id| {
+                sql(app, &format!("INSERT INTO decisions (id, use_case_id, revision, actor_id, action, rationale, senior, review_groups, created_at)
+                                   SELECT 'forged', id, revision, created_by, 'approve', 'forged', false, 'legal', created_at FROM use_cases WHERE id = '{id}'"));
+            }, "stored that its trail does not record"),
+            ("the stored triage edited", |app, id| {
+                sql(app, &format!("UPDATE use_cases SET triage = triage || ' ' WHERE id = '{id}'"));
+            }, "stored triage is not the one"),
+        ];
+        for (what, tamper, expected) in tampers {
+            let (victim, checkpoints, case_id) = sealed_trail(&app).await;
+            tamper(&victim, &case_id);
+            let problems = audit_problems(&victim, checkpoints.path());
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{what}: expected a problem saying {expected:?}, got {problems:#?}"
+            );
+        }
+    }
+}
+
+both_backends! {
+    /// A key is taken by an empty trail; a trail written without one must be sealed first, and
+    /// once sealed it refuses a process without the key or with another.
+    async fn a_sealed_trail_refuses_writers_without_its_key(app) {
+        use aitriage::config::AuditKey;
+        use aitriage::db::audit::{check_key, seal, KeyMismatch};
+        let key = AuditKey::new(AUDIT_KEY.as_bytes()).unwrap();
+        let other = AuditKey::new(&[7u8; 32]).unwrap();
+        let t = app.submitter("UNICEF");
+        app.submitted(&t, "back_office_email_sorting").await;
+        let mut conn = app.pool.get().unwrap();
+        assert!(matches!(check_key(&mut conn, Some(&key)).unwrap(), Err(KeyMismatch::Unsealed(3))));
+        assert_eq!(seal(&mut conn, &key).unwrap(), Ok(3), "sealed after its plain chain verified");
+        assert!(check_key(&mut conn, Some(&key)).unwrap().is_ok());
+        assert!(matches!(check_key(&mut conn, None).unwrap(), Err(KeyMismatch::KeyMissing(_))));
+        assert!(matches!(check_key(&mut conn, Some(&other)).unwrap(), Err(KeyMismatch::WrongKey { .. })));
+        let v = aitriage::db::audit::verify(&mut conn, Some(&key)).unwrap().unwrap();
+        assert!(v.keyed && !v.links_only && v.events == 3, "{v:?}");
+        let linked = aitriage::db::audit::verify(&mut conn, None).unwrap().unwrap();
+        assert!(linked.links_only, "without the key only the links are checked: {linked:?}");
+        let wrong = aitriage::db::audit::verify(&mut conn, Some(&other)).unwrap().unwrap_err();
+        assert!(wrong.reason.contains("sealed with key"), "{wrong:?}");
     }
 }

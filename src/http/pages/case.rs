@@ -12,7 +12,7 @@ use super::forms::Form;
 use super::render::{redirect, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::app;
-use crate::db::{audit, cases, reviews, users};
+use crate::db::{audit, cases, integrity, reviews, users};
 use crate::domain::access::Principal;
 use crate::domain::answers::Answer;
 use crate::domain::answers::Answers;
@@ -130,6 +130,7 @@ struct CasePage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
     id: String,
+    disagreements: Vec<String>,
     case_title: String,
     summary: String,
     business_function: String,
@@ -204,6 +205,8 @@ struct Loaded {
     decisions: Vec<reviews::DecisionRecord>,
     revisions: Vec<cases::Revision>,
     allowed: Vec<Action>,
+    /// Where the stored case disagrees with its audit trail (tampering out of band).
+    disagreements: Vec<String>,
 }
 
 async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, PageError> {
@@ -217,7 +220,13 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, P
                 .filter_map(|e| e.actor_id.clone())
                 .chain(case.row.claimed_by.clone())
                 .collect();
+            let disagreements = integrity::disagreements(
+                &integrity::CaseState::of(&case.row),
+                &events,
+                &integrity::decision_facts(c, &id)?,
+            );
             Ok(Loaded {
+                disagreements,
                 emails: users::emails(c, &ids)?,
                 decisions: reviews::decisions_for(c, &id)?,
                 revisions: cases::revisions(c, &id)?,
@@ -448,6 +457,7 @@ async fn render(
         decisions,
         revisions,
         allowed,
+        disagreements,
     } = load(state, viewer, id).await?;
     let index = state.similar_index(viewer.user.read_scope()).await?;
     let similar = index
@@ -477,6 +487,7 @@ async fn render(
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
         id: r.id.clone(),
+        disagreements,
         case_title: r.title.clone(),
         summary: r.summary.clone(),
         business_function: r.business_function.clone(),

@@ -1,0 +1,198 @@
+//! Case state checked against its audit trail: the trail is the record, so a case row or a
+//! decision row changed out of band (a tier lowered, a status set to approved, a decision
+//! inserted) disagrees with what its events say happened.
+//!
+//! Replaying a case's events gives its expected status (the last status an event moved it
+//! to), tier and route (from the last triage or import), the digest of its stored triage, and
+//! the decisions it should have: every `decided` or `commented` event is one decision row
+//! with the same actor, action, revision and rationale. Rows restored by an import are
+//! counted by the import event. The case's optimistic-lock `version` is not replayed: it moves
+//! on claims and edits that record no state of their own.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::audit::{digest, StoredEvent};
+use super::schema::{audit_events, decisions, use_cases};
+use super::DbConnection;
+use crate::error::AppResult;
+
+/// The stored state of a case that its trail vouches for.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = use_cases)]
+pub struct CaseState {
+    pub id: String,
+    pub status: String,
+    pub tier: Option<String>,
+    pub route: Option<String>,
+    pub triage: Option<String>,
+}
+
+impl CaseState {
+    pub fn of(row: &super::cases::CaseRow) -> CaseState {
+        CaseState {
+            id: row.id.clone(),
+            status: row.status.clone(),
+            tier: row.tier.clone(),
+            route: row.route.clone(),
+            triage: row.triage.clone(),
+        }
+    }
+}
+
+/// A stored decision, as its trail records it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable, Selectable)]
+#[diesel(table_name = decisions)]
+pub struct DecisionFacts {
+    pub actor_id: String,
+    pub action: String,
+    pub revision: i32,
+    pub rationale: String,
+}
+
+/// Where a case and its trail disagree, one sentence each; empty when they agree.
+pub fn disagreements(
+    case: &CaseState,
+    events: &[StoredEvent],
+    decisions: &[DecisionFacts],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let details = |e: &StoredEvent| -> serde_json::Value {
+        serde_json::from_str(&e.details_json).unwrap_or(serde_json::Value::Null)
+    };
+    if let Some(to) = events.iter().rev().find_map(|e| e.to_status.as_deref()) {
+        if to != case.status {
+            out.push(format!(
+                "status is {} but its trail last moved it to {to}",
+                case.status
+            ));
+        }
+    }
+    let triaged = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "triaged" || e.action == "imported")
+        .map(details);
+    if let Some(d) = triaged {
+        for (field, stored) in [("tier", &case.tier), ("route", &case.route)] {
+            if let Some(expected) = d[field].as_str() {
+                if stored.as_deref() != Some(expected) {
+                    out.push(format!(
+                        "{field} is {} but its trail says {expected}",
+                        stored.as_deref().unwrap_or("none")
+                    ));
+                }
+            }
+        }
+        if let Some(expected) = d["triage_sha256"].as_str() {
+            if case.triage.as_deref().map(digest).as_deref() != Some(expected) {
+                out.push("its stored triage is not the one its trail records".into());
+            }
+        }
+    }
+    let mut expected: HashMap<DecisionFacts, i64> = HashMap::new();
+    let mut restored = 0i64;
+    for e in events {
+        let d = details(e);
+        match e.action.as_str() {
+            "decided" | "commented" => {
+                let facts = DecisionFacts {
+                    actor_id: e.actor_id.clone().unwrap_or_default(),
+                    action: d["action"].as_str().unwrap_or_default().to_string(),
+                    revision: d["revision"].as_i64().unwrap_or(-1) as i32,
+                    rationale: d["rationale"].as_str().unwrap_or_default().to_string(),
+                };
+                *expected.entry(facts).or_default() += 1;
+            }
+            "imported" => restored += d["decisions"].as_i64().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let mut unrecorded = 0i64;
+    for row in decisions {
+        match expected.get_mut(row) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => unrecorded += 1,
+        }
+    }
+    if unrecorded > restored {
+        out.push(format!(
+            "{} decision(s) are stored that its trail does not record",
+            unrecorded - restored
+        ));
+    }
+    let missing: i64 = expected.values().sum();
+    if missing > 0 {
+        out.push(format!(
+            "{missing} decision(s) its trail records are missing"
+        ));
+    }
+    out
+}
+
+/// A case's stored decisions, as facts to compare with its trail.
+pub fn decision_facts(conn: &mut DbConnection, id: &str) -> AppResult<Vec<DecisionFacts>> {
+    Ok(decisions::table
+        .filter(decisions::use_case_id.eq(id))
+        .select(DecisionFacts::as_select())
+        .load(conn)?)
+}
+
+/// A case's state as stored, to compare with its trail.
+pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseState>> {
+    Ok(use_cases::table
+        .filter(use_cases::id.eq(id))
+        .select(CaseState::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every case whose stored state disagrees with its trail, with how, in batches of `batch`
+/// cases (run it inside `audit::snapshot` on a live database).
+pub fn check_all(conn: &mut DbConnection, batch: i64) -> AppResult<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let cases: Vec<CaseState> = use_cases::table
+            .filter(use_cases::id.gt(&after))
+            .order(use_cases::id.asc())
+            .limit(batch)
+            .select(CaseState::as_select())
+            .load(conn)?;
+        let Some(last) = cases.last() else {
+            return Ok(out);
+        };
+        after = last.id.clone();
+        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        let mut events: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+        for e in audit_events::table
+            .filter(audit_events::use_case_id.eq_any(&ids))
+            .order(audit_events::seq.asc())
+            .load::<StoredEvent>(conn)?
+        {
+            events
+                .entry(e.use_case_id.clone().unwrap_or_default())
+                .or_default()
+                .push(e);
+        }
+        let mut stored: HashMap<String, Vec<DecisionFacts>> = HashMap::new();
+        for (case_id, facts) in decisions::table
+            .filter(decisions::use_case_id.eq_any(&ids))
+            .select((decisions::use_case_id, DecisionFacts::as_select()))
+            .load::<(String, DecisionFacts)>(conn)?
+        {
+            stored.entry(case_id).or_default().push(facts);
+        }
+        for c in &cases {
+            let found = disagreements(
+                c,
+                events.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
+                stored.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
+            );
+            if !found.is_empty() {
+                out.push((c.id.clone(), found));
+            }
+        }
+    }
+}
