@@ -42,6 +42,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -149,7 +152,40 @@ enum AgenciesCommand {
 }
 
 #[derive(Subcommand)]
+enum TokensCommand {
+    /// Issue a new API token for a user; the token is the last line of output.
+    Create {
+        #[arg(long)]
+        email: String,
+    },
+    /// List API tokens (never the tokens themselves): id, user, created, revoked.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke a token by its id: the next request with it is refused, on every instance.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
 enum UsersCommand {
+    /// Disable a user: their tokens stop working and their web sessions end.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Replace a user's roles (comma-separated).
+    SetRoles {
+        #[arg(long)]
+        email: String,
+        #[arg(long = "role")]
+        roles: String,
+    },
     /// Create a user and print a new API token (the last line of output).
     Create {
         /// The user's agency code.
@@ -233,6 +269,39 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => bench(&config, database_url, sizes, quick),
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
+        }
+        Command::Users(UsersCommand::Disable { email }) => account(&config, &email, |c, by, id| {
+            crate::app::users::set_disabled(c, by, id, true).map(|()| format!("disabled {email}"))
+        }),
+        Command::Users(UsersCommand::Enable { email }) => account(&config, &email, |c, by, id| {
+            crate::app::users::set_disabled(c, by, id, false).map(|()| format!("enabled {email}"))
+        }),
+        Command::Users(UsersCommand::SetRoles { email, roles }) => {
+            let roles = parse_roles(&roles)?;
+            account(&config, &email, |c, by, id| {
+                crate::app::users::set_roles(c, by, id, &roles)
+                    .map(|()| format!("roles of {email} set"))
+            })
+        }
+        Command::Tokens(TokensCommand::Create { email }) => {
+            account(&config, &email, |c, by, id| {
+                crate::app::users::issue_token(c, by, id)
+                    .map(|token| format!("API token for {email} (shown once):\n{token}"))
+            })
+        }
+        Command::Tokens(TokensCommand::List { email }) => list_tokens(&config, email.as_deref()),
+        Command::Tokens(TokensCommand::Revoke { id }) => {
+            let pool = open(&config)?;
+            let mut conn = pool.get()?;
+            crate::app::users::revoke_token(&mut conn, crate::app::users::By::Operator, &id)
+                .map_err(|e| match e {
+                    AppError::NotFound => {
+                        anyhow::anyhow!("no token {id} that is not already revoked")
+                    }
+                    other => app_error(other),
+                })?;
+            println!("revoked token {id}");
+            Ok(())
         }
         Command::Users(UsersCommand::Create {
             agency,
@@ -444,6 +513,51 @@ fn audit_checkpoint(config: &Config, out: Option<&Path>) -> anyhow::Result<()> {
             let cp = db::audit::checkpoint(&mut conn, key).map_err(app_error)?;
             println!("{}", serde_json::to_string_pretty(&cp)?);
         }
+    }
+    Ok(())
+}
+
+/// Runs an account change on the user with `email`, as the operator, and prints its outcome.
+fn account(
+    config: &Config,
+    email: &str,
+    change: impl FnOnce(
+        &mut db::DbConnection,
+        crate::app::users::By,
+        &str,
+    ) -> crate::error::AppResult<String>,
+) -> anyhow::Result<()> {
+    let pool = open(config)?;
+    let mut conn = pool.get()?;
+    let id = users::find_id_by_email(&mut conn, email)
+        .map_err(app_error)?
+        .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
+    let said = change(&mut conn, crate::app::users::By::Operator, &id).map_err(app_error)?;
+    println!("{said}");
+    Ok(())
+}
+
+fn list_tokens(config: &Config, email: Option<&str>) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get()?;
+    let user = match email {
+        None => None,
+        Some(e) => Some(
+            users::find_id_by_email(&mut conn, e)
+                .map_err(app_error)?
+                .ok_or_else(|| anyhow::anyhow!("no user with e-mail {e}"))?,
+        ),
+    };
+    let list =
+        crate::app::users::tokens(&mut conn, crate::app::users::By::Operator, user.as_deref())
+            .map_err(app_error)?;
+    println!("id\tuser\tcreated\trevoked");
+    for t in list {
+        let revoked = t
+            .revoked_at
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "-".into());
+        println!("{}\t{}\t{}\t{revoked}", t.id, t.email, t.created_at);
     }
     Ok(())
 }

@@ -6,3 +6,4 @@
 pub mod audit;
 pub mod cases;
 pub mod reviews;
+pub mod users;

@@ -21,6 +21,7 @@ diesel::table! {
         review_scope -> Text,
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

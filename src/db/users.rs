@@ -124,6 +124,7 @@ pub fn session(conn: &mut DbConnection, token: &str) -> AppResult<Option<(Princi
         .inner_join(users::table.inner_join(agencies::table))
         .filter(sessions::id.eq(hash_token(token)))
         .filter(sessions::expires_at.gt(now()))
+        .filter(users::disabled_at.is_null())
         .select((PRINCIPAL_COLUMNS, sessions::csrf))
         .first(conn)
         .optional()?;
@@ -132,6 +133,14 @@ pub fn session(conn: &mut DbConnection, token: &str) -> AppResult<Option<(Princi
 
 fn valid_email(email: &str) -> bool {
     validator::ValidateEmail::validate_email(&email)
+}
+
+fn stored_roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Creates a user; returns its id.
@@ -148,12 +157,7 @@ pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<String> {
             users::id.eq(&id),
             users::agency_id.eq(u.agency_id),
             users::email.eq(u.email.to_lowercase()),
-            users::roles.eq(u
-                .roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(",")),
+            users::roles.eq(stored_roles(u.roles)),
             users::review_groups.eq(u.review_groups.join(",")),
             users::review_scope.eq(u.review_scope.to_stored()),
             users::created_at.eq(now()),
@@ -246,8 +250,72 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Pr
         .inner_join(users::table.inner_join(agencies::table))
         .filter(api_tokens::token_hash.eq(hash_token(token)))
         .filter(api_tokens::revoked_at.is_null())
+        .filter(users::disabled_at.is_null())
         .select(PRINCIPAL_COLUMNS)
         .first(conn)
         .optional()?;
     Ok(row.map(principal))
+}
+
+/// An API token as an administrator sees it: never the token itself.
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user_id: String,
+    pub email: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub revoked_at: Option<chrono::NaiveDateTime>,
+}
+
+/// The API tokens of one user, or of everyone, oldest first.
+pub fn tokens(conn: &mut DbConnection, user_id: Option<&str>) -> AppResult<Vec<TokenInfo>> {
+    let mut q = api_tokens::table
+        .inner_join(users::table)
+        .select((
+            api_tokens::id,
+            api_tokens::user_id,
+            users::email,
+            api_tokens::created_at,
+            api_tokens::revoked_at,
+        ))
+        .order((api_tokens::created_at.asc(), api_tokens::id.asc()))
+        .into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(api_tokens::user_id.eq(u.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Revokes a token by its id; the user it belonged to, or None when there is no such token
+/// not yet revoked. Applies on the next request: authentication reads the database each time.
+pub fn revoke_token(conn: &mut DbConnection, token_id: &str) -> AppResult<Option<String>> {
+    Ok(diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(token_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now()))
+    .returning(api_tokens::user_id)
+    .get_result(conn)
+    .optional()?)
+}
+
+/// Disables a user (deleting their web sessions) or enables them again; false when there is
+/// no such user.
+pub fn set_disabled(conn: &mut DbConnection, user_id: &str, disabled: bool) -> AppResult<bool> {
+    let n = diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::disabled_at.eq(disabled.then(now)))
+        .execute(conn)?;
+    if disabled {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+/// Replaces a user's roles; false when there is no such user.
+pub fn set_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> AppResult<bool> {
+    Ok(diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::roles.eq(stored_roles(roles)))
+        .execute(conn)?
+        == 1)
 }

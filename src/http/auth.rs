@@ -1,5 +1,7 @@
 //! Bearer-token authentication: every `/api/v1` handler that takes a [`Principal`] is
-//! authenticated; a missing, unknown or revoked token is a 401.
+//! authenticated; a missing, unknown or revoked token, or a disabled user's, is a 401, and a
+//! user with no role is a 403. Each request reads the token from the database (one indexed
+//! lookup), so a revocation applies on the next request on every instance.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,21 +26,22 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::broken("no application state"))?;
             let token = token?;
-            let key = db::users::hash_token(&token);
-            if let Some(p) = state.auth_cache.get(&key) {
-                return Ok(p);
-            }
             let found = state
                 .db(move |conn| db::users::authenticate(conn, &token))
                 .await?
                 .ok_or_else(|| {
                     AppError::Unauthorized("the token is not valid (unknown or revoked)".into())
                 })?;
-            state.auth_cache.put(key, found.clone());
+            if found.roles.is_empty() {
+                return Err(AppError::Forbidden(NO_ROLE.into()));
+            }
             Ok(found)
         })
     }
 }
+
+/// What a signed-in user with no recognised role is told: they may do nothing.
+pub const NO_ROLE: &str = "this account has no role: an administrator must give it one";
 
 fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     let value = req
@@ -56,34 +59,4 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
         ));
     }
     Ok(token.to_string())
-}
-
-/// Recently authenticated tokens (by hash), so a client's requests do not each cost a lookup.
-/// A change to a user's roles or scope, or a revoked token, takes effect within [`AuthCache::TTL`].
-#[derive(Default)]
-pub struct AuthCache(
-    std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
-);
-
-impl AuthCache {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(10);
-    const MAX: usize = 10_000;
-
-    fn get(&self, key: &str) -> Option<Principal> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|(_, at)| at.elapsed() < Self::TTL)
-            .map(|(p, _)| p.clone())
-    }
-
-    fn put(&self, key: String, p: Principal) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX {
-            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
-            if map.len() >= Self::MAX {
-                map.clear();
-            }
-        }
-        map.insert(key, (p, std::time::Instant::now()));
-    }
 }

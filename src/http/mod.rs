@@ -30,7 +30,6 @@ pub struct AppState {
     pub metrics: Metrics,
     pages: pages::Pages,
     login_throttle: pages::Throttle,
-    auth_cache: auth::AuthCache,
     portfolio_cache: PortfolioCache,
     /// The similarity index of the last scope asked for, with the audit head it reflects.
     similar_index: std::sync::Mutex<Option<(String, i64, Arc<crate::domain::similar::Index>)>>,
@@ -72,7 +71,6 @@ impl AppState {
             metrics: Metrics::default(),
             pages: pages::Pages::new()?,
             login_throttle: pages::Throttle::default(),
-            auth_cache: auth::AuthCache::default(),
             portfolio_cache: PortfolioCache::default(),
             similar_index: std::sync::Mutex::new(None),
         })

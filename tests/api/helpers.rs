@@ -116,7 +116,12 @@ impl Resp {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { base: String, schema: String },
+    Postgres {
+        base: String,
+        schema: String,
+    },
+    /// Another instance on a database some other `TestApp` owns.
+    Shared,
 }
 
 pub struct TestApp {
@@ -187,6 +192,20 @@ impl TestApp {
         let tmp = tempfile::tempdir().unwrap();
         let url = tmp.path().join("t.db").to_string_lossy().to_string();
         Self::build_full(url, Cleanup::Sqlite(tmp), &rules_dir(), settings)
+    }
+
+    /// A second instance on the same database, as a second `serve` would be: its own pool
+    /// and state, nothing shared in memory.
+    pub fn another_instance(&self) -> TestApp {
+        let url = self.state.config.database_url.clone();
+        let pool = db::connect(&url).expect("the same database");
+        let config = settings_config(&url, &rules_dir(), &[]);
+        let app = Application::build_with_pool(config, pool.clone()).expect("the service builds");
+        TestApp {
+            state: app.state,
+            pool,
+            cleanup: Cleanup::Shared,
+        }
     }
 
     /// A fresh database on the same backend as `self`, served with these settings.

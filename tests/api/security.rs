@@ -109,3 +109,89 @@ async fn tokens_are_stored_only_as_hashes() {
     assert_eq!(stored[0], aitriage::db::users::hash_token(&t));
     assert!(t.starts_with("ait_") && t.len() == 68);
 }
+
+/// The id of the user with `email`, and a web session cookie for them.
+fn signed_in(app: &TestApp, email: &str) -> (String, String) {
+    let mut c = app.pool.get().unwrap();
+    let id = aitriage::db::users::find_id_by_email(&mut c, email)
+        .unwrap()
+        .unwrap();
+    let cookie = aitriage::db::users::open_session(&mut c, &id).unwrap();
+    (id, cookie)
+}
+
+async fn page_status(app: &TestApp, cookie: &str) -> u16 {
+    let req = actix_web::test::TestRequest::get()
+        .uri("/")
+        .insert_header(("Cookie", format!("aitriage_session={cookie}")));
+    app.send(req).await.status.as_u16()
+}
+
+both_backends! {
+    /// Two instances on one database: a token revoked, a user disabled or left without a role
+    /// on one is refused by the other on the very next request, and a disabled user's web
+    /// session ends. Only admins manage accounts, and an admin cannot lock themselves out.
+    async fn revocation_applies_on_the_next_request_on_every_instance(app) {
+        use actix_web::http::Method;
+        let other = app.another_instance();
+        let admin = app.user("UNICC", "admin@unicc.test", &[Role::Admin], ReviewScope::All);
+        let ana = app.user("UNICEF", "ana@unicef.test", &[Role::Submitter], ReviewScope::Own);
+        let ben = app.user("UNICEF", "ben@unicef.test", &[Role::Submitter], ReviewScope::Own);
+        let (ana_id, ana_cookie) = signed_in(&app, "ana@unicef.test");
+        let (ben_id, _) = signed_in(&app, "ben@unicef.test");
+        let (admin_id, _) = signed_in(&app, "admin@unicc.test");
+        app.submitted(&ben, "back_office_email_sorting").await;
+        // Warm the other instance: it has served both users before anything changes.
+        assert_eq!(other.get("/api/v1/use-cases", &ana).await.status, 200);
+        assert_eq!(other.get("/api/v1/use-cases", &ben).await.status, 200);
+        assert_eq!(page_status(&other, &ana_cookie).await, 200);
+
+        // Only admins manage accounts.
+        app.call(Method::POST, &format!("/api/v1/admin/users/{ben_id}/disable"), Some(&ana), None).await.problem(403);
+        app.get("/api/v1/admin/tokens", &ana).await.problem(403);
+
+        // A revoked token: 401 on the other instance at once; the user's other tokens still work.
+        let listed = app.get(&format!("/api/v1/admin/tokens?user_id={ana_id}"), &admin).await;
+        let token_id = listed.json["tokens"][0]["id"].as_str().unwrap().to_string();
+        assert!(listed.json["tokens"][0].get("token").is_none(), "a listing never shows a token");
+        let fresh = app.call(Method::POST, &format!("/api/v1/admin/users/{ana_id}/tokens"), Some(&admin), None).await;
+        assert_eq!(fresh.status, 201, "{}", fresh.text);
+        let fresh = fresh.json["token"].as_str().unwrap().to_string();
+        let revoked = app.call(Method::DELETE, &format!("/api/v1/admin/tokens/{token_id}"), Some(&admin), None).await;
+        assert_eq!(revoked.status, 204, "{}", revoked.text);
+        other.get("/api/v1/use-cases", &ana).await.problem(401);
+        assert_eq!(other.get("/api/v1/use-cases", &fresh).await.status, 200);
+        app.call(Method::DELETE, &format!("/api/v1/admin/tokens/{token_id}"), Some(&admin), None).await.problem(404);
+
+        // A disabled user: tokens refused and the web session over, on the other instance.
+        let disabled = app.call(Method::POST, &format!("/api/v1/admin/users/{ana_id}/disable"), Some(&admin), None).await;
+        assert_eq!(disabled.status, 204, "{}", disabled.text);
+        other.get("/api/v1/use-cases", &fresh).await.problem(401);
+        assert_eq!(page_status(&other, &ana_cookie).await, 303, "sent to sign in again");
+        app.call(Method::POST, &format!("/api/v1/admin/users/{ana_id}/enable"), Some(&admin), None).await;
+        assert_eq!(other.get("/api/v1/use-cases", &fresh).await.status, 200, "enabled again");
+
+        // No role: the user can do nothing, not even read or export their agency's cases.
+        let roles = app.call(Method::PUT, &format!("/api/v1/admin/users/{ben_id}/roles"), Some(&admin), Some(&json!({"roles": []}))).await;
+        assert_eq!(roles.status, 204, "{}", roles.text);
+        other.get("/api/v1/use-cases", &ben).await.problem(403);
+        other.get("/api/v1/portfolio/export?format=csv", &ben).await.problem(403);
+        app.call(Method::PUT, &format!("/api/v1/admin/users/{ben_id}/roles"), Some(&admin), Some(&json!({"roles": ["overlord"]}))).await.problem(422);
+
+        // An admin cannot lock themselves out.
+        app.call(Method::POST, &format!("/api/v1/admin/users/{admin_id}/disable"), Some(&admin), None).await.problem(409);
+        app.call(Method::PUT, &format!("/api/v1/admin/users/{admin_id}/roles"), Some(&admin), Some(&json!({"roles": ["reviewer"]}))).await.problem(409);
+
+        // Each change is in the audit trail, which still holds.
+        use aitriage::db::schema::audit_events::dsl as ae;
+        use diesel::prelude::*;
+        let actions: Vec<String> = ae::audit_events
+            .filter(ae::use_case_id.is_null())
+            .order(ae::seq.asc())
+            .select(ae::action)
+            .load(&mut app.pool.get().unwrap())
+            .unwrap();
+        assert_eq!(actions, ["token_issued", "token_revoked", "user_disabled", "user_enabled", "roles_set"]);
+        assert!(aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None).unwrap().is_ok());
+    }
+}

@@ -1,7 +1,11 @@
-//! Administration of the rule pack: what-if simulation and reload. Admins only.
+//! Administration: the rule pack (what-if simulation and reload) and accounts (tokens issued
+//! and revoked, users disabled, enabled and given roles). Admins only.
 
-use actix_web::web::Data;
+use actix_web::web::{self, Data};
 use actix_web::HttpResponse;
+
+use crate::app::users::{self, By};
+use crate::http::extract::Body;
 
 use crate::db::cases;
 use crate::domain::access::{Principal, Role};
@@ -67,4 +71,190 @@ pub async fn simulate(state: Data<AppState>, who: Principal) -> AppResult<HttpRe
         })
         .await?;
     Ok(HttpResponse::Ok().json(summary))
+}
+
+/// A user's new roles.
+#[derive(serde::Deserialize, validator::Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
+    /// submitter, reviewer, senior_reviewer, portfolio_owner, admin; empty leaves the user
+    /// able to do nothing.
+    roles: Vec<String>,
+}
+
+/// Runs an account change as the calling admin; 204 when done.
+async fn account(
+    state: Data<AppState>,
+    who: Principal,
+    change: impl FnOnce(&mut crate::db::DbConnection, By) -> AppResult<()> + Send + 'static,
+) -> AppResult<HttpResponse> {
+    state.db(move |c| change(c, By::Admin(&who))).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/admin/users/{id}/tokens`: a new API token for the user, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 201, description = "{user_id, token}: the token is never shown again"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
+pub async fn issue_token(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let user_id = path.into_inner();
+    let (u, by) = (user_id.clone(), who);
+    let token = state
+        .db(move |c| users::issue_token(c, By::Admin(&by), &u))
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "user_id": user_id, "token": token })))
+}
+
+/// `GET /api/v1/admin/tokens`: API tokens (never the tokens themselves), of one user or all.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/tokens",
+    tag = "accounts",
+    params(("user_id" = Option<String>, Query, description = "Only this user's tokens")),
+    responses(
+        (status = 200, description = "{tokens: [{id, user_id, email, created_at, revoked_at}]}"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+    ),
+)]
+pub async fn tokens(
+    state: Data<AppState>,
+    who: Principal,
+    req: actix_web::HttpRequest,
+) -> AppResult<HttpResponse> {
+    let user = crate::http::extract::query_params(req.query_string())?.remove("user_id");
+    let list = state
+        .db(move |c| users::tokens(c, By::Admin(&who), user.as_deref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tokens": list })))
+}
+
+/// `DELETE /api/v1/admin/tokens/{id}`: revokes the token; the next request with it is a 401,
+/// on every instance.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/tokens/{id}",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The token's id (from the list), not the token")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
+pub async fn revoke_token(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    account(state, who, move |c, by| users::revoke_token(c, by, &id)).await
+}
+
+/// `POST /api/v1/admin/users/{id}/disable`: the user's tokens stop working and their web
+/// sessions end, on the next request.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/disable",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+    ),
+)]
+pub async fn disable(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    account(state, who, move |c, by| {
+        users::set_disabled(c, by, &id, true)
+    })
+    .await
+}
+
+/// `POST /api/v1/admin/users/{id}/enable`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/enable",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Enabled"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+    ),
+)]
+pub async fn enable(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    account(state, who, move |c, by| {
+        users::set_disabled(c, by, &id, false)
+    })
+    .await
+}
+
+/// `PUT /api/v1/admin/users/{id}/roles`: replaces the user's roles.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/users/{id}/roles",
+    tag = "accounts",
+    params(("id" = String, Path, description = "The user's id")),
+    request_body = RolesRequest,
+    responses(
+        (status = 204, description = "Roles replaced"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
+pub async fn set_roles(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let req: RolesRequest = body.json()?;
+    let roles = req
+        .roles
+        .iter()
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| {
+                AppError::invalid(
+                    "roles",
+                    "each one of submitter, reviewer, senior_reviewer, portfolio_owner, admin",
+                )
+            })
+        })
+        .collect::<AppResult<Vec<Role>>>()?;
+    account(state, who, move |c, by| {
+        users::set_roles(c, by, &id, &roles)
+    })
+    .await
 }

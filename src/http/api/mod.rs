@@ -48,6 +48,12 @@ api_routes! {
     get "/portfolio/export" => portfolio::export;
     post "/admin/rules/reload" => admin::reload;
     post "/admin/rules/simulate" => admin::simulate;
+    post "/admin/users/{id}/tokens" => admin::issue_token;
+    get "/admin/tokens" => admin::tokens;
+    delete "/admin/tokens/{id}" => admin::revoke_token;
+    post "/admin/users/{id}/disable" => admin::disable;
+    post "/admin/users/{id}/enable" => admin::enable;
+    put "/admin/users/{id}/roles" => admin::set_roles;
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -80,6 +86,7 @@ impl utoipa::Modify for BearerAuth {
         reviews::decide, reviews::claim, reviews::release, reviews::queue,
         portfolio::similar, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
         admin::reload, admin::simulate,
+        admin::issue_token, admin::tokens, admin::revoke_token, admin::disable, admin::enable, admin::set_roles,
     ),
     components(
         schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView),

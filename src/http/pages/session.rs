@@ -106,6 +106,9 @@ impl FromRequest for Viewer {
             };
             let found = state.db(move |c| db::users::session(c, &token)).await?;
             match found {
+                Some((user, _)) if user.roles.is_empty() => Err(PageError::App(
+                    crate::error::AppError::Forbidden(crate::http::auth::NO_ROLE.into()),
+                )),
                 Some((user, csrf)) => Ok(Viewer { user, csrf, lang }),
                 None => Err(PageError::SignIn(next)),
             }
