@@ -32,6 +32,8 @@ pub struct Config {
     /// (`AUDIT_CHECKPOINT_DIR`), every `AUDIT_CHECKPOINT_EVERY` seconds when it moved.
     pub checkpoint_dir: Option<PathBuf>,
     pub checkpoint_every: std::time::Duration,
+    /// When set (`METRICS_TOKEN`), `GET /metrics` answers only `Authorization: Bearer <it>`.
+    pub metrics_token: Option<String>,
 }
 
 /// The audit chain's key: at least 32 bytes of secret. Its `Debug` shows only its id.
@@ -197,6 +199,7 @@ impl Config {
                 DEFAULT_CHECKPOINT_EVERY,
                 ConfigError::CheckpointEvery,
             )?,
+            metrics_token: get("METRICS_TOKEN").filter(|s| !s.trim().is_empty()),
         })
     }
 }

@@ -340,3 +340,23 @@ both_backends! {
         assert_eq!(app.counts(), before);
     }
 }
+
+#[actix_web::test]
+async fn with_a_metrics_token_set_metrics_answer_only_to_it() {
+    let app = TestApp::sqlite_with_settings(&[("METRICS_TOKEN", "scraper-secret")]).await;
+    app.call(Method::GET, "/metrics", None, None)
+        .await
+        .problem(401);
+    app.call(Method::GET, "/metrics", Some("wrong"), None)
+        .await
+        .problem(401);
+    let m = app
+        .call(Method::GET, "/metrics", Some("scraper-secret"), None)
+        .await;
+    assert_eq!(m.status, 200);
+    assert!(
+        m.text.contains("aitriage_http_responses_total"),
+        "{}",
+        m.text
+    );
+}

@@ -128,20 +128,39 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Prometheus counters.
+/// Prometheus counters (no per-agency figures); only with `Authorization: Bearer
+/// <METRICS_TOKEN>` when that is configured.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "meta",
-    security(()),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, response = problem::Unauthorized),
     ),
 )]
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+async fn metrics(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if let Some(expected) = &state.config.metrics_token {
+        use subtle::ConstantTimeEq;
+        let sent = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(AppError::Unauthorized(
+                "send Authorization: Bearer <METRICS_TOKEN>".into(),
+            ));
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }
 
 /// Any path or method the API does not have.
