@@ -332,8 +332,8 @@ fn events_from(conn: &mut DbConnection, seq: i64) -> AppResult<Vec<StoredEvent>>
         .load(conn)?)
 }
 
-/// The hash a stored event should have after `prev`.
-fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> String {
+/// The hash a stored event should have after `prev` (under `key` when given).
+pub fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> String {
     event_hash(
         key,
         e.seq,

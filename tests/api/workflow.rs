@@ -480,21 +480,10 @@ fn rewrite_chain(app: &TestApp, change: impl FnOnce(&mut Vec<aitriage::db::audit
     change(&mut events);
     diesel::delete(ae::table).execute(&mut conn).unwrap();
     let mut prev = "genesis".to_string();
-    for (i, e) in events.iter().enumerate() {
-        let seq = i as i64 + 1;
-        let hash = aitriage::db::audit::event_hash(
-            None,
-            seq,
-            &e.id,
-            e.use_case_id.as_deref(),
-            e.actor_id.as_deref(),
-            &e.action,
-            e.from_status.as_deref(),
-            e.to_status.as_deref(),
-            &e.details_json,
-            e.created_at,
-            &prev,
-        );
+    for (i, e) in events.iter_mut().enumerate() {
+        e.seq = i as i64 + 1;
+        let seq = e.seq;
+        let hash = aitriage::db::audit::stored_hash(None, e, &prev);
         diesel::insert_into(ae::table)
             .values((
                 ae::seq.eq(seq),
