@@ -5,5 +5,6 @@
 
 pub mod audit;
 pub mod cases;
+pub mod idempotency;
 pub mod reviews;
 pub mod users;

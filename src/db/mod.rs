@@ -23,6 +23,7 @@ pub mod agencies;
 pub mod audit;
 pub mod cases;
 pub mod exchange;
+pub mod idempotency;
 pub mod integrity;
 pub mod outbox;
 pub mod portfolio;

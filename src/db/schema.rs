@@ -122,6 +122,16 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> agencies (agency_id));
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_sha256 -> Text,
+        use_case_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(use_cases -> agencies (agency_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -135,6 +145,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head,
     decisions,
+    idempotency_keys,
     outbox,
     sessions
 );

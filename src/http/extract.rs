@@ -245,3 +245,33 @@ pub fn field_errors(errs: &validator::ValidationErrors) -> Vec<FieldError> {
     out.sort_by(|a, b| a.field.cmp(&b.field));
     out
 }
+
+/// The `Idempotency-Key` of a creating request (1 to 255 visible ASCII characters), with a
+/// digest of what the request asks: its method, path and body.
+pub fn idempotency(
+    req: &HttpRequest,
+    body: &Body,
+) -> Result<Option<crate::app::idempotency::Keyed>, AppError> {
+    use sha2::{Digest, Sha256};
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| AppError::invalid("Idempotency-Key", "1 to 255 visible ASCII characters"))?;
+    let mut h = Sha256::new();
+    for part in [
+        req.method().as_str().as_bytes(),
+        req.path().as_bytes(),
+        &body.0,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    Ok(Some(crate::app::idempotency::Keyed {
+        key: key.to_string(),
+        request_sha256: crate::db::users::hex(&h.finalize()),
+    }))
+}

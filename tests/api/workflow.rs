@@ -595,3 +595,78 @@ both_backends! {
         assert!(wrong.reason.contains("sealed with key"), "{wrong:?}");
     }
 }
+
+/// A POST carrying an `Idempotency-Key`.
+async fn keyed_post(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> crate::helpers::Resp {
+    let req = actix_web::test::TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Idempotency-Key", key))
+        .insert_header(("Content-Type", "application/json"))
+        .set_payload(body.to_string());
+    app.send(req).await
+}
+
+both_backends! {
+    /// A client that retries a create or a decision with the same key gets the same case and
+    /// creates nothing more, also from another instance (a restart); the key with another
+    /// request is refused; keys are per user; eight concurrent retries create one case.
+    async fn an_idempotency_key_makes_creates_and_decisions_happen_once(app) {
+        let t = team(&app);
+        let body = case_body("public_faq_chatbot");
+        let first = keyed_post(&app, "/api/v1/use-cases", &t.submitter, "retry-1", &body).await;
+        assert_eq!(first.status, 201, "{}", first.text);
+        assert_eq!(first.headers.get("Idempotency-Replayed").unwrap(), "false");
+        let before = app.counts();
+        let again = keyed_post(&app.another_instance(), "/api/v1/use-cases", &t.submitter, "retry-1", &body).await;
+        assert_eq!((again.status.as_u16(), &again.json["id"]), (201, &first.json["id"]));
+        assert_eq!(again.headers.get("Idempotency-Replayed").unwrap(), "true");
+        assert_eq!(app.counts(), before, "a replay writes nothing");
+
+        let mut other = body.clone();
+        other["title"] = json!("Another request");
+        let p = keyed_post(&app, "/api/v1/use-cases", &t.submitter, "retry-1", &other).await;
+        assert_eq!(p.problem(422)["errors"][0]["field"], "Idempotency-Key");
+        assert_eq!(app.counts(), before);
+        keyed_post(&app, "/api/v1/use-cases", &t.submitter, "has space", &body).await.problem(422);
+        keyed_post(&app, "/api/v1/use-cases", &t.submitter, &"k".repeat(256), &body).await.problem(422);
+        let someone = app.submitter("UNICEF");
+        let theirs = keyed_post(&app, "/api/v1/use-cases", &someone, "retry-1", &body).await;
+        assert_eq!(theirs.status, 201);
+        assert_ne!(theirs.json["id"], first.json["id"], "keys belong to their user");
+
+        // Eight retries at once: one case.
+        let before = app.counts();
+        let tries = (0..8).map(|_| keyed_post(&app, "/api/v1/use-cases", &t.submitter, "burst", &body));
+        let answers = futures_util::future::join_all(tries).await;
+        let ids: std::collections::HashSet<String> = answers
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, 201, "{}", r.text);
+                r.json["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(app.counts()[0], before[0] + 1);
+
+        // A decision retried with its key is recorded once.
+        let c = app.submitted(&t.submitter, "public_faq_chatbot").await;
+        let id = c["id"].as_str().unwrap();
+        let version = app.get(&format!("/api/v1/use-cases/{id}"), &t.privacy).await.json["version"].clone();
+        let decision = json!({"action": "comment", "rationale": "asked the team", "version": version});
+        let url = format!("/api/v1/use-cases/{id}/decisions");
+        for _ in 0..2 {
+            let r = keyed_post(&app, &url, &t.privacy, "comment-1", &decision).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        let trail = app.get(&format!("/api/v1/use-cases/{id}/audit"), &t.owner).await;
+        let comments = trail.json["events"].as_array().unwrap().iter().filter(|e| e["action"] == "commented").count();
+        assert_eq!(comments, 1);
+    }
+}

@@ -35,6 +35,7 @@ pub struct DecisionRequest {
     tag = "review",
     params(
         ("id" = String, Path, description = "The use case id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the same key and body record the decision once"),
     ),
     request_body = DecisionRequest,
     responses(
@@ -50,9 +51,11 @@ pub async fn decide(
     state: Data<AppState>,
     who: Principal,
     path: web::Path<String>,
+    http: actix_web::HttpRequest,
     body: Body,
 ) -> AppResult<HttpResponse> {
     let id = case_id(&path)?;
+    let keyed = crate::http::extract::idempotency(&http, &body)?;
     let req: DecisionRequest = body.json()?;
     let action = Action::parse(&req.action).ok_or_else(|| {
         AppError::invalid(
@@ -60,10 +63,16 @@ pub async fn decide(
             "one of approve, reject, request_changes, escalate, comment",
         )
     })?;
-    let case = state
-        .db(move |c| app::reviews::decide(c, &who, &id, req.version, action, &req.rationale))
+    let (case, outcome) = state
+        .db(move |c| {
+            app::idempotency::once(c, &who, keyed.as_ref(), |c| {
+                app::reviews::decide(c, &who, &id, req.version, action, &req.rationale)
+            })
+        })
         .await?;
-    ok(&state, case)
+    Ok(HttpResponse::Ok()
+        .insert_header(super::use_cases::replayed(outcome))
+        .json(crate::http::api::views::CaseView::of(case, &state.rules())?))
 }
 
 async fn claim_or_release(

@@ -73,6 +73,12 @@ pub struct VersionRequest {
 }
 
 /// A case id from the path; anything that is not a UUID cannot name a case.
+/// `Idempotency-Replayed: true` on an answer given again for a repeated key, else `false`.
+pub(super) fn replayed(outcome: app::idempotency::Outcome) -> (&'static str, &'static str) {
+    let again = outcome == app::idempotency::Outcome::Replayed;
+    ("Idempotency-Replayed", if again { "true" } else { "false" })
+}
+
 pub(super) fn case_id(path: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(path)
         .map(|u| u.hyphenated().to_string())
@@ -96,6 +102,7 @@ pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse>
     post,
     path = "/api/v1/use-cases",
     tag = "intake",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the same key and body give the same case (Idempotency-Replayed: true); the key with another body is a 422")),
     request_body = CreateRequest,
     responses(
         (status = 201, description = "The new draft", body = CaseView),
@@ -106,7 +113,13 @@ pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse>
         (status = 422, response = problem::Invalid),
     ),
 )]
-pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: Data<AppState>,
+    who: Principal,
+    http: actix_web::HttpRequest,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let keyed = crate::http::extract::idempotency(&http, &body)?;
     let req: CreateRequest = body.json()?;
     let answers = parse_answers(&state, &req.answers)?;
     let fields = cases::CaseFields {
@@ -114,14 +127,19 @@ pub async fn create(state: Data<AppState>, who: Principal, body: Body) -> AppRes
         summary: req.summary.trim().to_string(),
         business_function: req.business_function.trim().to_string(),
     };
-    let case = state
-        .db(move |c| app::cases::create(c, &who, fields, &answers))
+    let (case, outcome) = state
+        .db(move |c| {
+            app::idempotency::once(c, &who, keyed.as_ref(), |c| {
+                app::cases::create(c, &who, fields, &answers)
+            })
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/api/v1/use-cases/{}", case.row.id),
         ))
+        .insert_header(replayed(outcome))
         .json(CaseView::of(case, &state.rules())?))
 }
 
