@@ -67,6 +67,10 @@ impl Application {
         {
             let mut conn = pool.get().map_err(crate::error::AppError::from)?;
             db::audit::check_key(&mut conn, config.audit_key.as_ref())??;
+            // Events a writer queued but did not chain before the last stop (PostgreSQL).
+            if let db::DbConnection::Pg(_) = &*conn {
+                db::audit::with_key(config.audit_key.as_ref(), || db::audit::sequence(&mut conn))?;
+            }
         }
         let rules = load_dir(&config.rules_dir).map_err(|diagnostics| StartError::Rules {
             dir: config.rules_dir.clone(),

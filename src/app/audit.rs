@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::AuditKey;
-use crate::db::audit::{self, Checkpoint};
+use crate::db::audit::{self, Checkpoint, Verified};
 use crate::db::{integrity, DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 
@@ -64,9 +64,14 @@ pub fn verify(
     key: Option<&AuditKey>,
     checkpoints: &[(PathBuf, Checkpoint)],
 ) -> AppResult<Report> {
+    // Chain what writers left queued, when this process holds the trail's key.
+    if matches!(conn, DbConnection::Pg(_)) && audit::holds_key(conn, key)? {
+        audit::with_key(key, || audit::sequence(conn))?;
+    }
     audit::snapshot(conn, |conn| {
         let mut report = Report::default();
-        match audit::verify(conn, key)? {
+        let chain = audit::verify(conn, key)?;
+        match &chain {
             Err(b) => report.problem(format!(
                 "audit chain broken at event seq {} (id {}): {}",
                 b.seq, b.id, b.reason
@@ -83,6 +88,13 @@ pub fn verify(
                 "audit chain intact: {} events (not sealed: anyone who can write to the database could re-hash it)",
                 v.events
             )),
+        }
+        if let Ok(Verified { pending: n, .. }) = &chain {
+            if *n > 0 {
+                report.ok(format!(
+                    "{n} event(s) written but not yet chained (writes in flight)"
+                ));
+            }
         }
         let cases = integrity::check_all(conn, 1000)?;
         if cases.is_empty() {

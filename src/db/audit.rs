@@ -148,61 +148,146 @@ pub fn event_hash(
     h.finish()
 }
 
-/// Appends events, in order, inside the caller's transaction. Taking the chain head with an
-/// UPDATE first serialises writers on both backends, so sequence numbers have no gaps.
+/// Appends events, in order, inside the caller's transaction.
+///
+/// On SQLite (one writer at a time) they are chained at once: the head is taken with an
+/// UPDATE, so sequence numbers have no gaps. On PostgreSQL they are queued with a temporary
+/// negative sequence number, so writers of different cases do not wait for each other; the
+/// writer chains what is pending right after it commits ([`sequence`], called by `db::write`).
 pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let (last_seq, mut prev): (i64, String) =
+    let created_at = now();
+    let mut rows: Vec<StoredEvent> = events
+        .iter()
+        .map(|e| StoredEvent {
+            seq: 0,
+            id: new_id(),
+            use_case_id: e.use_case_id.map(String::from),
+            actor_id: e.actor_id.map(String::from),
+            action: e.action.to_string(),
+            from_status: e.from_status.map(|s| s.as_str().to_string()),
+            to_status: e.to_status.map(|s| s.as_str().to_string()),
+            // serde_json's maps are ordered by key: a canonical form.
+            details_json: e.details.to_string(),
+            created_at,
+            prev_hash: String::new(),
+            hash: String::new(),
+        })
+        .collect();
+    if let DbConnection::Pg(_) = conn {
+        for r in &rows {
+            // seq, prev_hash and hash take their defaults: pending.
+            diesel::insert_into(audit_events::table)
+                .values((
+                    audit_events::id.eq(&r.id),
+                    audit_events::use_case_id.eq(&r.use_case_id),
+                    audit_events::actor_id.eq(&r.actor_id),
+                    audit_events::action.eq(&r.action),
+                    audit_events::from_status.eq(&r.from_status),
+                    audit_events::to_status.eq(&r.to_status),
+                    audit_events::details.eq(&r.details_json),
+                    audit_events::created_at.eq(r.created_at),
+                ))
+                .execute(conn)?;
+        }
+        return Ok(());
+    }
+    let n = rows.len() as i64;
+    let (last_seq, prev): (i64, String) =
         diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
-            .set(audit_head::seq.eq(audit_head::seq + events.len() as i64))
+            .set(audit_head::seq.eq(audit_head::seq + n))
             .returning((audit_head::seq, audit_head::hash))
             .get_result(conn)?;
-    let mut seq = last_seq - events.len() as i64;
-    let created_at = now();
-    let key = current_key();
-    for e in events {
-        seq += 1;
-        let id = new_id();
-        // serde_json's maps are ordered by key: a canonical form.
-        let details = e.details.to_string();
-        let from = e.from_status.map(|s| s.as_str());
-        let to = e.to_status.map(|s| s.as_str());
-        let hash = event_hash(
-            key.as_ref(),
-            seq,
-            &id,
-            e.use_case_id,
-            e.actor_id,
-            e.action,
-            from,
-            to,
-            &details,
-            created_at,
-            &prev,
-        );
+    let head_hash = link(current_key().as_ref(), last_seq - n, prev, &mut rows);
+    for r in &rows {
         diesel::insert_into(audit_events::table)
             .values((
-                audit_events::seq.eq(seq),
-                audit_events::id.eq(&id),
-                audit_events::use_case_id.eq(e.use_case_id),
-                audit_events::actor_id.eq(e.actor_id),
-                audit_events::action.eq(e.action),
-                audit_events::from_status.eq(from),
-                audit_events::to_status.eq(to),
-                audit_events::details.eq(&details),
-                audit_events::created_at.eq(created_at),
-                audit_events::prev_hash.eq(&prev),
-                audit_events::hash.eq(&hash),
+                audit_events::seq.eq(r.seq),
+                audit_events::id.eq(&r.id),
+                audit_events::use_case_id.eq(&r.use_case_id),
+                audit_events::actor_id.eq(&r.actor_id),
+                audit_events::action.eq(&r.action),
+                audit_events::from_status.eq(&r.from_status),
+                audit_events::to_status.eq(&r.to_status),
+                audit_events::details.eq(&r.details_json),
+                audit_events::created_at.eq(r.created_at),
+                audit_events::prev_hash.eq(&r.prev_hash),
+                audit_events::hash.eq(&r.hash),
             ))
             .execute(conn)?;
-        prev = hash;
     }
     diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
-        .set(audit_head::hash.eq(&prev))
+        .set(audit_head::hash.eq(&head_hash))
         .execute(conn)?;
     Ok(())
+}
+
+/// Gives `rows` the sequence numbers after `seq` and chains them after `prev` (under `key`
+/// when given); returns the last hash.
+fn link(
+    key: Option<&AuditKey>,
+    mut seq: i64,
+    mut prev: String,
+    rows: &mut [StoredEvent],
+) -> String {
+    for r in rows {
+        seq += 1;
+        r.seq = seq;
+        r.hash = stored_hash(key, r, &prev);
+        r.prev_hash = std::mem::replace(&mut prev, r.hash.clone());
+    }
+    prev
+}
+
+/// PostgreSQL: chains the events writers queued and committed, in the order they were
+/// queued, in batches, under an advisory lock every instance on the database shares; returns
+/// how many. A writer calls it after its commit, so its events are chained before it answers;
+/// whoever holds the lock chains everyone's pending events, so under load one batch serves
+/// many writers. Run with the key the trail is sealed with (see [`with_key`]).
+pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
+    const LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
+    let key = current_key();
+    conn.transaction::<_, AppError, _>(|conn| {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOCK})")).execute(conn)?;
+        let mut done = 0;
+        loop {
+            let mut pending: Vec<StoredEvent> = audit_events::table
+                .filter(audit_events::seq.lt(0))
+                .order(audit_events::seq.desc())
+                .limit(1000)
+                .load(conn)?;
+            if pending.is_empty() {
+                return Ok(done);
+            }
+            let queued: Vec<i64> = pending.iter().map(|e| e.seq).collect();
+            let (seq, prev, _) = head(conn)?;
+            let head_hash = link(key.as_ref(), seq, prev, &mut pending);
+            for (e, was) in pending.iter().zip(queued) {
+                diesel::update(audit_events::table.filter(audit_events::seq.eq(was)))
+                    .set((
+                        audit_events::seq.eq(e.seq),
+                        audit_events::prev_hash.eq(&e.prev_hash),
+                        audit_events::hash.eq(&e.hash),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+                .set((
+                    audit_head::seq.eq(seq + pending.len() as i64),
+                    audit_head::hash.eq(&head_hash),
+                ))
+                .execute(conn)?;
+            done += pending.len();
+        }
+    })
+}
+
+/// Events in the order of the chain: chained ones by sequence number, then any still
+/// pending (PostgreSQL writers mid-way) in the order they were queued.
+pub fn in_chain_order(events: &mut [StoredEvent]) {
+    events.sort_by_key(|e| (e.seq < 0, e.seq.abs()));
 }
 
 /// The sequence number of the newest event: every change to a case moves it, so it versions
@@ -216,10 +301,11 @@ pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
 
 /// A case's events, oldest first.
 pub fn for_case(conn: &mut DbConnection, use_case_id: &str) -> AppResult<Vec<StoredEvent>> {
-    Ok(audit_events::table
+    let mut events = audit_events::table
         .filter(audit_events::use_case_id.eq(use_case_id))
-        .order(audit_events::seq.asc())
-        .load(conn)?)
+        .load(conn)?;
+    in_chain_order(&mut events);
+    Ok(events)
 }
 
 /// The first event where the chain does not hold.
@@ -249,6 +335,12 @@ pub enum KeyMismatch {
     WrongKey { trail: String, configured: String },
     #[error("the audit trail's {0} events were written without a key: run `aitriage audit seal` once with the key configured (it verifies the chain, then seals it)")]
     Unsealed(i64),
+}
+
+/// Whether the trail is sealed with `key` (or, with None, not sealed): what a process must
+/// hold to chain events into it. Reads only.
+pub fn holds_key(conn: &mut DbConnection, key: Option<&AuditKey>) -> AppResult<bool> {
+    Ok(head(conn)?.2 == key.map(AuditKey::id))
 }
 
 /// Checks that a process holding `key` (or none) may append to this trail, before it does.
@@ -286,6 +378,9 @@ pub fn check_key(
 /// under `key`, in one transaction. Returns how many events were sealed. The operator
 /// running it vouches for the history up to now.
 pub fn seal(conn: &mut DbConnection, key: &AuditKey) -> AppResult<Result<i64, Broken>> {
+    if let DbConnection::Pg(_) = conn {
+        with_key(None, || sequence(conn))?;
+    }
     super::write(conn, |conn| {
         let (_, _, trail) = head(conn)?;
         if let Some(t) = trail {
@@ -429,6 +524,9 @@ pub struct Verified {
     pub keyed: bool,
     /// The chain is sealed but no key was given: only the links between events were checked.
     pub links_only: bool,
+    /// Events written but not yet chained (PostgreSQL writers mid-way, or one that stopped
+    /// between its commit and chaining; the next writer chains them).
+    pub pending: i64,
 }
 
 /// Verifies the chain: under `key` when given (then the trail must be sealed with it, and
@@ -461,11 +559,16 @@ pub fn verify_with(
         _ => {}
     }
     let links_only = trail.is_some() && key.is_none();
+    let pending = audit_events::table
+        .filter(audit_events::seq.lt(0))
+        .count()
+        .get_result(conn)?;
     Ok(
         walk_checked(conn, key, !links_only, each)?.map(|events| Verified {
             events,
             keyed: key.is_some(),
             links_only,
+            pending,
         }),
     )
 }

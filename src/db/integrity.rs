@@ -176,6 +176,9 @@ pub fn check_all(conn: &mut DbConnection, batch: i64) -> AppResult<Vec<(String, 
                 .or_default()
                 .push(e);
         }
+        for list in events.values_mut() {
+            super::audit::in_chain_order(list);
+        }
         let mut stored: HashMap<String, Vec<DecisionFacts>> = HashMap::new();
         for (case_id, facts) in decisions::table
             .filter(decisions::use_case_id.eq_any(&ids))

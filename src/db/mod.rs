@@ -195,7 +195,30 @@ pub fn write<T>(
         DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())),
         DbConnection::Pg(_) => None,
     };
-    conn.transaction::<T, AppError, _>(f)
+    let done = conn.transaction::<T, AppError, _>(f)?;
+    chain_pending(conn);
+    Ok(done)
+}
+
+/// On PostgreSQL, once the outermost transaction has committed: chains the audit events it
+/// queued (and any others pending), so they are in the chain before the caller answers. A
+/// failure here loses nothing: the events stay queued for the next writer, and the write
+/// itself has succeeded, so it is logged, not returned.
+fn chain_pending(conn: &mut DbConnection) {
+    use diesel::connection::TransactionManager;
+    if !matches!(conn, DbConnection::Pg(_)) {
+        return;
+    }
+    let nested =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            .map_or(true, |depth| depth.is_some());
+    if nested {
+        return;
+    }
+    if let Err(e) = audit::sequence(conn) {
+        tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
+    }
 }
 
 /// Runs several writes as one transaction (an import row: its agency, user, case and
@@ -205,7 +228,9 @@ pub fn atomically<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    conn.transaction::<T, AppError, _>(f)
+    let done = conn.transaction::<T, AppError, _>(f)?;
+    chain_pending(conn);
+    Ok(done)
 }
 
 /// Now, truncated to microseconds so both backends store and return the same value.

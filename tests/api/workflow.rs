@@ -670,3 +670,43 @@ both_backends! {
         assert_eq!(comments, 1);
     }
 }
+
+/// PostgreSQL writers queue their audit events and chain them after committing: events a
+/// writer left queued (it stopped between its commit and chaining) are reported by verify,
+/// chained by the next writer, and the chain then holds with them in it.
+#[actix_web::test]
+#[cfg_attr(
+    not(aitriage_postgres),
+    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
+)]
+async fn events_a_stopped_writer_left_queued_are_chained_by_the_next_one() {
+    let app = TestApp::postgres().await;
+    let t = app.submitter("UNICEF");
+    app.submitted(&t, "back_office_email_sorting").await;
+    sql(
+        &app,
+        "INSERT INTO audit_events (id, action, details, created_at)
+         VALUES ('left-queued', 'rules_reloaded', '{}', now())",
+    );
+    let verify = || {
+        aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
+            .unwrap()
+            .unwrap()
+    };
+    let before = verify();
+    assert_eq!((before.events, before.pending), (3, 1), "{before:?}");
+    app.submitted(&t, "back_office_email_sorting").await;
+    let after = verify();
+    assert_eq!((after.events, after.pending), (7, 0), "{after:?}");
+    use aitriage::db::schema::audit_events::dsl as ae;
+    use diesel::prelude::*;
+    let seq: i64 = ae::audit_events
+        .filter(ae::id.eq("left-queued"))
+        .select(ae::seq)
+        .first(&mut app.pool.get().unwrap())
+        .unwrap();
+    assert_eq!(
+        seq, 4,
+        "chained in the order it was queued, before the next writer's events"
+    );
+}

@@ -1,0 +1,4 @@
+ALTER TABLE audit_events ALTER COLUMN hash DROP DEFAULT;
+ALTER TABLE audit_events ALTER COLUMN prev_hash DROP DEFAULT;
+ALTER TABLE audit_events ALTER COLUMN seq DROP DEFAULT;
+DROP SEQUENCE audit_pending;
