@@ -247,10 +247,16 @@ fn link(
 /// whoever holds the lock chains everyone's pending events, so under load one batch serves
 /// many writers. Run with the key the trail is sealed with (see [`with_key`]).
 pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
+    use diesel::connection::SimpleConnection;
     const LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
     let key = current_key();
     conn.transaction::<_, AppError, _>(|conn| {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOCK})")).execute(conn)?;
+        // Chaining is derived from rows already durable: if a crash loses this commit, the
+        // events are simply pending again and the next writer (or start-up) chains them. So
+        // it need not wait for its own flush; a checkpoint forces one (see `checkpoint`).
+        conn.batch_execute(&format!(
+            "SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({LOCK})"
+        ))?;
         let mut done = 0;
         loop {
             let mut pending: Vec<StoredEvent> = audit_events::table
@@ -263,25 +269,35 @@ pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
             }
             let queued: Vec<i64> = pending.iter().map(|e| e.seq).collect();
             let (seq, prev, _) = head(conn)?;
-            let head_hash = link(key.as_ref(), seq, prev, &mut pending);
-            for (e, was) in pending.iter().zip(queued) {
-                diesel::update(audit_events::table.filter(audit_events::seq.eq(was)))
-                    .set((
-                        audit_events::seq.eq(e.seq),
-                        audit_events::prev_hash.eq(&e.prev_hash),
-                        audit_events::hash.eq(&e.hash),
-                    ))
-                    .execute(conn)?;
-            }
-            diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
-                .set((
-                    audit_head::seq.eq(seq + pending.len() as i64),
-                    audit_head::hash.eq(&head_hash),
-                ))
-                .execute(conn)?;
+            let head_hash = link(key.as_ref(), seq, literal(prev)?, &mut pending);
+            // One statement for the batch: the values are numbers and hex (checked above).
+            let values: Vec<String> = pending
+                .iter()
+                .zip(queued)
+                .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
+                .collect();
+            conn.batch_execute(&format!(
+                "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
+                 moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
+                 UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
+                values.join(", "),
+                seq + pending.len() as i64,
+            ))?;
             done += pending.len();
         }
     })
+}
+
+/// A hash read back from the database, refused unless it is one this code writes (hex, or
+/// `genesis`), so it can stand in SQL text.
+fn literal(hash: String) -> AppResult<String> {
+    if hash.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(hash)
+    } else {
+        Err(AppError::broken(
+            "the audit chain's head is not a hash: run aitriage audit verify",
+        ))
+    }
 }
 
 /// Events in the order of the chain: chained ones by sequence number, then any still
@@ -649,6 +665,15 @@ impl Checkpoint {
 /// A checkpoint of the chain's head now, signed with `key` when given.
 pub fn checkpoint(conn: &mut DbConnection, key: Option<&AuditKey>) -> AppResult<Checkpoint> {
     let (seq, head_hash, _) = head(conn)?;
+    if let DbConnection::Pg(_) = conn {
+        // The head read may come from a chaining not yet flushed (`sequence` commits without
+        // waiting): a durable commit flushes the log up to it, so the checkpoint never names a
+        // head a crash could take back.
+        conn.transaction::<_, AppError, _>(|conn| {
+            diesel::sql_query("SELECT txid_current()").execute(conn)?;
+            Ok(())
+        })?;
+    }
     let mut cp = Checkpoint {
         format: CHECKPOINT_FORMAT.into(),
         seq,
