@@ -78,6 +78,27 @@ pub fn decide(
     rationale: &str,
 ) -> AppResult<Case> {
     check_length("rationale", rationale, MAX_RATIONALE)?;
+    // A comment needs no version from the caller: when a decision races it, it is simply
+    // made again on the case as it now is.
+    let attempts = if action == Action::Comment { 3 } else { 1 };
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match decide_once(conn, who, id, version, action, rationale) {
+            Err(AppError::Conflict { .. }) if tried < attempts => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+fn decide_once(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    version: i32,
+    action: Action,
+    rationale: &str,
+) -> AppResult<Case> {
     let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     let (triage, authored, approvals) = context(conn, who, &case)?;
     let t = triage.unwrap_or_else(untriaged);

@@ -149,6 +149,20 @@ pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> 
                     use_cases::updated_at.eq(t_now),
                 )
             );
+        } else {
+            // A comment changes nothing of the case, but it records the case's status and
+            // revision: they must still be the ones it was read with, or a decision raced it
+            // (a conflict; the service layer reads the case again and retries).
+            let n = diesel::update(
+                use_cases::table
+                    .filter(use_cases::id.eq(id))
+                    .filter(use_cases::version.eq(v)),
+            )
+            .set(use_cases::updated_at.eq(t_now))
+            .execute(conn)?;
+            if n == 0 {
+                return Err(super::cases::conflict_after_race(conn, id));
+            }
         }
         diesel::insert_into(decisions::table)
             .values((

@@ -710,3 +710,31 @@ async fn events_a_stopped_writer_left_queued_are_chained_by_the_next_one() {
         "chained in the order it was queued, before the next writer's events"
     );
 }
+
+both_backends! {
+    /// Comments sent while the case is being decided record the status the case really had:
+    /// one that raced the decision is made again on the case as it now is, so the trail never
+    /// says the case went back (which `audit verify` would report as tampering).
+    async fn comments_racing_a_decision_record_the_status_the_case_had(app) {
+        let t = team(&app);
+        let c = app.submitted(&t.submitter, "public_faq_chatbot").await;
+        let id = c["id"].as_str().unwrap().to_string();
+        let url = format!("/api/v1/use-cases/{id}/decisions");
+        let comments = (0..12).map(|i| {
+            let url = url.clone();
+            let senior = t.senior.clone();
+            let app = &app;
+            async move {
+                app.post(&url, &senior, &json!({"action": "comment", "rationale": format!("note {i}"), "version": 0})).await
+            }
+        });
+        let decision = decide(&app, &t.privacy, &c, "approve");
+        let (decided, commented) = futures_util::join!(decision, futures_util::future::join_all(comments));
+        assert_eq!(decided.status, 200, "{}", decided.text);
+        for r in commented {
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        let found = aitriage::db::integrity::check_all(&mut app.pool.get().unwrap(), 100).unwrap();
+        assert!(found.is_empty(), "{found:?}");
+    }
+}
