@@ -200,15 +200,19 @@ fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
                 return Err(AppError::BadRequest(format!("malformed JSON: {inner}")));
             }
             let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() {
-                "body".to_string()
-            } else {
-                path
+            let at = |name: &str| match path.as_str() {
+                "." | "" => name.to_string(),
+                p => format!("{p}.{name}"),
             };
-            return Err(AppError::Validation(vec![FieldError::new(
-                field,
-                strip_position(&inner.to_string()),
-            )]));
+            let message = strip_position(&inner.to_string());
+            // serde names a missing field in its message, at the object's path: the client is
+            // told the field itself.
+            let (field, message) = match missing_field(&message) {
+                Some(name) => (at(name), "is required".to_string()),
+                None if path == "." || path.is_empty() => ("body".to_string(), message),
+                None => (path, message),
+            };
+            return Err(AppError::Validation(vec![FieldError::new(field, message)]));
         }
     };
     // Nothing may follow the value (`{"title":"x"}garbage` is not JSON).
@@ -218,6 +222,12 @@ fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
         .validate()
         .map_err(|errs| AppError::Validation(field_errors(&errs)))?;
     Ok(value)
+}
+
+/// The field serde says is missing: "missing field `title`" → "title".
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(&rest[..rest.find('`')?])
 }
 
 /// serde_json appends " at line 1 column 12", which means nothing to a client that sent a field.
