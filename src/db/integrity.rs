@@ -199,3 +199,58 @@ pub fn check_all(conn: &mut DbConnection, batch: i64) -> AppResult<Vec<(String, 
         }
     }
 }
+
+/// Cases in `scope` stored as cleared automatically whose trail does not say so: their last
+/// triage (or import) event records another route. Cheap enough for the portfolio: one
+/// query over the auto-cleared cases' triage events, comparing text, not replaying. Events
+/// from before routes were recorded in import events vouch for nothing either way.
+pub fn unvouched_auto_clear(
+    conn: &mut DbConnection,
+    scope: &crate::domain::access::Scope,
+) -> AppResult<Vec<String>> {
+    use crate::domain::access::Scope;
+    let mut q = use_cases::table
+        .left_join(
+            audit_events::table.on(audit_events::use_case_id
+                .eq(use_cases::id.nullable())
+                .and(audit_events::action.eq_any(["triaged", "imported"]))),
+        )
+        .filter(use_cases::route.eq("auto_clear"))
+        .select((
+            use_cases::id,
+            audit_events::seq.nullable(),
+            audit_events::details
+                .nullable()
+                .like("%\"route\":\"auto_clear\"%"),
+            audit_events::details.nullable().like("%\"route\":%"),
+        ))
+        .into_boxed();
+    if let Scope::Agencies(ids) = scope {
+        q = q.filter(use_cases::agency_id.eq_any(ids.clone()));
+    }
+    let rows: Vec<(String, Option<i64>, Option<bool>, Option<bool>)> = q.load(conn)?;
+    // The last triage of each case, in chain order (queued events count as newest); a case
+    // with none at all was never triaged, so nothing vouches for its route.
+    let mut last: HashMap<String, (i64, bool)> = HashMap::new();
+    for (id, seq, says_clear, says_route) in rows {
+        let vouched = match (says_clear, says_route) {
+            (Some(clear), Some(route)) => clear || !route,
+            _ => false,
+        };
+        let order = match seq {
+            None => i64::MIN,
+            Some(s) if s < 0 => i64::MAX - s.abs(),
+            Some(s) => s,
+        };
+        if last.get(&id).is_none_or(|(o, _)| order > *o) {
+            last.insert(id, (order, vouched));
+        }
+    }
+    let mut out: Vec<String> = last
+        .into_iter()
+        .filter(|(_, (_, vouched))| !vouched)
+        .map(|(id, _)| id)
+        .collect();
+    out.sort();
+    Ok(out)
+}

@@ -151,6 +151,9 @@ pub struct Summary {
     pub by_status: Vec<Count>,
     pub by_agency: Vec<Count>,
     pub workload: Vec<Workload>,
+    /// Cases stored as cleared automatically that their audit trail does not vouch for
+    /// (changed outside aitriage): counted in `by_route` as stored, listed here to be checked.
+    pub auto_clear_unverified: Vec<String>,
 }
 
 fn counts(rows: Vec<(Option<String>, i64)>) -> Vec<Count> {
@@ -268,6 +271,7 @@ pub fn summary(conn: &mut DbConnection, scope: &Scope) -> AppResult<Summary> {
         by_status,
         by_agency,
         workload,
+        auto_clear_unverified: super::integrity::unvouched_auto_clear(conn, scope)?,
     })
 }
 

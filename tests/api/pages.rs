@@ -692,3 +692,53 @@ async fn a_case_changed_outside_aitriage_warns_on_its_page() {
         page.text
     );
 }
+
+#[actix_web::test]
+async fn the_portfolio_names_cases_cleared_automatically_that_their_trail_does_not_vouch_for() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let genuine = app.submitted(&t, "back_office_email_sorting").await;
+    assert_eq!(
+        genuine["triage"]["route"], "auto_clear",
+        "a genuinely cleared case"
+    );
+    let forged = app.submitted(&t, "public_faq_chatbot").await;
+    let id = forged["id"].as_str().unwrap();
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let clean = app.send(get("/portfolio", &cookie)).await;
+    assert!(!clean.text.contains("not according to the audit trail"));
+    app.pool
+        .get()
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE use_cases SET tier = 'low', route = 'auto_clear', status = 'approved' WHERE id = '{id}'"
+        ))
+        .unwrap();
+    let page = app.send(get("/portfolio", &cookie)).await;
+    assert_eq!(page.status, 200);
+    let warning = page
+        .text
+        .split("not according to the audit trail")
+        .nth(1)
+        .expect("the portfolio warns")
+        .split("</div>")
+        .next()
+        .unwrap();
+    assert!(warning.contains(&format!("/use-cases/{id}")), "{warning}");
+    assert!(
+        !warning.contains(genuine["id"].as_str().unwrap()),
+        "{warning}"
+    );
+    let owner = app.user(
+        "UNICC",
+        "po2@unicc.test",
+        &[Role::PortfolioOwner],
+        ReviewScope::All,
+    );
+    let summary = app.get("/api/v1/portfolio/summary", &owner).await;
+    assert_eq!(
+        summary.json["auto_clear_unverified"],
+        serde_json::json!([id])
+    );
+}

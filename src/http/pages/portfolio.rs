@@ -211,6 +211,15 @@ struct PortfolioPage<'a> {
     csv_href: String,
     #[serde(flatten)]
     similar: SimilarViews,
+    /// Cases shown as cleared automatically that their audit trail does not vouch for.
+    unverified: Vec<Link>,
+}
+
+/// A case to look at, by its title.
+#[derive(Serialize)]
+struct Link {
+    href: String,
+    title: String,
 }
 
 /// The radar's frame: size, plot area, thresholds, ticks, quadrant names and the legend.
@@ -464,14 +473,23 @@ pub async fn page(
     let scope = viewer.user.read_scope();
     let filter = q.radar();
     let all_scope = scope.clone();
-    let (mut points, everything) = state
+    let (mut points, everything, unverified) = state
         .db(move |c| {
             Ok((
                 portfolio::radar(c, &scope, &filter)?,
                 portfolio::radar(c, &all_scope, &RadarFilter::default())?,
+                crate::db::integrity::unvouched_auto_clear(c, &all_scope)?,
             ))
         })
         .await?;
+    let unverified: Vec<Link> = everything
+        .iter()
+        .filter(|p| unverified.binary_search(&p.id).is_ok())
+        .map(|p| Link {
+            href: format!("/use-cases/{}", p.id),
+            title: p.title.clone(),
+        })
+        .collect();
     let index = state.similar_index(viewer.user.read_scope()).await?;
     let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
     let desc = q.dir.as_deref() != Some("asc");
@@ -491,6 +509,7 @@ pub async fn page(
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
         similar: similar_views(&index),
+        unverified,
     };
     pages.render("portfolio", &page, StatusCode::OK)
 }
