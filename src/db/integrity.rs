@@ -200,6 +200,10 @@ pub fn check_all(conn: &mut DbConnection, batch: i64) -> AppResult<Vec<(String, 
     }
 }
 
+/// An auto-cleared case and one of its triage events, if any: sequence number, whether the
+/// event records the route auto_clear, whether it records a route at all.
+type TriageRow = (String, Option<i64>, Option<bool>, Option<bool>);
+
 /// Cases in `scope` stored as cleared automatically whose trail does not say so: their last
 /// triage (or import) event records another route. Cheap enough for the portfolio: one
 /// query over the auto-cleared cases' triage events, comparing text, not replaying. Events
@@ -228,7 +232,7 @@ pub fn unvouched_auto_clear(
     if let Scope::Agencies(ids) = scope {
         q = q.filter(use_cases::agency_id.eq_any(ids.clone()));
     }
-    let rows: Vec<(String, Option<i64>, Option<bool>, Option<bool>)> = q.load(conn)?;
+    let rows: Vec<TriageRow> = q.load(conn)?;
     // The last triage of each case, in chain order (queued events count as newest); a case
     // with none at all was never triaged, so nothing vouches for its route.
     let mut last: HashMap<String, (i64, bool)> = HashMap::new();
