@@ -683,7 +683,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         Some(k) => println!("audit trail sealed with key {}", k.id()),
     }
     if config.metrics_token.is_none() {
-        tracing::warn!("no METRICS_TOKEN: /metrics answers anyone who can reach this address");
+        println!("/metrics is off (set METRICS_TOKEN to let a scraper read it)");
     }
     if let Some(dir) = &config.checkpoint_dir {
         std::fs::create_dir_all(dir)

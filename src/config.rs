@@ -32,7 +32,7 @@ pub struct Config {
     /// (`AUDIT_CHECKPOINT_DIR`), every `AUDIT_CHECKPOINT_EVERY` seconds when it moved.
     pub checkpoint_dir: Option<PathBuf>,
     pub checkpoint_every: std::time::Duration,
-    /// When set (`METRICS_TOKEN`), `GET /metrics` answers only `Authorization: Bearer <it>`.
+    /// `GET /metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off.
     pub metrics_token: Option<String>,
 }
 

@@ -263,82 +263,20 @@ async fn the_questionnaire_carries_the_contract_fields_and_every_core_question()
 }
 
 #[actix_web::test]
-async fn health_and_metrics_answer_without_a_token() {
+async fn health_answers_without_a_token_and_metrics_are_off_unless_configured() {
     let app = TestApp::sqlite().await;
     let h = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(
         (h.status.as_u16(), h.json.clone()),
         (200, json!({"status": "ok"}))
     );
+    app.call(Method::GET, "/metrics", None, None)
+        .await
+        .problem(403);
     let t = app.submitter("UNICEF");
-    app.submitted(&t, "staff_emotion_analytics").await;
-    let m = app.call(Method::GET, "/metrics", None, None).await;
-    assert!(
-        m.text
-            .contains("aitriage_triaged_total{tier=\"prohibited\"} 1"),
-        "{}",
-        m.text
-    );
-    assert!(m
-        .text
-        .contains("aitriage_http_responses_total{class=\"2xx\"}"));
-}
-
-both_backends! {
-    /// The preview and the case read the text: hints name the words, field and offsets, say
-    /// what they contradict, and an under-declared case is routed to reviewers.
-    async fn text_hints_come_back_with_their_words_and_route_an_under_declared_case(app) {
-        let t = app.submitter("UNHCR");
-        let summary = "Determines the eligibility of applicants for housing assistance from their case files, including fingerprints and criminal records.";
-        let mut answers = example("back_office_email_sorting").answers;
-        answers.insert("affects_individuals".into(), json!("no"));
-        let body = json!({"title": "Household scoring", "summary": summary, "answers": answers});
-        let r = app.post("/api/v1/triage/preview", &t, &body).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let hints = r.json["hints"].as_array().unwrap();
-        let contradicting = hints
-            .iter()
-            .find(|h| h["fact"] == "affects_individuals.informs_decisions")
-            .expect("a hint that people are affected");
-        assert_eq!(contradicting["field"], "summary");
-        assert_eq!(contradicting["contradicts"], "answers.affects_individuals");
-        let (start, end) = (contradicting["start"].as_u64().unwrap() as usize, contradicting["end"].as_u64().unwrap() as usize);
-        let words: String = summary.chars().skip(start).take(end - start).collect();
-        assert_eq!(json!(words), contradicting["words"]);
-        assert!(hints.iter().any(|h| h["fact"] == "data_categories.biometric"), "{hints:?}");
-        assert_eq!(r.json["triage"]["route"], "functional_review", "{}", r.text);
-        let fired: Vec<&str> = r.json["triage"]["fired"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
-        assert!(fired.contains(&"declared.affects_people_in_text"), "{fired:?}");
-        // The stored case carries the same hints, and its triage keeps what it read.
-        let created = app.post("/api/v1/use-cases", &t, &json!({"title": "Household scoring", "summary": summary, "business_function": "Protection", "answers": answers})).await;
-        assert_eq!(created.status, 201, "{}", created.text);
-        assert!(created.json["hints"].as_array().unwrap().iter().any(|h| h["fact"] == "data_categories.biometric"));
-        let id = created.json["id"].as_str().unwrap();
-        let submitted = app.post(&format!("/api/v1/use-cases/{id}/submit"), &t, &json!({})).await;
-        assert_eq!(submitted.status, 200, "{}", submitted.text);
-        assert!(!submitted.json["triage"]["hints"].as_array().unwrap().is_empty());
-        assert_eq!(submitted.json["status"], "in_review");
-    }
-}
-
-both_backends! {
-    /// Text over the API's limits is refused naming the field; no text makes triage fail.
-    async fn text_over_the_limits_is_refused_and_odd_text_never_breaks_triage(app) {
-        let t = app.submitter("UNHCR");
-        let before = app.counts();
-        let long = "x".repeat(5001);
-        let r = app.post("/api/v1/triage/preview", &t, &json!({"summary": long, "answers": {}})).await;
-        let p = r.problem(422);
-        assert!(p.to_string().contains("summary"), "{p}");
-        let answers = json!({"purpose": "y".repeat(2001)});
-        let r = app.post("/api/v1/triage/preview", &t, &json!({"answers": answers})).await;
-        assert!(r.problem(422).to_string().contains("answers.purpose"));
-        for odd in ["", "*", "\u{202e}ｌａｗ ｅｎｆｏｒｃｅｍｅｎｔ", "ß\u{301}\u{301}", "🙂🙂 police 🙂", "ǅ İ ŉ ﬃ"] {
-            let r = app.post("/api/v1/triage/preview", &t, &json!({"title": odd, "summary": odd, "answers": {"purpose": odd}})).await;
-            assert_eq!(r.status, 200, "{odd:?}: {}", r.text);
-        }
-        assert_eq!(app.counts(), before);
-    }
+    app.call(Method::GET, "/metrics", Some(&t), None)
+        .await
+        .problem(403);
 }
 
 #[actix_web::test]
@@ -350,10 +288,18 @@ async fn with_a_metrics_token_set_metrics_answer_only_to_it() {
     app.call(Method::GET, "/metrics", Some("wrong"), None)
         .await
         .problem(401);
+    let t = app.submitter("UNICEF");
+    app.submitted(&t, "staff_emotion_analytics").await;
     let m = app
         .call(Method::GET, "/metrics", Some("scraper-secret"), None)
         .await;
     assert_eq!(m.status, 200);
+    assert!(
+        m.text
+            .contains("aitriage_triaged_total{tier=\"prohibited\"} 1"),
+        "{}",
+        m.text
+    );
     assert!(
         m.text.contains("aitriage_http_responses_total"),
         "{}",

@@ -128,8 +128,8 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Prometheus counters (no per-agency figures); only with `Authorization: Bearer
-/// <METRICS_TOKEN>` when that is configured.
+/// Prometheus counters (no per-agency figures), only with `Authorization: Bearer
+/// <METRICS_TOKEN>`; without METRICS_TOKEN configured, 403.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -138,25 +138,31 @@ async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain"),
         (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
     ),
 )]
 async fn metrics(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(expected) = &state.config.metrics_token {
-        use subtle::ConstantTimeEq;
-        let sent = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
-            return Err(AppError::Unauthorized(
-                "send Authorization: Bearer <METRICS_TOKEN>".into(),
-            ));
-        }
+    use subtle::ConstantTimeEq;
+    // Deny by default: counters say how the service is used, so only a configured scraper
+    // reads them.
+    let Some(expected) = &state.config.metrics_token else {
+        return Err(AppError::Forbidden(
+            "metrics are off: set METRICS_TOKEN and send it as a bearer token".into(),
+        ));
+    };
+    let sent = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+        return Err(AppError::Unauthorized(
+            "send Authorization: Bearer <METRICS_TOKEN>".into(),
+        ));
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
