@@ -392,6 +392,26 @@ fn rules_check(dir: &Path) -> anyhow::Result<()> {
                 rules.taxonomy.nodes.len(),
                 rules.version
             );
+            let keys = crate::rules::i18n::keys(&rules);
+            let mut langs: Vec<_> = rules.translations.iter().collect();
+            langs.sort_by(|a, b| a.0.cmp(b.0));
+            for (lang, texts) in langs {
+                let missing: Vec<&str> = keys
+                    .iter()
+                    .filter(|(k, _)| !texts.0.contains_key(k))
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                println!(
+                    "i18n/{lang}.toml: {} of {} texts translated{}",
+                    keys.len() - missing.len(),
+                    keys.len(),
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; English shown for: {}", missing.join(", "))
+                    }
+                );
+            }
             Ok(())
         }
         Err(diags) => {

@@ -128,10 +128,17 @@ pub struct HintView {
     pub contradicts: bool,
 }
 
-/// Describes hints with the questionnaire's own prompts and labels; `title` and `summary`
-/// are what the page calls those fields in its language.
-pub fn describe(rules: &RuleSet, hints: &[Hint], title: &str, summary: &str) -> Vec<HintView> {
+/// Describes hints with the questionnaire's own prompts and labels, in `lang`; `title` and
+/// `summary` are what the page calls those fields in its language.
+pub fn describe(
+    rules: &RuleSet,
+    lang: &str,
+    hints: &[Hint],
+    title: &str,
+    summary: &str,
+) -> Vec<HintView> {
     let q = &rules.questionnaire;
+    let tx = crate::rules::i18n::Localizer::of(rules, lang);
     hints
         .iter()
         .map(|h| {
@@ -141,8 +148,7 @@ pub fn describe(rules: &RuleSet, hints: &[Hint], title: &str, summary: &str) -> 
                 "summary" => summary.to_string(),
                 f => {
                     let id = f.trim_start_matches("answers.");
-                    q.get(id)
-                        .map_or_else(|| id.to_string(), |x| x.prompt.clone())
+                    q.get(id).map_or_else(|| id.to_string(), |x| tx.prompt(x))
                 }
             };
             HintView {
@@ -151,8 +157,8 @@ pub fn describe(rules: &RuleSet, hints: &[Hint], title: &str, summary: &str) -> 
                 question: question.to_string(),
                 suggests: q
                     .get(question)
-                    .and_then(|x| x.option(option))
-                    .map_or_else(|| h.fact.clone(), |o| o.label.clone()),
+                    .and_then(|x| x.option(option).map(|o| tx.option(x, o)))
+                    .unwrap_or_else(|| h.fact.clone()),
                 declared: h.declared,
                 contradicts: h.contradicts.is_some(),
             }
@@ -235,7 +241,7 @@ mod tests {
     #[test]
     fn a_hint_is_described_with_the_questionnaires_own_labels() {
         let h = hints_of("Face matching", "", json!({}));
-        let v = describe(shipped(), &h, "Title", "Summary");
+        let v = describe(shipped(), "en", &h, "Title", "Summary");
         let bio = v
             .iter()
             .find(|v| v.question == "intended_use")

@@ -186,6 +186,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             web::scope("")
                 .wrap(from_fn(metrics::record))
                 .wrap(from_fn(request_id::tag))
+                .wrap(from_fn(pages::remember_language))
                 .configure(api::routes)
                 .configure(pages::routes)
                 .default_service(web::to(api::not_found)),

@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod condition;
 pub mod diag;
+pub mod i18n;
 pub mod lexicon;
 mod load;
 pub mod model;

@@ -252,4 +252,6 @@ pub struct RuleSet {
     pub routing: Routing,
     /// Phrases that suggest facts in a case's text (`rules/lexicon/*.toml`).
     pub lexicon: Lexicon,
+    /// The pack's text in other languages (`rules/i18n/<lang>.toml`), by language code.
+    pub translations: std::collections::HashMap<String, super::i18n::Texts>,
 }

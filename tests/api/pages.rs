@@ -742,3 +742,107 @@ async fn the_portfolio_names_cases_cleared_automatically_that_their_trail_does_n
         serde_json::json!([id])
     );
 }
+
+#[actix_web::test]
+async fn a_language_chosen_with_lang_is_remembered_for_the_next_pages() {
+    let app = TestApp::sqlite().await;
+    let first = app.send(TestRequest::get().uri("/login?lang=fr")).await;
+    let cookie = first
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("aitriage_lang="))
+        .expect("the choice is kept in a cookie")
+        .to_string();
+    assert!(
+        cookie.starts_with("aitriage_lang=fr;") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let next = app
+        .send(
+            TestRequest::get()
+                .uri("/login")
+                .insert_header(("Cookie", "aitriage_lang=fr")),
+        )
+        .await;
+    assert!(
+        next.text.contains("lang=\"fr\""),
+        "the next page, without ?lang, is French"
+    );
+}
+
+/// The shipped pack is French throughout: every text it can translate has a French entry.
+#[test]
+fn the_rule_pack_is_translated_into_french_whole() {
+    let rules = rules();
+    let fr = rules.translations.get("fr").expect("rules/i18n/fr.toml");
+    let missing: Vec<String> = aitriage::rules::i18n::keys(&rules)
+        .into_iter()
+        .filter(|(k, _)| !fr.0.contains_key(k))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(missing.is_empty(), "not translated: {missing:?}");
+}
+
+/// A translation changes what people read, never a triage: not the rules version either; a
+/// translation of something the pack does not have is refused, naming it.
+#[test]
+fn translations_are_outside_the_rules_version_and_stale_ones_are_refused() {
+    let (_d, pack, _) = broken_pack(
+        "i18n/fr.toml",
+        "prompt = \"Quel problème",
+        "prompt = \"Quel autre problème",
+    );
+    let changed = aitriage::rules::load_dir(&pack).expect("still a valid pack");
+    assert_eq!(changed.version, rules().version);
+    let (_d, pack, _) = broken_pack("i18n/fr.toml", "[questions.purpose]", "[questions.porpose]");
+    let diags = aitriage::rules::load_dir(&pack).unwrap_err();
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.message.starts_with("questions.porpose.prompt:")),
+        "{diags:?}"
+    );
+}
+
+#[actix_web::test]
+async fn french_pages_show_the_questionnaire_and_the_rules_in_french() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "cv_screening").await;
+    let (cookie, _) = session(&app, "UNICEF", "sub@unicef.test", &[Role::Submitter]);
+    let fr = |path: &str| {
+        get(path, &cookie).insert_header((
+            "Cookie",
+            format!("aitriage_session={cookie}; aitriage_lang=fr"),
+        ))
+    };
+    let form = app.send(fr("/use-cases/new")).await;
+    assert!(
+        form.text
+            .contains("Quel problème le système d’IA résout-il, et pour qui"),
+        "{}",
+        form.text
+    );
+    assert!(!form.text.contains("What problem does the AI system solve"));
+    let rules = rules();
+    let fired = c["triage"]["fired"][0]["rule"].as_str().unwrap();
+    let english = &rules
+        .taxonomy
+        .rules
+        .iter()
+        .find(|r| r.id == fired)
+        .unwrap()
+        .title;
+    let french = &rules.translations["fr"].0[&format!("rules.{fired}.title")];
+    let page = app
+        .send(fr(&format!("/use-cases/{}", c["id"].as_str().unwrap())))
+        .await;
+    assert_eq!(page.status, 200);
+    let escaped = french.replace('’', "&#x27;").replace('\'', "&#x27;");
+    assert!(
+        page.text.contains(french.as_str()) || page.text.contains(&escaped),
+        "{french}"
+    );
+    assert!(!page.text.contains(english.as_str()), "{english}");
+}

@@ -1,6 +1,7 @@
 //! The case page: scores with their breakdown, the triage trace, answers, revisions, decisions
 //! and the audit trail; and the actions the viewer may take, as forms.
 
+use crate::rules::i18n::Localizer;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -181,12 +182,12 @@ fn points(v: f64) -> String {
 fn answer_text(
     a: &Answer,
     q: Option<&crate::rules::model::Question>,
-    yes: &str,
-    no: &str,
+    (yes, no): (&str, &str),
+    tx: Localizer,
 ) -> String {
     let label = |v: &str| {
-        q.and_then(|q| q.option(v))
-            .map_or(v.to_string(), |o| o.label.clone())
+        q.and_then(|q| q.option(v).map(|o| tx.option(q, o)))
+            .unwrap_or_else(|| v.to_string())
     };
     match a {
         Answer::Bool(b) => (if *b { yes } else { no }).to_string(),
@@ -238,20 +239,20 @@ async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, P
         .await?)
 }
 
-fn scores_view(s: Scores, q: &Questionnaire) -> ScoresView {
+fn scores_view(s: Scores, q: &Questionnaire, tx: Localizer) -> ScoresView {
     ScoresView {
         business_value: s.business_value,
         feasibility: s.feasibility,
         readiness: s.readiness,
         priority: s.priority,
-        quadrant: s.quadrant_label,
+        quadrant: tx.quadrant(&s.quadrant, &s.quadrant_label),
         breakdown: s
             .breakdown
             .iter()
             .map(|b| BreakdownRow {
                 question: q
                     .get(&b.question)
-                    .map_or(b.question.clone(), |x| x.prompt.clone()),
+                    .map_or(b.question.clone(), |x| tx.prompt(x)),
                 business_value: points(b.business_value),
                 feasibility: points(b.feasibility),
                 readiness: points(b.readiness),
@@ -260,14 +261,14 @@ fn scores_view(s: Scores, q: &Questionnaire) -> ScoresView {
     }
 }
 
-fn fired_view(f: Fired, rules: &RuleSet, t: Tr) -> FiredView {
+fn fired_view(f: Fired, rules: &RuleSet, t: Tr, tx: Localizer) -> FiredView {
     FiredView {
         node: rules
             .taxonomy
             .nodes
             .iter()
             .find(|n| n.id == f.node)
-            .map_or(f.node.clone(), |n| n.title.clone()),
+            .map_or(f.node.clone(), |n| tx.node(&n.id, &n.title)),
         frameworks: f
             .frameworks
             .as_object()
@@ -280,18 +281,24 @@ fn fired_view(f: Fired, rules: &RuleSet, t: Tr) -> FiredView {
                     .collect()
             })
             .unwrap_or_default(),
+        title: tx.rule_title(&f.rule, &f.title),
+        rationale: tx.rule_rationale(&f.rule, &f.rationale),
         rule: f.rule,
-        title: f.title,
         severity: f.severity,
         likelihood: f.likelihood,
         score: f.score,
         review_group: f.review_group,
-        rationale: f.rationale,
         prohibited: f.prohibited,
     }
 }
 
-fn triage_view(tr: Triage, approvals_given: usize, rules: &RuleSet, t: Tr) -> TriageView {
+fn triage_view(
+    tr: Triage,
+    approvals_given: usize,
+    rules: &RuleSet,
+    t: Tr,
+    tx: Localizer,
+) -> TriageView {
     TriageView {
         approvals_given,
         tier_label: t(format!("tier_{}", tr.tier)),
@@ -307,7 +314,7 @@ fn triage_view(tr: Triage, approvals_given: usize, rules: &RuleSet, t: Tr) -> Tr
         fired: tr
             .fired
             .into_iter()
-            .map(|f| fired_view(f, rules, t))
+            .map(|f| fired_view(f, rules, t, tx))
             .collect(),
     }
 }
@@ -319,6 +326,7 @@ fn answer_views(
     answers: &Answers,
     mut hints: Vec<HintView>,
     t: Tr,
+    tx: Localizer,
 ) -> Vec<AnswerView> {
     let (yes, no) = (t("yes".into()), t("no".into()));
     q.questions
@@ -329,9 +337,9 @@ fn answer_views(
             hints = rest;
             let value = answers
                 .get(&question.id)
-                .map(|a| answer_text(a, Some(question), &yes, &no));
+                .map(|a| answer_text(a, Some(question), (&yes, &no), tx));
             (value.is_some() || !about.is_empty()).then(|| AnswerView {
-                label: question.prompt.clone(),
+                label: tx.prompt(question),
                 value: value.unwrap_or_else(|| t("not_answered".into())),
                 hints: about,
             })
@@ -466,6 +474,7 @@ async fn render(
         .unwrap_or_default();
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
+    let tx = Localizer::of(&rules, lang);
     let answers = case.answers()?;
     let text = CaseText {
         title: &case.row.title,
@@ -473,6 +482,7 @@ async fn render(
     };
     let hints = describe(
         &rules,
+        lang,
         &hints_of(&rules, &answers, text),
         &t("field_title".into()),
         &t("field_summary".into()),
@@ -501,10 +511,10 @@ async fn render(
             .as_ref()
             .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
         scores: stored::<Scores>(r.scores.as_deref())?
-            .map(|s| scores_view(s, &rules.questionnaire)),
+            .map(|s| scores_view(s, &rules.questionnaire, tx)),
         triage: stored::<Triage>(r.triage.as_deref())?
-            .map(|tr| triage_view(tr, approvals_given, &rules, &t)),
-        answers: answer_views(&rules.questionnaire, &answers, hints, &t),
+            .map(|tr| triage_view(tr, approvals_given, &rules, &t, tx)),
+        answers: answer_views(&rules.questionnaire, &answers, hints, &t, tx),
         revisions,
         decisions,
         events: event_views(events, &emails, &t),
@@ -544,6 +554,7 @@ pub async fn page(
 /// Invalid fields as people read them: each answer by its question's prompt, not its id.
 fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) -> String {
     let rules = state.rules();
+    let tx = Localizer::of(&rules, lang);
     let missing: Vec<String> = errors
         .iter()
         .map(|e| {
@@ -551,7 +562,7 @@ fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) 
             let what = rules
                 .questionnaire
                 .get(id)
-                .map_or_else(|| e.field.clone(), |q| q.prompt.clone());
+                .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
             format!("{what} ({})", e.message)
         })
         .collect();

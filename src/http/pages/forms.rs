@@ -1,6 +1,7 @@
 //! HTML forms: answers read from form fields (`q_<question id>`), and the questionnaire as a
 //! form to render, with what was typed and the errors next to their fields.
 
+use crate::rules::i18n::Localizer;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -153,14 +154,19 @@ fn typed_number(v: &str) -> Option<f64> {
 }
 
 /// The choices a choice question offers, those in `answer` checked.
-fn choices(question: &Question, answer: Option<&Answer>, yes_no: (&str, &str)) -> Vec<ChoiceView> {
+fn choices(
+    question: &Question,
+    answer: Option<&Answer>,
+    yes_no: (&str, &str),
+    tx: Localizer,
+) -> Vec<ChoiceView> {
     match question.kind {
         Kind::Single | Kind::Multi => question
             .options
             .iter()
             .map(|o| ChoiceView {
                 value: o.value.clone(),
-                label: o.label.clone(),
+                label: tx.option(question, o),
                 checked: match answer {
                     Some(Answer::Text(v)) => *v == o.value,
                     Some(Answer::Choices(vs)) => vs.contains(&o.value),
@@ -200,6 +206,7 @@ fn question_view(
     raw: Option<&String>,
     error: Option<String>,
     yes_no: (&str, &str),
+    tx: Localizer,
 ) -> QuestionView {
     let value = raw.cloned().unwrap_or_else(|| match answer {
         Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
@@ -209,15 +216,15 @@ fn question_view(
     });
     QuestionView {
         id: question.id.clone(),
-        prompt: question.prompt.clone(),
-        help: question.help.clone(),
+        prompt: tx.prompt(question),
+        help: tx.help(question),
         required: question.required,
         conditional: question.visible_when.is_some(),
         is_choice: matches!(question.kind, Kind::Single | Kind::Scale | Kind::Bool),
         is_multi: question.kind == Kind::Multi,
         is_text: question.kind == Kind::Text,
         is_number: question.kind == Kind::Number,
-        choices: choices(question, answer, yes_no),
+        choices: choices(question, answer, yes_no, tx),
         value,
         min: question.min.map(|m| m.to_string()).unwrap_or_default(),
         max: question.max.map(|m| m.to_string()).unwrap_or_default(),
@@ -232,6 +239,7 @@ pub fn questionnaire_form(
     raw: &HashMap<String, String>,
     errors: &[FieldError],
     yes_no: (&str, &str),
+    tx: Localizer,
 ) -> Vec<SectionView> {
     let error_for = |id: &str| {
         let field = format!("answers.{id}");
@@ -244,7 +252,7 @@ pub fn questionnaire_form(
         .iter()
         .map(|s| SectionView {
             id: s.id.clone(),
-            title: s.title.clone(),
+            title: tx.section(&s.id, &s.title),
             questions: s
                 .questions
                 .iter()
@@ -256,6 +264,7 @@ pub fn questionnaire_form(
                         raw.get(&question.id),
                         error_for(&question.id),
                         yes_no,
+                        tx,
                     )
                 })
                 .collect(),

@@ -3,6 +3,7 @@
 //! JavaScript every question is shown and hidden ones are ignored by the server; with it, the
 //! form asks `/use-cases/preview` which questions are visible and what the triage would be.
 
+use crate::rules::i18n::Localizer;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -88,6 +89,7 @@ fn render(
     let lang = viewer.lang;
     let pages = &state.pages;
     let rules = state.rules();
+    let tx = Localizer::of(&rules, lang);
     let err = |field: &str| {
         errors
             .iter()
@@ -118,7 +120,7 @@ fn render(
                         rules
                             .questionnaire
                             .get(id)
-                            .map_or(id.to_string(), |q| q.prompt.clone()),
+                            .map_or(id.to_string(), |q| tx.prompt(q)),
                     ),
                     None => (
                         e.field.replace('_', "-"),
@@ -137,6 +139,7 @@ fn render(
             &f.raw,
             errors,
             (&pages.t(lang, "yes"), &pages.t(lang, "no")),
+            tx,
         ),
     };
     pages.render("intake", &page, status)
@@ -461,6 +464,7 @@ pub async fn preview(
         missing,
         hints: describe(
             &rules,
+            lang,
             &a.hints,
             &state.pages.t(lang, "field_title"),
             &state.pages.t(lang, "field_summary"),

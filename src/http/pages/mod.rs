@@ -11,6 +11,7 @@ mod portfolio;
 mod queue;
 mod render;
 mod session;
+pub use session::remember_language;
 
 use actix_web::{web, HttpResponse};
 

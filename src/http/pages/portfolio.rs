@@ -2,6 +2,7 @@
 //! business value up, readiness as size, tier as colour and shape), filters, a sortable table
 //! of the same cases (the chart's text alternative), and a CSV download.
 
+use crate::rules::i18n::Localizer;
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
@@ -307,7 +308,7 @@ fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     }
 }
 
-fn point_view(p: &Point, sc: &Scoring, t: Tr) -> PointView {
+fn point_view(p: &Point, sc: &Scoring, t: Tr, tx: Localizer) -> PointView {
     let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
     let tier_label = t(format!("tier_{}", p.tier));
     PointView {
@@ -336,19 +337,19 @@ fn point_view(p: &Point, sc: &Scoring, t: Tr) -> PointView {
             .quadrants
             .iter()
             .find(|qd| qd.id == p.quadrant)
-            .map_or(p.quadrant.clone(), |qd| qd.label.clone()),
+            .map_or(p.quadrant.clone(), |qd| tx.quadrant(&qd.id, &qd.label)),
         tier: p.tier.clone(),
         tier_label,
         status_label: t(format!("status_{}", p.status)),
     }
 }
 
-fn chart(sc: &Scoring, t: Tr) -> Chart {
+fn chart(sc: &Scoring, t: Tr, tx: Localizer) -> Chart {
     let quadrant_label = |hv: bool, hf: bool| {
         sc.quadrants
             .iter()
             .find(|q| q.high_value == hv && q.high_feasibility == hf)
-            .map_or(String::new(), |q| q.label.clone())
+            .map_or(String::new(), |q| tx.quadrant(&q.id, &q.label))
     };
     let ticks = |at: fn(i32) -> f64| {
         (0..=4)
@@ -496,15 +497,16 @@ pub async fn page(
     sort_points(&mut points, &sort, desc);
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
+    let tx = Localizer::of(&rules, lang);
     let base_query = q.query();
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
         count: points.len(),
         points: points
             .iter()
-            .map(|p| point_view(p, &rules.scoring, &t))
+            .map(|p| point_view(p, &rules.scoring, &t, tx))
             .collect(),
-        chart: chart(&rules.scoring, &t),
+        chart: chart(&rules.scoring, &t, tx),
         filters: filter_options(&everything, &q, &t),
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),

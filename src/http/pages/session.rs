@@ -115,3 +115,29 @@ impl FromRequest for Viewer {
         })
     }
 }
+
+/// Middleware: a page asked for with `?lang=` remembers that language in a cookie, so the next
+/// link, a form's reply and the page after sign-in stay in it.
+pub async fn remember_language(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let asked = req
+        .query_string()
+        .split('&')
+        .any(|kv| kv.starts_with("lang="));
+    let lang = language(req.request());
+    let secure = is_tls(req.request());
+    let mut res = next.call(req).await?;
+    if asked {
+        let cookie = actix_web::cookie::Cookie::build(LANG_COOKIE, lang)
+            .path("/")
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .http_only(true)
+            .secure(secure)
+            .finish();
+        res.response_mut().add_cookie(&cookie)?;
+    }
+    Ok(res)
+}
