@@ -264,9 +264,41 @@ pub fn working_days_between(start: chrono::NaiveDateTime, end: chrono::NaiveDate
     total
 }
 
+/// The moment `days` working days after `start` (weekends skipped): when an SLA falls due.
+pub fn add_working_days(start: chrono::NaiveDateTime, days: u32) -> chrono::NaiveDateTime {
+    use chrono::Datelike;
+    let mut t = start;
+    let mut left = days;
+    while left > 0 {
+        t += chrono::Duration::days(1);
+        if t.weekday().num_days_from_monday() < 5 {
+            left -= 1;
+        }
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_sla_falls_due_after_working_days_only() {
+        let at = |d: &str| chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M").unwrap();
+        // Thursday + 2 working days is Monday; + 5 is the next Thursday.
+        assert_eq!(
+            add_working_days(at("2026-11-19 10:00"), 2),
+            at("2026-11-23 10:00")
+        );
+        assert_eq!(
+            add_working_days(at("2026-11-19 10:00"), 5),
+            at("2026-11-26 10:00")
+        );
+        assert_eq!(
+            add_working_days(at("2026-11-19 10:00"), 0),
+            at("2026-11-19 10:00")
+        );
+    }
 
     #[test]
     fn working_days_skip_weekends() {

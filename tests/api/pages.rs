@@ -846,3 +846,58 @@ async fn french_pages_show_the_questionnaire_and_the_rules_in_french() {
     );
     assert!(!page.text.contains(english.as_str()), "{english}");
 }
+
+/// The next step comes first: the decision's due date while reviewers have it, the actions
+/// above the rules, and, once changes are requested, the reviewer's message at the top of the
+/// submitter's page with the way to make them.
+#[actix_web::test]
+async fn the_case_page_puts_the_next_step_first() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNHCR");
+    let c = app
+        .submitted(&submitter, "refugee_eligibility_screening")
+        .await;
+    let id = c["id"].as_str().unwrap();
+    let (reviewer, _) = session(&app, "UNICC", "senior@unicc.test", &[Role::SeniorReviewer]);
+    let page = app.send(get(&format!("/use-cases/{id}"), &reviewer)).await;
+    assert!(page.text.contains("Decision due by"), "{}", page.text);
+    let (actions, rules) = (
+        page.text.find("id=\"h-actions\"").unwrap(),
+        page.text.find("id=\"h-fired\"").unwrap(),
+    );
+    assert!(
+        actions < rules,
+        "a reviewer's actions come before the rules"
+    );
+
+    let senior = app.user(
+        "UNICC",
+        "senior2@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let asked = "Please attach the fairness test results per nationality.";
+    let r = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/decisions"),
+            &senior,
+            &serde_json::json!({"action": "request_changes", "rationale": asked, "version": c["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (own, _) = session(&app, "UNHCR", "author@unhcr.test", &[Role::Submitter]);
+    let page = app.send(get(&format!("/use-cases/{id}"), &own)).await;
+    let top = page
+        .text
+        .find("id=\"h-requested\"")
+        .expect("the request is shown");
+    assert!(
+        top < page.text.find("id=\"h-fired\"").unwrap(),
+        "above the rules"
+    );
+    assert!(page.text[top..].contains(asked));
+    assert!(
+        !page.text.contains("Decision due by"),
+        "not while the submitter has it"
+    );
+}

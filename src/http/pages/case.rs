@@ -132,6 +132,10 @@ struct CasePage<'a> {
     base: Base<'a>,
     id: String,
     disagreements: Vec<String>,
+    /// What the reviewers asked for, while the case waits for its submitter's changes.
+    requested: Option<Requested>,
+    /// When a decision is due (the tier's SLA, in working days from submission).
+    due: Option<String>,
     case_title: String,
     summary: String,
     business_function: String,
@@ -404,6 +408,46 @@ fn history_views(
     (revisions, decisions)
 }
 
+/// A reviewer's request for changes, shown first to the submitter who must act on it.
+#[derive(Serialize)]
+struct Requested {
+    by: String,
+    at: String,
+    rationale: String,
+}
+
+/// The next step the page puts first: the changes asked for, and when a decision is due.
+fn next_step(
+    case: &cases::Case,
+    decisions: &[reviews::DecisionRecord],
+    rules: &RuleSet,
+) -> Result<(Option<Requested>, Option<String>), AppError> {
+    let status = case.status()?;
+    let requested = if status == Status::ChangesRequested {
+        decisions
+            .iter()
+            .rev()
+            .find(|d| d.action == Action::RequestChanges.as_str())
+            .map(|d| Requested {
+                by: d.by.clone(),
+                at: stamp(d.at),
+                rationale: d.rationale.clone(),
+            })
+    } else {
+        None
+    };
+    let waiting = matches!(status, Status::InReview | Status::AwaitingApproval);
+    let due = match (waiting, case.row.submitted_at, case.tier()?) {
+        (true, Some(at), Some(tier)) => rules
+            .routing
+            .route_for(tier)
+            .sla_working_days
+            .map(|days| stamp(crate::domain::workflow::add_working_days(at, days))),
+        _ => None,
+    };
+    Ok((requested, due))
+}
+
 /// What the viewer may do on the page.
 #[derive(Serialize)]
 struct Abilities {
@@ -491,6 +535,7 @@ async fn render(
         .iter()
         .filter(|d| d.action == "approve" && d.revision == case.row.revision)
         .count();
+    let (requested, due) = next_step(&case, &decisions, &rules)?;
     let (revisions, decisions) = history_views(revisions, decisions, &t);
     let able = abilities(&case, &viewer.user, &allowed, &t)?;
     let r = &case.row;
@@ -498,6 +543,8 @@ async fn render(
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
         id: r.id.clone(),
         disagreements,
+        requested,
+        due,
         case_title: r.title.clone(),
         summary: r.summary.clone(),
         business_function: r.business_function.clone(),
