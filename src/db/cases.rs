@@ -117,6 +117,23 @@ pub struct ListFilter {
     pub agency: Option<String>,
     pub limit: i64,
     pub cursor: Option<String>,
+    /// Words the title or summary must contain, whatever their case.
+    pub search: Option<String>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// A LIKE pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 fn scope_ids(scope: &Scope) -> Option<&[String]> {
@@ -167,6 +184,15 @@ pub fn list(
     }
     if let Some(c) = &f.cursor {
         q = q.filter(use_cases::id.lt(c));
+    }
+    if let Some(words) = f.search.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        let pattern = contains_pattern(words);
+        q = q.filter(
+            lower(use_cases::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(use_cases::summary).like(pattern).escape('\\')),
+        );
     }
     let mut rows: Vec<(CaseRow, String)> = q
         .order(use_cases::id.desc())

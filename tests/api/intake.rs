@@ -306,3 +306,33 @@ async fn with_a_metrics_token_set_metrics_answer_only_to_it() {
         m.text
     );
 }
+
+both_backends! {
+    /// `q` finds cases by words in their title or summary, whatever the case, with `%` and `_`
+    /// taken literally.
+    async fn the_list_searches_titles_and_summaries(app) {
+        let t = app.submitter("UNICEF");
+        for (title, summary) in [
+            ("Cash Transfer chatbot", "Answers questions"),
+            ("Email sorting", "Routes mail about CASH TRANSFERS to finance"),
+            ("100% literal", "under_score"),
+        ] {
+            let mut body = case_body("back_office_email_sorting");
+            body["title"] = json!(title);
+            body["summary"] = json!(summary);
+            assert_eq!(app.post("/api/v1/use-cases", &t, &body).await.status, 201);
+        }
+        let titles = |r: &Resp| -> Vec<String> {
+            let mut v: Vec<String> = r.json["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_string()).collect();
+            v.sort();
+            v
+        };
+        let found = app.get("/api/v1/use-cases?q=cash%20transfer", &t).await;
+        assert_eq!(titles(&found), ["Cash Transfer chatbot", "Email sorting"]);
+        assert_eq!(titles(&app.get("/api/v1/use-cases?q=0%25", &t).await), ["100% literal"]);
+        // As a wildcard, `_` would find "transfers" in a summary.
+        assert_eq!(titles(&app.get("/api/v1/use-cases?q=e_s", &t).await), Vec::<String>::new());
+        let p = app.get(&format!("/api/v1/use-cases?q={}", "x".repeat(201)), &t).await;
+        assert_eq!(p.problem(422)["errors"][0]["field"], "q");
+    }
+}

@@ -901,3 +901,38 @@ async fn the_case_page_puts_the_next_step_first() {
         "not while the submitter has it"
     );
 }
+
+#[actix_web::test]
+async fn the_home_list_pages_by_fifty_and_filters() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    for i in 0..52 {
+        let mut body = case_body("back_office_email_sorting");
+        body["title"] = json!(format!("Case number {i:02}"));
+        app.post("/api/v1/use-cases", &t, &body).await;
+    }
+    let (cookie, _) = session(&app, "UNICEF", "reader@unicef.test", &[Role::Submitter]);
+    let first = app.send(get("/", &cookie)).await;
+    assert_eq!(first.text.matches("Case number").count(), 50);
+    let next = first
+        .text
+        .split("rel=\"next\"")
+        .next()
+        .and_then(|s| s.rsplit("href=\"").next())
+        .map(|h| {
+            h.trim_end_matches("\" ")
+                .replace("&#x3D;", "=")
+                .replace("&amp;", "&")
+        })
+        .expect("a next page link");
+    let second = app.send(get(&next, &cookie)).await;
+    assert_eq!(second.status, 200, "{next}");
+    assert_eq!(second.text.matches("Case number").count(), 2, "{next}");
+    assert!(!second.text.contains("rel=\"next\""));
+    let found = app.send(get("/?q=NUMBER%2007&status=draft", &cookie)).await;
+    assert_eq!(found.text.matches("Case number").count(), 1);
+    assert!(
+        found.text.contains("value=\"NUMBER 07\""),
+        "the search stays in its box"
+    );
+}

@@ -5,6 +5,7 @@ pub mod portfolio;
 mod questionnaire;
 mod reviews;
 mod use_cases;
+pub(crate) use use_cases::list_filter;
 pub mod views;
 
 use actix_web::{web, HttpResponse};

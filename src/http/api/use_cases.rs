@@ -320,7 +320,8 @@ pub async fn audit(
 
 const MAX_LIMIT: i64 = 200;
 
-fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
+/// The list's filters from a query string (the API's and the home page's).
+pub(crate) fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
     let params = crate::http::extract::query_params(query)?;
     let mut f = cases::ListFilter {
         limit: 50,
@@ -339,6 +340,11 @@ fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
                 None => errors.push(bad("one of low, medium, high, critical, prohibited")),
             },
             "agency" => f.agency = Some(v),
+            "q" => match v.chars().count() {
+                0..=200 => f.search = Some(v),
+                _ => errors.push(bad("at most 200 characters")),
+            },
+            "lang" => {}
             "limit" => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => f.limit = n,
                 _ => errors.push(bad("a whole number from 1 to 200")),
@@ -348,7 +354,7 @@ fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
                 Err(_) => errors.push(bad("not a cursor returned by this endpoint")),
             },
             _ => errors.push(bad(
-                "unknown parameter (status, tier, agency, limit, cursor)",
+                "unknown parameter (status, tier, agency, q, limit, cursor)",
             )),
         }
     }
@@ -368,6 +374,7 @@ fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
         ("status" = Option<String>, Query, description = "A status"),
         ("tier" = Option<String>, Query, description = "A risk tier"),
         ("agency" = Option<String>, Query, description = "An agency code"),
+        ("q" = Option<String>, Query, description = "Words the title or summary contains, whatever their case"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),

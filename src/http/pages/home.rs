@@ -5,9 +5,10 @@ use actix_web::web::Data;
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::render::{Base, PageError};
+use super::render::{form_urlencode, Base, PageError};
 use super::session::Viewer;
-use crate::db::cases::{self, Case, ListFilter};
+use crate::db::cases::{self, Case};
+use crate::domain::case::{Status, Tier};
 use crate::http::AppState;
 
 #[derive(Serialize)]
@@ -54,32 +55,71 @@ struct HomePage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
     cases: Vec<CaseRowView>,
+    /// What the list is filtered by, to fill the search form.
+    search: String,
+    statuses: Vec<Opt>,
+    tiers: Vec<Opt>,
+    /// The link to the next page, when there is one.
+    next: Option<String>,
 }
 
-/// `GET /`
-pub async fn page(state: Data<AppState>, viewer: Viewer) -> Result<HttpResponse, PageError> {
+/// An option of a filter's select.
+#[derive(Serialize)]
+struct Opt {
+    value: &'static str,
+    label: String,
+    selected: bool,
+}
+
+/// `GET /?q=&status=&tier=&cursor=`: the cases the viewer may read, newest first, 50 a page.
+pub async fn page(
+    state: Data<AppState>,
+    viewer: Viewer,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, PageError> {
     let scope = viewer.user.read_scope();
-    let (list, _) = state
-        .db(move |c| {
-            cases::list(
-                c,
-                &scope,
-                &ListFilter {
-                    limit: 100,
-                    ..Default::default()
-                },
-            )
-        })
-        .await?;
+    let mut filter = crate::http::api::list_filter(req.query_string())?;
+    filter.limit = 50;
+    let shown = (
+        filter.search.clone().unwrap_or_default(),
+        filter.status,
+        filter.tier,
+    );
+    let (list, next) = state.db(move |c| cases::list(c, &scope, &filter)).await?;
     let lang = viewer.lang;
+    let t = |k: String| state.pages.t(lang, &k);
+    let (search, status, tier) = shown;
+    let next = next.map(|cursor| {
+        let mut q = format!("q={}", form_urlencode(&search));
+        if let Some(s) = status {
+            q += &format!("&status={}", s.as_str());
+        }
+        if let Some(x) = tier {
+            q += &format!("&tier={}", x.as_str());
+        }
+        format!("/?{q}&cursor={cursor}")
+    });
     let page = HomePage {
-        base: Base::new(
-            &state.pages,
-            lang,
-            state.pages.t(lang, "nav_cases"),
-            Some(&viewer),
-        ),
+        base: Base::new(&state.pages, lang, t("nav_cases".into()), Some(&viewer)),
         cases: list.iter().map(|c| row_view(&state, lang, c)).collect(),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| Opt {
+                value: s.as_str(),
+                label: t(format!("status_{}", s.as_str())),
+                selected: status == Some(*s),
+            })
+            .collect(),
+        tiers: Tier::ALL
+            .iter()
+            .map(|x| Opt {
+                value: x.as_str(),
+                label: t(format!("tier_{}", x.as_str())),
+                selected: tier == Some(*x),
+            })
+            .collect(),
+        search,
+        next,
     };
     state.pages.render("home", &page, StatusCode::OK)
 }
