@@ -183,6 +183,8 @@ pub struct QueueFilter {
     pub agency: Option<String>,
     pub group: Option<String>,
     pub older_than_hours: Option<i64>,
+    /// Only the cases the reviewer has claimed.
+    pub claimed_by_me: bool,
 }
 
 /// A case in the queue with what the reviewer needs to know about its review.
@@ -214,6 +216,9 @@ pub fn queue(
     let t_now = now();
     let mut out = Vec::new();
     for case in candidates {
+        if f.claimed_by_me && case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+            continue;
+        }
         let Some(t) = triage_of(&case)? else { continue };
         let mine = approvals.remove(&case.row.id).unwrap_or_default();
         let st = state(&case, &t)?;

@@ -738,3 +738,23 @@ both_backends! {
         assert!(found.is_empty(), "{found:?}");
     }
 }
+
+both_backends! {
+    /// `mine=true` narrows the queue to the cases the reviewer has claimed.
+    async fn the_queue_narrows_to_the_cases_i_have_claimed(app) {
+        let t = team(&app);
+        let a = app.submitted(&t.submitter, "cv_screening").await;
+        app.submitted(&t.submitter, "health_record_summaries").await;
+        let id = a["id"].as_str().unwrap();
+        let claim = app.post(&format!("/api/v1/use-cases/{id}/claim"), &t.senior, &json!({})).await;
+        assert_eq!(claim.status, 200, "{}", claim.text);
+        let ids = |r: &crate::helpers::Resp| -> Vec<String> {
+            r.json["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(ids(&app.get("/api/v1/review-queue", &t.senior).await).len(), 2);
+        assert_eq!(ids(&app.get("/api/v1/review-queue?mine=true", &t.senior).await), [id]);
+        let other = reviewer(&app, "other@unicc.test", &[Role::SeniorReviewer], &["privacy", "security", "legal", "ethics", "technical"]);
+        assert!(ids(&app.get("/api/v1/review-queue?mine=true", &other).await).is_empty());
+        app.get("/api/v1/review-queue?mine=perhaps", &t.senior).await.problem(422);
+    }
+}

@@ -176,13 +176,18 @@ fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> 
             },
             "agency" => f.agency = Some(v),
             "group" => f.group = Some(v),
+            "mine" => match v.as_str() {
+                "true" => f.claimed_by_me = true,
+                "false" => {}
+                _ => errors.push(FieldError::new(k, "true or false")),
+            },
             "older_than_hours" => match v.parse::<i64>() {
                 Ok(h) if h >= 0 => f.older_than_hours = Some(h),
                 _ => errors.push(FieldError::new(k, "a whole number of hours, 0 or more")),
             },
             _ => errors.push(FieldError::new(
                 k,
-                "unknown parameter (tier, agency, group, older_than_hours, limit, cursor)",
+                "unknown parameter (tier, agency, group, older_than_hours, mine, limit, cursor)",
             )),
         }
     }
@@ -204,6 +209,7 @@ fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> 
         ("agency" = Option<String>, Query, description = "An agency code"),
         ("group" = Option<String>, Query, description = "A review group still to sign off"),
         ("older_than_hours" = Option<i64>, Query, description = "Only cases waiting at least this long"),
+        ("mine" = Option<bool>, Query, description = "true: only the cases the caller has claimed"),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 100)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),

@@ -18,6 +18,7 @@ pub struct Filters {
     tier: Option<String>,
     agency: Option<String>,
     group: Option<String>,
+    mine: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +54,7 @@ struct QueuePage<'a> {
     tiers: Vec<Choice>,
     agency: String,
     group: String,
+    mine: bool,
 }
 
 /// How long a case has waited, in words: hours within the first working day, then working
@@ -83,6 +85,7 @@ pub async fn page(
         agency: nonempty(&q.agency),
         group: nonempty(&q.group),
         older_than_hours: None,
+        claimed_by_me: q.mine.as_deref() == Some("1"),
     };
     let selected_tier = filter.tier;
     let who = viewer.user.clone();
@@ -143,6 +146,7 @@ pub async fn page(
             .collect(),
         agency: q.agency.clone().unwrap_or_default(),
         group: q.group.clone().unwrap_or_default(),
+        mine: q.mine.as_deref() == Some("1"),
     };
     pages.render("queue", &page, StatusCode::OK)
 }
