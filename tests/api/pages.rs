@@ -936,3 +936,44 @@ async fn the_home_list_pages_by_fifty_and_filters() {
         "the search stays in its box"
     );
 }
+
+/// Cases at the same position on the radar are spread apart (each visible and clickable),
+/// and the most severe are drawn last, on top.
+#[actix_web::test]
+async fn radar_markers_do_not_hide_each_other() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let mut same = Vec::new();
+    for _ in 0..3 {
+        let c = app.submitted(&t, "back_office_email_sorting").await;
+        same.push(c["id"].as_str().unwrap().to_string());
+    }
+    let banned = app.submitted(&t, "staff_emotion_analytics").await;
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app.send(get("/portfolio", &cookie)).await;
+    let svg = &page.text[page.text.find("<svg").unwrap()..page.text.find("</svg>").unwrap()];
+    let path_of = |id: &str| -> String {
+        let at = svg
+            .find(&format!("href=\"/use-cases/{id}\""))
+            .expect("a marker per case");
+        let d = &svg[at..];
+        let d = &d[d.find(" d=\"").unwrap() + 4..];
+        d[..d.find('"').unwrap()].to_string()
+    };
+    let paths: std::collections::HashSet<String> = same.iter().map(|id| path_of(id)).collect();
+    assert_eq!(
+        paths.len(),
+        3,
+        "three cases at one position, three distinct markers"
+    );
+    let low_at = svg
+        .find(&format!("href=\"/use-cases/{}\"", same[0]))
+        .unwrap();
+    let banned_at = svg
+        .find(&format!(
+            "href=\"/use-cases/{}\"",
+            banned["id"].as_str().unwrap()
+        ))
+        .unwrap();
+    assert!(banned_at > low_at, "the prohibited case is drawn on top");
+}

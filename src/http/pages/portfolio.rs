@@ -3,6 +3,8 @@
 //! of the same cases (the chart's text alternative), and a CSV download.
 
 use crate::rules::i18n::Localizer;
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
@@ -202,6 +204,10 @@ struct Reuse {
 struct PortfolioPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
+    /// The radar's markers, least severe first (drawn under the others), spread apart where
+    /// cases share a position.
+    markers: Vec<PointView>,
+    /// The table's rows, in the order asked for.
     points: Vec<PointView>,
     count: usize,
     #[serde(flatten)]
@@ -308,11 +314,38 @@ fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     }
 }
 
-fn point_view(p: &Point, sc: &Scoring, t: Tr, tx: Localizer) -> PointView {
+/// Where each case's marker goes when several share a position: the first stays, the others
+/// spiral out from it (sunflower seeds: even spacing, no two on top of each other), so every
+/// case can be seen and clicked. Keyed by case id: the offset in pixels.
+fn spread(points: &[Point]) -> HashMap<String, (f64, f64)> {
+    const GOLDEN_ANGLE: f64 = 2.399_963_229_728_653;
+    let mut seen: HashMap<(i32, i32), usize> = HashMap::new();
+    points
+        .iter()
+        .map(|p| {
+            let k = seen.entry((p.feasibility, p.business_value)).or_default();
+            let n = *k as f64;
+            *k += 1;
+            let (rho, theta) = (11.0 * n.sqrt(), n * GOLDEN_ANGLE);
+            (p.id.clone(), (rho * theta.cos(), rho * theta.sin()))
+        })
+        .collect()
+}
+
+/// Tiers from least to most severe: markers are drawn in this order, so a prohibited or
+/// critical case is never hidden under a low one.
+fn severity(tier: &str) -> usize {
+    ["low", "medium", "high", "critical", "prohibited"]
+        .iter()
+        .position(|t| *t == tier)
+        .unwrap_or(0)
+}
+
+fn point_view(p: &Point, sc: &Scoring, t: Tr, tx: Localizer, (dx, dy): (f64, f64)) -> PointView {
     let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
     let tier_label = t(format!("tier_{}", p.tier));
     PointView {
-        path: marker(&p.tier, x(p.feasibility), y(p.business_value), r),
+        path: marker(&p.tier, x(p.feasibility) + dx, y(p.business_value) + dy, r),
         label: format!(
             "{} ({}): {} {}, {} {}, {} {}, {}",
             p.title,
@@ -502,9 +535,21 @@ pub async fn page(
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
         count: points.len(),
+        markers: {
+            let mut by_severity: Vec<&Point> = points.iter().collect();
+            by_severity.sort_by_key(|p| severity(&p.tier));
+            let offsets = spread(&points);
+            by_severity
+                .into_iter()
+                .map(|p| {
+                    let at = offsets.get(&p.id).copied().unwrap_or_default();
+                    point_view(p, &rules.scoring, &t, tx, at)
+                })
+                .collect()
+        },
         points: points
             .iter()
-            .map(|p| point_view(p, &rules.scoring, &t, tx))
+            .map(|p| point_view(p, &rules.scoring, &t, tx, (0.0, 0.0)))
             .collect(),
         chart: chart(&rules.scoring, &t, tx),
         filters: filter_options(&everything, &q, &t),
