@@ -179,18 +179,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     if let DbConnection::Pg(_) = conn {
         for r in &rows {
             // seq, prev_hash and hash take their defaults: pending.
-            diesel::insert_into(audit_events::table)
-                .values((
-                    audit_events::id.eq(&r.id),
-                    audit_events::use_case_id.eq(&r.use_case_id),
-                    audit_events::actor_id.eq(&r.actor_id),
-                    audit_events::action.eq(&r.action),
-                    audit_events::from_status.eq(&r.from_status),
-                    audit_events::to_status.eq(&r.to_status),
-                    audit_events::details.eq(&r.details_json),
-                    audit_events::created_at.eq(r.created_at),
-                ))
-                .execute(conn)?;
+            insert(conn, r, false)?;
         }
         return Ok(());
     }
@@ -202,24 +191,48 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             .get_result(conn)?;
     let head_hash = link(current_key().as_ref(), last_seq - n, prev, &mut rows);
     for r in &rows {
-        diesel::insert_into(audit_events::table)
-            .values((
-                audit_events::seq.eq(r.seq),
-                audit_events::id.eq(&r.id),
-                audit_events::use_case_id.eq(&r.use_case_id),
-                audit_events::actor_id.eq(&r.actor_id),
-                audit_events::action.eq(&r.action),
-                audit_events::from_status.eq(&r.from_status),
-                audit_events::to_status.eq(&r.to_status),
-                audit_events::details.eq(&r.details_json),
-                audit_events::created_at.eq(r.created_at),
-                audit_events::prev_hash.eq(&r.prev_hash),
-                audit_events::hash.eq(&r.hash),
-            ))
-            .execute(conn)?;
+        insert(conn, r, true)?;
     }
     diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
         .set(audit_head::hash.eq(&head_hash))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An event row as inserted: without its place in the chain (`None`: the column's default,
+/// which marks it pending on PostgreSQL) or with it.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewRow<'a> {
+    seq: Option<i64>,
+    id: &'a str,
+    use_case_id: Option<&'a str>,
+    actor_id: Option<&'a str>,
+    action: &'a str,
+    from_status: Option<&'a str>,
+    to_status: Option<&'a str>,
+    details: &'a str,
+    created_at: NaiveDateTime,
+    prev_hash: Option<&'a str>,
+    hash: Option<&'a str>,
+}
+
+/// Inserts one event, `chained` or left to the column defaults (pending).
+fn insert(conn: &mut DbConnection, r: &StoredEvent, chained: bool) -> AppResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(NewRow {
+            seq: chained.then_some(r.seq),
+            id: &r.id,
+            use_case_id: r.use_case_id.as_deref(),
+            actor_id: r.actor_id.as_deref(),
+            action: &r.action,
+            from_status: r.from_status.as_deref(),
+            to_status: r.to_status.as_deref(),
+            details: &r.details_json,
+            created_at: r.created_at,
+            prev_hash: chained.then_some(r.prev_hash.as_str()),
+            hash: chained.then_some(r.hash.as_str()),
+        })
         .execute(conn)?;
     Ok(())
 }
