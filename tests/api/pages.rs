@@ -845,6 +845,21 @@ async fn french_pages_show_the_questionnaire_and_the_rules_in_french() {
         "{french}"
     );
     assert!(!page.text.contains(english.as_str()), "{english}");
+    let (owner, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let radar = app
+        .send(get("/portfolio", &owner).insert_header((
+            "Cookie",
+            format!("aitriage_session={owner}; aitriage_lang=fr"),
+        )))
+        .await;
+    assert!(
+        radar.text.contains(">À préparer\u{a0}:</tspan><tspan")
+            && radar
+                .text
+                .contains(">forte valeur, pas encore faisable</tspan>"),
+        "a quadrant's name over its description, in French: {}",
+        &radar.text[radar.text.find("class=\"quadrant\"").unwrap_or(0)..][..400]
+    );
 }
 
 /// The next step comes first: the decision's due date while reviewers have it, the actions

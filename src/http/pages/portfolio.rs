@@ -161,8 +161,13 @@ struct Tick {
 #[derive(Serialize)]
 struct QuadrantLabel {
     x: f64,
+    /// Where the name's line and the description's line sit.
     y: f64,
-    label: String,
+    y2: f64,
+    /// "Prepare: valuable, not yet feasible" is drawn as "Prepare:" over its description, so
+    /// a long label (French runs longer) stays inside its quadrant.
+    name: String,
+    detail: String,
 }
 
 #[derive(Serialize)]
@@ -393,10 +398,24 @@ fn chart(sc: &Scoring, t: Tr, tx: Localizer) -> Chart {
             .collect()
     };
     let split = x(sc.feasibility_threshold as i32) - 6.0;
-    let quadrant = |x: f64, y: f64, hv: bool, hf: bool| QuadrantLabel {
-        x,
-        y,
-        label: quadrant_label(hv, hf),
+    let quadrant = |x: f64, y: f64, hv: bool, hf: bool| {
+        let label = quadrant_label(hv, hf);
+        let (name, detail) = match label.split_once(':') {
+            Some((n, d)) => (format!("{n}:"), d.trim().to_string()),
+            None => (label, String::new()),
+        };
+        // A label at the top reads downwards; one at the bottom ends on the plot's edge.
+        let (y, y2) = match (hv, detail.is_empty()) {
+            (true, _) | (false, true) => (y, y + 16.0),
+            (false, false) => (y - 16.0, y),
+        };
+        QuadrantLabel {
+            x,
+            y,
+            y2,
+            name,
+            detail,
+        }
     };
     Chart {
         width: W,
