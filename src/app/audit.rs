@@ -101,6 +101,7 @@ pub fn verify(
             report.ok("every case agrees with its trail".into());
         }
         for (id, found) in cases {
+            let found: Vec<String> = found.iter().map(ToString::to_string).collect();
             report.problem(format!(
                 "case {id} disagrees with its trail: {}",
                 found.join("; ")

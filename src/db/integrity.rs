@@ -51,22 +51,71 @@ pub struct DecisionFacts {
     pub rationale: String,
 }
 
-/// Where a case and its trail disagree, one sentence each; empty when they agree.
+/// One way a stored case disagrees with its trail. `Display` says it in English (the command
+/// line); pages say it in their language from its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disagreement {
+    /// `field` is `status`, `tier` or `route`: stored as one value, the trail says another.
+    Value {
+        field: &'static str,
+        stored: String,
+        trail: String,
+    },
+    /// The stored triage is not the one the trail's digest names.
+    Triage,
+    /// Decision rows the trail does not record.
+    Unrecorded(i64),
+    /// Decisions the trail records that have no row.
+    Missing(i64),
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Disagreement::Value {
+                field: "status",
+                stored,
+                trail,
+            } => write!(
+                f,
+                "status is {stored} but its trail last moved it to {trail}"
+            ),
+            Disagreement::Value {
+                field,
+                stored,
+                trail,
+            } => write!(f, "{field} is {stored} but its trail says {trail}"),
+            Disagreement::Triage => {
+                f.write_str("its stored triage is not the one its trail records")
+            }
+            Disagreement::Unrecorded(n) => {
+                write!(
+                    f,
+                    "{n} decision(s) are stored that its trail does not record"
+                )
+            }
+            Disagreement::Missing(n) => write!(f, "{n} decision(s) its trail records are missing"),
+        }
+    }
+}
+
+/// Where a case and its trail disagree; empty when they agree.
 pub fn disagreements(
     case: &CaseState,
     events: &[StoredEvent],
     decisions: &[DecisionFacts],
-) -> Vec<String> {
+) -> Vec<Disagreement> {
     let mut out = Vec::new();
     let details = |e: &StoredEvent| -> serde_json::Value {
         serde_json::from_str(&e.details_json).unwrap_or(serde_json::Value::Null)
     };
     if let Some(to) = events.iter().rev().find_map(|e| e.to_status.as_deref()) {
         if to != case.status {
-            out.push(format!(
-                "status is {} but its trail last moved it to {to}",
-                case.status
-            ));
+            out.push(Disagreement::Value {
+                field: "status",
+                stored: case.status.clone(),
+                trail: to.to_string(),
+            });
         }
     }
     let triaged = events
@@ -78,16 +127,17 @@ pub fn disagreements(
         for (field, stored) in [("tier", &case.tier), ("route", &case.route)] {
             if let Some(expected) = d[field].as_str() {
                 if stored.as_deref() != Some(expected) {
-                    out.push(format!(
-                        "{field} is {} but its trail says {expected}",
-                        stored.as_deref().unwrap_or("none")
-                    ));
+                    out.push(Disagreement::Value {
+                        field,
+                        stored: stored.clone().unwrap_or_else(|| "none".into()),
+                        trail: expected.to_string(),
+                    });
                 }
             }
         }
         if let Some(expected) = d["triage_sha256"].as_str() {
             if case.triage.as_deref().map(digest).as_deref() != Some(expected) {
-                out.push("its stored triage is not the one its trail records".into());
+                out.push(Disagreement::Triage);
             }
         }
     }
@@ -117,16 +167,11 @@ pub fn disagreements(
         }
     }
     if unrecorded > restored {
-        out.push(format!(
-            "{} decision(s) are stored that its trail does not record",
-            unrecorded - restored
-        ));
+        out.push(Disagreement::Unrecorded(unrecorded - restored));
     }
     let missing: i64 = expected.values().sum();
     if missing > 0 {
-        out.push(format!(
-            "{missing} decision(s) its trail records are missing"
-        ));
+        out.push(Disagreement::Missing(missing));
     }
     out
 }
@@ -150,7 +195,10 @@ pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseSta
 
 /// Every case whose stored state disagrees with its trail, with how, in batches of `batch`
 /// cases (run it inside `audit::snapshot` on a live database).
-pub fn check_all(conn: &mut DbConnection, batch: i64) -> AppResult<Vec<(String, Vec<String>)>> {
+pub fn check_all(
+    conn: &mut DbConnection,
+    batch: i64,
+) -> AppResult<Vec<(String, Vec<Disagreement>)>> {
     let mut out = Vec::new();
     let mut after = String::new();
     loop {

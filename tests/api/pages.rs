@@ -687,7 +687,9 @@ async fn a_case_changed_outside_aitriage_warns_on_its_page() {
     assert_eq!(page.status, 200);
     assert!(
         page.text.contains("does not agree with its audit trail")
-            && page.text.contains("tier is low but its trail says"),
+            && page
+                .text
+                .contains("Its risk tier is “Low risk”, but its trail says “"),
         "{}",
         page.text
     );

@@ -211,7 +211,7 @@ struct Loaded {
     revisions: Vec<cases::Revision>,
     allowed: Vec<Action>,
     /// Where the stored case disagrees with its audit trail (tampering out of band).
-    disagreements: Vec<String>,
+    disagreements: Vec<integrity::Disagreement>,
 }
 
 async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, PageError> {
@@ -408,6 +408,28 @@ fn history_views(
     (revisions, decisions)
 }
 
+/// A disagreement between the case and its trail, in the page's language (values by their
+/// labels: "Approved", not `approved`).
+fn disagreement(d: &integrity::Disagreement, t: Tr) -> String {
+    use integrity::Disagreement as D;
+    let n_of = |key: &str, n: &i64| t(key.into()).replace("{n}", &n.to_string());
+    match d {
+        D::Value {
+            field,
+            stored,
+            trail,
+        } => {
+            let label = |v: &str| t(format!("{field}_{v}"));
+            t(format!("disagree_{field}"))
+                .replace("{stored}", &label(stored))
+                .replace("{trail}", &label(trail))
+        }
+        D::Triage => t("disagree_triage".into()),
+        D::Unrecorded(n) => n_of("disagree_unrecorded", n),
+        D::Missing(n) => n_of("disagree_missing", n),
+    }
+}
+
 /// A reviewer's request for changes, shown first to the submitter who must act on it.
 #[derive(Serialize)]
 struct Requested {
@@ -542,7 +564,7 @@ async fn render(
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
         id: r.id.clone(),
-        disagreements,
+        disagreements: disagreements.iter().map(|d| disagreement(d, &t)).collect(),
         requested,
         due,
         case_title: r.title.clone(),
