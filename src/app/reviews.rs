@@ -84,45 +84,34 @@ pub fn decide(
     let mut tried = 0;
     loop {
         tried += 1;
-        match decide_once(conn, who, id, version, action, rationale) {
+        let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+        let (triage, authored, approvals) = context(conn, who, &case)?;
+        let t = triage.unwrap_or_else(untriaged);
+        let outcome: Outcome = workflow::decide(
+            &state(&case, &t)?,
+            &approvals,
+            &Actor::of(who, &case.row.agency_id, authored),
+            action,
+            rationale,
+        )
+        .map_err(|r| refusal(r, case.row.version))?;
+        if action != Action::Comment {
+            check_version(&case, Some(version))?;
+        }
+        let decision = NewDecision {
+            user_id: &who.user_id,
+            email: &who.email,
+            senior: who.has(Role::SeniorReviewer),
+            action,
+            rationale,
+            outcome: &outcome,
+            tier: t.tier,
+        };
+        match store_decision(conn, &case, &decision) {
             Err(AppError::Conflict { .. }) if tried < attempts => continue,
-            outcome => return outcome,
+            stored => return stored,
         }
     }
-}
-
-fn decide_once(
-    conn: &mut DbConnection,
-    who: &Principal,
-    id: &str,
-    version: i32,
-    action: Action,
-    rationale: &str,
-) -> AppResult<Case> {
-    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
-    let (triage, authored, approvals) = context(conn, who, &case)?;
-    let t = triage.unwrap_or_else(untriaged);
-    let outcome: Outcome = workflow::decide(
-        &state(&case, &t)?,
-        &approvals,
-        &Actor::of(who, &case.row.agency_id, authored),
-        action,
-        rationale,
-    )
-    .map_err(|r| refusal(r, case.row.version))?;
-    if action != Action::Comment {
-        check_version(&case, Some(version))?;
-    }
-    let decision = NewDecision {
-        user_id: &who.user_id,
-        email: &who.email,
-        senior: who.has(Role::SeniorReviewer),
-        action,
-        rationale,
-        outcome: &outcome,
-        tier: t.tier,
-    };
-    store_decision(conn, &case, &decision)
 }
 
 /// Claims a case for review (or releases the caller's claim). A claim says who is on it; it

@@ -47,38 +47,47 @@ fn current_key() -> Option<AuditKey> {
     KEY.with(|k| k.borrow().clone())
 }
 
-/// SHA-256, or HMAC-SHA256 under the audit key.
-enum Hasher {
+/// A digest of several parts (SHA-256, or HMAC-SHA256 under the audit key), each framed by its
+/// length so no two different lists of parts hash alike; an absent part has its own mark.
+pub enum Framed {
     Plain(Sha256),
     Keyed(hmac::Hmac<Sha256>),
 }
 
-impl Hasher {
-    fn new(key: Option<&AuditKey>) -> Hasher {
+impl Framed {
+    pub fn new(key: Option<&AuditKey>) -> Framed {
         match key {
-            Some(k) => Hasher::Keyed(k.mac()),
-            None => Hasher::Plain(Sha256::new()),
+            Some(k) => Framed::Keyed(k.mac()),
+            None => Framed::Plain(Sha256::new()),
         }
     }
 
     fn update(&mut self, bytes: &[u8]) {
         match self {
-            Hasher::Plain(h) => Digest::update(h, bytes),
-            Hasher::Keyed(m) => Mac::update(m, bytes),
+            Framed::Plain(h) => Digest::update(h, bytes),
+            Framed::Keyed(m) => Mac::update(m, bytes),
         }
     }
 
-    fn finish(self) -> String {
+    /// Adds one part: its length, then its bytes; `None` is marked by a length no part has.
+    pub fn part(&mut self, part: Option<&[u8]>) -> &mut Framed {
+        match part {
+            Some(b) => {
+                self.update(&(b.len() as u64).to_be_bytes());
+                self.update(b);
+            }
+            None => self.update(&u64::MAX.to_be_bytes()),
+        }
+        self
+    }
+
+    /// The digest, in hex.
+    pub fn finish(self) -> String {
         match self {
-            Hasher::Plain(h) => hex(&h.finalize()),
-            Hasher::Keyed(m) => hex(&m.finalize().into_bytes()),
+            Framed::Plain(h) => hex(&h.finalize()),
+            Framed::Keyed(m) => hex(&m.finalize().into_bytes()),
         }
     }
-}
-
-/// SHA-256 of a text, in hex: a digest recorded in an event for state stored beside it.
-pub fn digest(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// An event to record.
@@ -122,7 +131,7 @@ pub fn event_hash(
     created_at: NaiveDateTime,
     prev_hash: &str,
 ) -> String {
-    let mut h = Hasher::new(key);
+    let mut h = Framed::new(key);
     let stamp = created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
     let seq = seq.to_string();
     for part in [
@@ -137,13 +146,7 @@ pub fn event_hash(
         Some(stamp.as_str()),
         Some(prev_hash),
     ] {
-        match part {
-            Some(s) => {
-                h.update(&(s.len() as u64).to_be_bytes());
-                h.update(s.as_bytes());
-            }
-            None => h.update(&u64::MAX.to_be_bytes()),
-        }
+        h.part(part.map(str::as_bytes));
     }
     h.finish()
 }
@@ -418,7 +421,7 @@ pub fn seal(conn: &mut DbConnection, key: &AuditKey) -> AppResult<Result<i64, Br
                 None,
             ));
         }
-        let n = match walk(conn, None, |_| Ok(()))? {
+        let n = match walk(conn, None, true)? {
             Ok(n) => n,
             Err(b) => return Ok(Err(b)),
         };
@@ -476,13 +479,12 @@ pub fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> Strin
 /// Walks the whole chain in order: sequence numbers without gaps, each event's `prev_hash`
 /// equal to the previous event's hash, each hash equal to one recomputed from the content
 /// (under `key` when given; with `key` None on a sealed chain, `content` is false and only
-/// the links are checked), and the head matching the last event. Calls `each` on every
-/// event that holds. Returns the number of events.
-fn walk_checked(
+/// the links are checked), and the head matching the last event. Returns the number of
+/// events.
+fn walk(
     conn: &mut DbConnection,
     key: Option<&AuditKey>,
     content: bool,
-    mut each: impl FnMut(&StoredEvent) -> AppResult<()>,
 ) -> AppResult<Result<i64, Broken>> {
     let mut expected = 1i64;
     let mut prev = String::from("genesis");
@@ -516,7 +518,6 @@ fn walk_checked(
                     None => "its content does not match its hash: the event was altered".into(),
                 });
             }
-            each(&e)?;
             prev = e.hash;
             last_id = e.id;
             expected += 1;
@@ -536,15 +537,6 @@ fn walk_checked(
     Ok(Ok(expected - 1))
 }
 
-/// [`walk_checked`] with the content always checked.
-fn walk(
-    conn: &mut DbConnection,
-    key: Option<&AuditKey>,
-    each: impl FnMut(&StoredEvent) -> AppResult<()>,
-) -> AppResult<Result<i64, Broken>> {
-    walk_checked(conn, key, true, each)
-}
-
 /// What a verification established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -560,12 +552,11 @@ pub struct Verified {
 
 /// Verifies the chain: under `key` when given (then the trail must be sealed with it, and
 /// every event's keyed hash is checked), in plain SHA-256 when the trail was written without
-/// a key, and only its links when it is sealed and no key is given. Calls `each` on every
-/// event. Run it inside [`snapshot`] on a live database.
-pub fn verify_with(
+/// a key, and only its links when it is sealed and no key is given. Run it inside
+/// [`snapshot`] on a live database.
+pub fn verify(
     conn: &mut DbConnection,
     key: Option<&AuditKey>,
-    each: impl FnMut(&StoredEvent) -> AppResult<()>,
 ) -> AppResult<Result<Verified, Broken>> {
     let (_, _, trail) = head(conn)?;
     let refuse = |reason: String| {
@@ -592,22 +583,12 @@ pub fn verify_with(
         .filter(audit_events::seq.lt(0))
         .count()
         .get_result(conn)?;
-    Ok(
-        walk_checked(conn, key, !links_only, each)?.map(|events| Verified {
-            events,
-            keyed: key.is_some(),
-            links_only,
-            pending,
-        }),
-    )
-}
-
-/// Verifies the chain without looking at each event (see [`verify_with`]).
-pub fn verify(
-    conn: &mut DbConnection,
-    key: Option<&AuditKey>,
-) -> AppResult<Result<Verified, Broken>> {
-    verify_with(conn, key, |_| Ok(()))
+    Ok(walk(conn, key, !links_only)?.map(|events| Verified {
+        events,
+        keyed: key.is_some(),
+        links_only,
+        pending,
+    }))
 }
 
 /// Runs `f` in one read-only snapshot of the database, so a verification on a live database
@@ -644,7 +625,7 @@ const CHECKPOINT_FORMAT: &str = "aitriage-audit-checkpoint/1";
 
 impl Checkpoint {
     fn signature(&self, key: &AuditKey) -> String {
-        let mut m = key.mac();
+        let mut m = Framed::new(Some(key));
         for part in [
             self.format.as_str(),
             &self.seq.to_string(),
@@ -652,10 +633,9 @@ impl Checkpoint {
             &self.at,
             self.key_id.as_deref().unwrap_or(""),
         ] {
-            m.update(&(part.len() as u64).to_be_bytes());
-            m.update(part.as_bytes());
+            m.part(Some(part.as_bytes()));
         }
-        hex(&m.finalize().into_bytes())
+        m.finish()
     }
 
     /// Whether it is signed by `key` (a plain checkpoint when there is none).

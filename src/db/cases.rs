@@ -431,7 +431,7 @@ fn submission_events<'a>(
                 "tier": triage.tier,
                 "route": triage.route,
                 "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
-                "triage_sha256": r.triage.as_deref().map(audit::digest),
+                "triage_sha256": r.triage.as_deref().map(super::users::sha256_hex),
                 "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
             }),
         },

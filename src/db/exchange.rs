@@ -518,7 +518,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                     "decisions": r.decisions.len(),
                     "tier": string(&r.triage, "tier"),
                     "route": string(&r.triage, "route"),
-                    "triage_sha256": text(&r.triage).as_deref().map(audit::digest),
+                    "triage_sha256": text(&r.triage).as_deref().map(super::users::sha256_hex),
                 }),
             }],
         )

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::audit::{digest, StoredEvent};
+use super::audit::StoredEvent;
 use super::schema::{audit_events, decisions, use_cases};
+use super::users::sha256_hex as digest;
 use super::DbConnection;
 use crate::error::AppResult;
 

@@ -21,7 +21,13 @@ pub struct NewUser<'a> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    sha256_hex(token)
+}
+
+/// SHA-256 of a text, in hex (a token's stored form; the digest of stored state an audit
+/// event vouches for).
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -43,7 +43,8 @@ impl FromRequest for Principal {
 /// What a signed-in user with no recognised role is told: they may do nothing.
 pub const NO_ROLE: &str = "this account has no role: an administrator must give it one";
 
-fn bearer(req: &HttpRequest) -> Result<String, AppError> {
+/// The bearer token of a request; 401 when there is none or it is malformed.
+pub(crate) fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

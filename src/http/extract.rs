@@ -262,7 +262,6 @@ pub fn idempotency(
     req: &HttpRequest,
     body: &Body,
 ) -> Result<Option<crate::app::idempotency::Keyed>, AppError> {
-    use sha2::{Digest, Sha256};
     let Some(value) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
@@ -271,17 +270,16 @@ pub fn idempotency(
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| AppError::invalid("Idempotency-Key", "1 to 255 visible ASCII characters"))?;
-    let mut h = Sha256::new();
+    let mut h = crate::db::audit::Framed::new(None);
     for part in [
         req.method().as_str().as_bytes(),
         req.path().as_bytes(),
         &body.0,
     ] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part);
+        h.part(Some(part));
     }
     Ok(Some(crate::app::idempotency::Keyed {
         key: key.to_string(),
-        request_sha256: crate::db::users::hex(&h.finalize()),
+        request_sha256: h.finish(),
     }))
 }

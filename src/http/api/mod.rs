@@ -154,12 +154,7 @@ async fn metrics(
             "metrics are off: set METRICS_TOKEN and send it as a bearer token".into(),
         ));
     };
-    let sent = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let sent = crate::http::auth::bearer(&req)?;
     if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
         return Err(AppError::Unauthorized(
             "send Authorization: Bearer <METRICS_TOKEN>".into(),

@@ -257,7 +257,24 @@ pub async fn create(
     viewer.check_csrf(form.get("csrf"))?;
     require_submitter(&viewer)?;
     let (filled, parsed) = read(&state, &form);
-    let answers = match parsed {
+    // "Submit" on a new form that is not complete stores nothing: the form comes back with
+    // what is missing (a draft is saved only when asked to).
+    let submitting = form.get("action") == Some("submit");
+    let answers = match parsed.and_then(|a| {
+        if !submitting {
+            return Ok(a);
+        }
+        let text = CaseText {
+            title: &filled.title,
+            summary: &filled.summary,
+        };
+        let (_, missing) = crate::domain::preview(&state.rules(), &a, text);
+        if missing.is_empty() {
+            Ok(a)
+        } else {
+            Err(missing)
+        }
+    }) {
         Ok(a) => a,
         Err(errors) => {
             return render(
@@ -271,26 +288,6 @@ pub async fn create(
             )
         }
     };
-    // "Submit" on a new form that is not complete stores nothing: the form comes back with
-    // what is missing (a draft is saved only when asked to).
-    if form.get("action") == Some("submit") {
-        let text = CaseText {
-            title: &filled.title,
-            summary: &filled.summary,
-        };
-        let (_, missing) = crate::domain::preview(&state.rules(), &answers, text);
-        if !missing.is_empty() {
-            return render(
-                &state,
-                &viewer,
-                "/use-cases/new".into(),
-                None,
-                &filled,
-                &missing,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
-    }
     let who = viewer.user.clone();
     let fields = CaseFields {
         title: filled.title.clone(),
