@@ -207,7 +207,8 @@ fn seed_cases(
             summary: ex.summary.clone(),
             business_function: ex.business_function.clone(),
         };
-        let case = crate::app::cases::create(conn, who, fields, &parsed)?;
+        let declared = ex.declarations.clone();
+        let case = crate::app::cases::create(conn, who, fields, parsed, declared, rules)?;
         count += 1;
         if i % 5 != 4 {
             crate::app::cases::submit(conn, who, &case.row.id, None, rules)?;

@@ -32,6 +32,8 @@ macro_rules! string_enum {
     };
 }
 
+pub mod agents;
+
 string_enum!(
     /// Risk tiers, ordered from least to most severe.
     Tier {

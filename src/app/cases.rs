@@ -10,7 +10,8 @@ use crate::domain::access::Principal;
 use crate::domain::answers::{self, Answers};
 use crate::domain::case::Status;
 use crate::domain::hints::CaseText;
-use crate::domain::{assess, Assessment};
+use crate::domain::{agents, assess, assess_declared, Assessment};
+use crate::vocab::agents::Declarations;
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 
@@ -55,22 +56,36 @@ pub(crate) fn check_version(case: &Case, expected: Option<i32>) -> AppResult<()>
     }
 }
 
-/// Creates a draft in the caller's agency.
+/// Checks a case's agent declarations and sets the answers they decide (so the two cannot
+/// disagree).
+fn declare(
+    rules: &RuleSet,
+    answers: &mut Answers,
+    declarations: Declarations,
+) -> AppResult<Declarations> {
+    agents::declare(&rules.questionnaire, answers, declarations).map_err(AppError::Validation)
+}
+
+/// Creates a draft in the caller's agency, with the agents, tools and delegations it
+/// declares.
 pub fn create(
     conn: &mut DbConnection,
     who: &Principal,
     fields: CaseFields,
-    answers: &Answers,
+    mut answers: Answers,
+    declarations: Declarations,
+    rules: &RuleSet,
 ) -> AppResult<Case> {
-    create_keyed(conn, who, fields, answers, None)
+    let declarations = declare(rules, &mut answers, declarations)?;
+    create_keyed(conn, who, fields, (&answers, &declarations), None)
 }
 
 /// Creates a draft that records where it was imported from (importing it again finds it).
-pub fn create_keyed(
+fn create_keyed(
     conn: &mut DbConnection,
     who: &Principal,
     fields: CaseFields,
-    answers: &Answers,
+    content: (&Answers, &Declarations),
     import_key: Option<&str>,
 ) -> AppResult<Case> {
     if !who.may_author(&who.agency_id) {
@@ -83,19 +98,28 @@ pub fn create_keyed(
         agency_id: &who.agency_id,
         agency_code: &who.agency_code,
     };
-    store::insert_draft(conn, &writer, fields, answers, import_key)
+    store::insert_draft(conn, &writer, fields, content, import_key)
+}
+
+/// A case may be changed: a draft or a case returned for changes is edited; an approved one
+/// is amended (the change makes a new revision, triaged again at once).
+fn changeable(s: Status) -> bool {
+    s.is_editable() || s == Status::Approved
 }
 
 /// Edits a draft (or a case returned for changes) at the version the caller read: given
-/// fields are replaced, answers merged (`remove_answers` dropped).
+/// fields are replaced, answers merged (`remove_answers` dropped), agents and delegations
+/// replaced when given. An approved case is amended: the edit and a new submission, one
+/// transaction; its earlier approved revisions keep their policies.
 pub fn edit(
     conn: &mut DbConnection,
     who: &Principal,
     id: &str,
     version: i32,
     patch: CasePatch,
+    rules: &RuleSet,
 ) -> AppResult<Case> {
-    let case = load_to_change(conn, who, id, Some(version), Status::is_editable, "edited")?;
+    let case = load_to_change(conn, who, id, Some(version), changeable, "edited")?;
     let mut answers = case.answers()?;
     for k in &patch.remove_answers {
         answers.remove(k);
@@ -127,7 +151,102 @@ pub fn edit(
             .unwrap_or_else(|| r.business_function.clone()),
     };
     answers.extend(patch.set_answers);
-    store::store_edit(conn, &who.user_id, &case, &merged, &answers, details)
+    let mut declarations = case.declarations()?;
+    let redeclared = patch.agents.is_some() || patch.delegations.is_some();
+    if let Some(a) = patch.agents {
+        declarations.agents = a;
+    }
+    if let Some(d) = patch.delegations {
+        declarations.delegations = d;
+    }
+    let declarations = declare(rules, &mut answers, declarations)?;
+    let mut details = details;
+    details["declarations"] = json!(redeclared);
+    store_change(conn, who, &case, &merged, (&answers, &declarations), details, rules)
+}
+
+/// Stores a change; an approved case is submitted again with it, in the same transaction.
+fn store_change(
+    conn: &mut DbConnection,
+    who: &Principal,
+    case: &Case,
+    fields: &CaseFields,
+    content: (&Answers, &Declarations),
+    details: serde_json::Value,
+    rules: &RuleSet,
+) -> AppResult<Case> {
+    if case.status()? != Status::Approved {
+        return store::store_edit(conn, &who.user_id, case, fields, content, details);
+    }
+    db::atomically(conn, |conn| {
+        let edited = store::store_edit(conn, &who.user_id, case, fields, content, details)?;
+        resubmit(conn, who, edited, rules)
+    })
+}
+
+/// Adds the tools of an MCP `tools/list` result to one of the case's agents, or the
+/// delegation an A2A Agent Card describes to another agent, at the version the caller read.
+/// Like any change, it amends an approved case.
+pub fn import_agents(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    import: &AgentImport,
+    rules: &RuleSet,
+) -> AppResult<Case> {
+    let case = load_to_change(conn, who, id, import.version, changeable, "edited")?;
+    let mut declarations = case.declarations()?;
+    let imported = match import.format {
+        ImportFormat::McpToolsList => {
+            let tools =
+                agents::from_mcp_tools_list(&import.document).map_err(AppError::Validation)?;
+            let n = tools.len();
+            agents::merge_tools(&mut declarations, &import.agent, tools)
+                .map_err(AppError::Validation)?;
+            json!({ "tools": n })
+        }
+        ImportFormat::A2aAgentCard => {
+            let g = agents::from_agent_card(&import.document, &import.agent)
+                .map_err(AppError::Validation)?;
+            let to = g.to.clone();
+            agents::merge_delegation(&mut declarations, g).map_err(AppError::Validation)?;
+            json!({ "delegation_to": to })
+        }
+    };
+    let mut answers = case.answers()?;
+    let declarations = declare(rules, &mut answers, declarations)?;
+    let details = json!({
+        "fields": [],
+        "answers": [],
+        "declarations": true,
+        "imported": { "format": import.format, "agent": import.agent, "added": imported },
+    });
+    let r = &case.row;
+    let fields = CaseFields {
+        title: r.title.clone(),
+        summary: r.summary.clone(),
+        business_function: r.business_function.clone(),
+    };
+    store_change(conn, who, &case, &fields, (&answers, &declarations), details, rules)
+}
+
+/// What builders already have, to import as declarations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    /// The result of an MCP server's `tools/list`: its tools join the agent.
+    McpToolsList,
+    /// An A2A Agent Card: the agent delegates to the agent it describes.
+    A2aAgentCard,
+}
+
+/// An import of declarations into a case.
+pub struct AgentImport {
+    pub version: Option<i32>,
+    pub format: ImportFormat,
+    /// The case's agent the tools join, or that delegates.
+    pub agent: String,
+    pub document: serde_json::Value,
 }
 
 /// Submits a case: its answers must be complete; it is scored and triaged under `rules`
@@ -140,13 +259,24 @@ pub fn submit(
     rules: &RuleSet,
 ) -> AppResult<Case> {
     let case = load_to_change(conn, who, id, version, Status::can_submit, "submitted")?;
+    resubmit(conn, who, case, rules)
+}
+
+/// Scores and triages a case the caller may submit, and stores the submission.
+fn resubmit(
+    conn: &mut DbConnection,
+    who: &Principal,
+    case: Case,
+    rules: &RuleSet,
+) -> AppResult<Case> {
     let answers = case.answers()?;
+    let declarations = case.declarations()?;
     let text = CaseText {
         title: &case.row.title,
         summary: &case.row.summary,
     };
-    let Assessment { scores, triage, .. } =
-        assess(rules, &answers, text, true).map_err(AppError::Validation)?;
+    let Assessment { scores, triage, .. } = assess_declared(rules, &answers, text, &declarations, true)
+        .map_err(AppError::Validation)?;
     let to = triage.route.status_after_submit();
     store::store_submission(conn, &who.user_id, case, &scores, &triage, to)
 }
@@ -194,7 +324,8 @@ pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> Ap
             summary: row.summary.trim().chars().take(5000).collect(),
             business_function: row.business_function.trim().chars().take(100).collect(),
         };
-        let case = create_keyed(conn, &who, fields, &parsed, Some(&row.import_key))?;
+        let none = Declarations::default();
+        let case = create_keyed(conn, &who, fields, (&parsed, &none), Some(&row.import_key))?;
         if complete {
             submit(conn, &who, &case.row.id, None, rules)?;
             Ok(Outcome::Submitted)

@@ -6,5 +6,6 @@
 pub mod audit;
 pub mod cases;
 pub mod idempotency;
+pub mod policy;
 pub mod reviews;
 pub mod users;

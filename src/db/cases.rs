@@ -15,6 +15,7 @@ use crate::domain::answers::Answers;
 use crate::domain::case::{Status, Tier};
 use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
+use crate::vocab::agents::{Agent, Declarations, Delegation};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable)]
@@ -46,6 +47,8 @@ pub struct CaseRow {
     pub claimed_by: Option<String>,
     pub claimed_at: Option<NaiveDateTime>,
     pub import_key: Option<String>,
+    /// The agent declarations, JSON (`{}` when none).
+    pub declarations: String,
 }
 
 /// A case and its agency's code.
@@ -73,6 +76,11 @@ impl Case {
 
     pub fn answers(&self) -> AppResult<Answers> {
         Ok(serde_json::from_str(&self.row.answers)?)
+    }
+
+    /// Its agent declarations as they stand.
+    pub fn declarations(&self) -> AppResult<Declarations> {
+        Ok(serde_json::from_str(&self.row.declarations)?)
     }
 }
 
@@ -106,6 +114,9 @@ pub struct CasePatch {
     pub business_function: Option<String>,
     pub set_answers: Answers,
     pub remove_answers: Vec<String>,
+    /// Replace the declared agents (with their tools), the delegations.
+    pub agents: Option<Vec<Agent>>,
+    pub delegations: Option<Vec<Delegation>>,
 }
 
 #[derive(Default)]
@@ -244,12 +255,13 @@ pub fn insert_draft(
     conn: &mut DbConnection,
     who: &Writer,
     fields: CaseFields,
-    answers: &Answers,
+    content: (&Answers, &Declarations),
     import_key: Option<&str>,
 ) -> AppResult<Case> {
     let id = new_id();
     let t = now();
-    let answers_json = serde_json::to_string(answers)?;
+    let answers_json = serde_json::to_string(content.0)?;
+    let declarations_json = serde_json::to_string(content.1)?;
     super::write(conn, |conn| {
         diesel::insert_into(use_cases::table)
             .values((
@@ -266,6 +278,7 @@ pub fn insert_draft(
                 use_cases::created_at.eq(t),
                 use_cases::updated_at.eq(t),
                 use_cases::import_key.eq(import_key),
+                use_cases::declarations.eq(&declarations_json),
             ))
             .execute(conn)?;
         audit::append(
@@ -310,6 +323,7 @@ pub fn insert_draft(
             claimed_by: None,
             claimed_at: None,
             import_key: import_key.map(String::from),
+            declarations: declarations_json,
         },
         agency: who.agency_code.to_string(),
     })
@@ -322,13 +336,14 @@ pub fn store_edit(
     user_id: &str,
     case: &Case,
     patch: &CaseFields,
-    answers: &Answers,
+    content: (&Answers, &Declarations),
     details: serde_json::Value,
 ) -> AppResult<Case> {
     let id = case.row.id.as_str();
     let version = case.row.version;
     let status = case.status()?;
-    let answers_json = serde_json::to_string(answers)?;
+    let answers_json = serde_json::to_string(content.0)?;
+    let declarations_json = serde_json::to_string(content.1)?;
     super::write(conn, |conn| {
         update_at_version!(
             conn,
@@ -339,6 +354,7 @@ pub fn store_edit(
                 use_cases::summary.eq(&patch.summary),
                 use_cases::business_function.eq(&patch.business_function),
                 use_cases::answers.eq(&answers_json),
+                use_cases::declarations.eq(&declarations_json),
                 use_cases::updated_at.eq(now()),
             )
         );
@@ -401,6 +417,11 @@ fn submitted_event(case: &Case, r: &CaseRow, triage: &Triage) -> serde_json::Val
     })
 }
 
+/// A case's declarations JSON, when it declares anything.
+fn declared(json: &str) -> Option<&str> {
+    (json != "{}" && json != r#"{"agents":[],"delegations":[]}"#).then_some(json)
+}
+
 /// The audit events of a submission: submitted, then triaged.
 fn submission_events<'a>(
     r: &'a CaseRow,
@@ -432,6 +453,7 @@ fn submission_events<'a>(
                 "route": triage.route,
                 "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
                 "triage_sha256": r.triage.as_deref().map(super::users::sha256_hex),
+                "declarations_sha256": declared(&r.declarations).map(super::users::sha256_hex),
                 "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
             }),
         },
@@ -495,6 +517,8 @@ pub fn store_submission(
                 assessments::route.eq(triage.route.as_str()),
                 assessments::rules_version.eq(&triage.rules_version),
                 assessments::created_at.eq(t),
+                assessments::declarations.eq(&r.declarations),
+                assessments::approved_at.eq((to == Status::Approved).then_some(t)),
             ))
             .execute(conn)?;
         super::outbox::enqueue(
@@ -640,6 +664,53 @@ pub fn revisions(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Revision>> 
             at,
         })
         .collect())
+}
+
+/// A submitted revision as its assessment stored it.
+pub struct StoredRevision {
+    pub revision: i32,
+    pub tier: String,
+    pub rules_version: String,
+    pub triage: String,
+    pub declarations: String,
+    pub approved_at: Option<NaiveDateTime>,
+}
+
+/// Revision `revision` of a case, or its latest approved one.
+pub fn stored_revision(
+    conn: &mut DbConnection,
+    id: &str,
+    revision: Option<i32>,
+) -> AppResult<Option<StoredRevision>> {
+    let mut q = assessments::table
+        .filter(assessments::use_case_id.eq(id))
+        .select((
+            assessments::revision,
+            assessments::tier,
+            assessments::rules_version,
+            assessments::triage,
+            assessments::declarations,
+            assessments::approved_at,
+        ))
+        .into_boxed();
+    q = match revision {
+        Some(r) => q.filter(assessments::revision.eq(r)),
+        None => q
+            .filter(assessments::approved_at.is_not_null())
+            .order(assessments::revision.desc()),
+    };
+    type Row = (i32, String, String, String, String, Option<NaiveDateTime>);
+    let row: Option<Row> = q.first(conn).optional()?;
+    Ok(row.map(
+        |(revision, tier, rules_version, triage, declarations, approved_at)| StoredRevision {
+            revision,
+            tier,
+            rules_version,
+            triage,
+            declarations,
+            approved_at,
+        },
+    ))
 }
 
 /// Counts rows in every table, for tests that check a failed request changed nothing.

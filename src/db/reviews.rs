@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::cases::{self, Case};
-use super::schema::{audit_events, decisions, use_cases};
+use super::schema::{assessments, audit_events, decisions, use_cases};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::{split_list, Scope};
 use crate::domain::case::{Status, Tier};
@@ -163,6 +163,15 @@ pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> 
             if n == 0 {
                 return Err(super::cases::conflict_after_race(conn, id));
             }
+        }
+        if outcome.status == Status::Approved && from != Status::Approved {
+            diesel::update(
+                assessments::table
+                    .filter(assessments::use_case_id.eq(id))
+                    .filter(assessments::revision.eq(case.row.revision)),
+            )
+            .set(assessments::approved_at.eq(t_now))
+            .execute(conn)?;
         }
         diesel::insert_into(decisions::table)
             .values((

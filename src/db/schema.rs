@@ -64,6 +64,7 @@ diesel::table! {
         claimed_by -> Nullable<Text>,
         claimed_at -> Nullable<Timestamp>,
         import_key -> Nullable<Text>,
+        declarations -> Text,
     }
 }
 
@@ -93,6 +94,8 @@ diesel::table! {
         route -> Text,
         rules_version -> Text,
         created_at -> Timestamp,
+        declarations -> Text,
+        approved_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,7 +1,6 @@
 //! Users and their API tokens. Only a token's SHA-256 is stored; the token is shown once.
 
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -24,15 +23,7 @@ pub fn hash_token(token: &str) -> String {
     sha256_hex(token)
 }
 
-/// SHA-256 of a text, in hex (a token's stored form; the digest of stored state an audit
-/// event vouches for).
-pub fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::domain::digest::{hex, sha256_hex};
 
 fn random_hex() -> AppResult<String> {
     let mut buf = [0u8; 32];

@@ -7,6 +7,8 @@ use cel::Value;
 
 use super::FieldError;
 use crate::rules::condition::{answers_value, Facts, LazyCel};
+use crate::rules::declared::Declared;
+use crate::vocab::agents::Declarations;
 use crate::rules::model::{Kind, Questionnaire};
 
 pub use crate::vocab::Answer;
@@ -178,9 +180,18 @@ pub struct Effective<'a> {
     /// Per question, the options the case's text suggests and its answers do not declare.
     hinted: Vec<Vec<String>>,
     cel_hints: LazyCel,
+    declared: Option<Declared>,
 }
 
 impl<'a> Effective<'a> {
+    /// The case's agent declarations, as conditions read them.
+    pub fn with_declarations(mut self, d: &Declarations) -> Self {
+        if !d.is_empty() {
+            self.declared = Some(Declared::of(d));
+        }
+        self
+    }
+
     /// The answer that counts for the question at `slot`.
     pub fn value_at(&self, slot: usize) -> Option<&'a Answer> {
         self.values.get(slot).copied().flatten()
@@ -235,6 +246,10 @@ impl Facts for Effective<'_> {
     fn cel_hints(&self) -> &Value {
         self.cel_hints
             .get_or_build(|| cel_hints_of(self.q, &self.hinted))
+    }
+
+    fn declared(&self) -> &Declared {
+        self.declared.as_ref().unwrap_or_else(|| Declared::none())
     }
 }
 
@@ -298,6 +313,7 @@ pub fn effective<'a>(q: &'a Questionnaire, answers: &'a Answers) -> Effective<'a
         q,
         cel: LazyCel::new(),
         cel_hints: LazyCel::new(),
+        declared: None,
     }
 }
 

@@ -1,10 +1,13 @@
 //! Pure logic: answers, scoring, triage, access and the case vocabulary. No database, no HTTP.
 
 pub mod access;
+pub mod agents;
 pub mod answers;
 pub mod calibration;
 pub mod case;
+pub mod digest;
 pub mod hints;
+pub mod policy;
 pub mod scoring;
 pub mod similar;
 pub mod simulate;
@@ -14,6 +17,7 @@ pub mod workflow;
 use serde::Serialize;
 
 use crate::rules::RuleSet;
+use crate::vocab::agents::Declarations;
 use answers::Answers;
 use hints::{CaseText, Hint};
 use scoring::Scores;
@@ -52,7 +56,18 @@ pub fn assess(
     text: CaseText,
     complete: bool,
 ) -> Result<Assessment, Vec<FieldError>> {
-    let (assessment, missing) = preview(rules, answers, text);
+    assess_declared(rules, answers, text, &Declarations::default(), complete)
+}
+
+/// [`assess`] for a case that declares agents, tools and delegations.
+pub fn assess_declared(
+    rules: &RuleSet,
+    answers: &Answers,
+    text: CaseText,
+    declared: &Declarations,
+    complete: bool,
+) -> Result<Assessment, Vec<FieldError>> {
+    let (assessment, missing) = preview_declared(rules, answers, text, declared);
     if complete && !missing.is_empty() {
         Err(missing)
     } else {
@@ -67,7 +82,17 @@ pub fn preview(
     answers: &Answers,
     text: CaseText,
 ) -> (Assessment, Vec<FieldError>) {
-    let mut eff = answers::effective(&rules.questionnaire, answers);
+    preview_declared(rules, answers, text, &Declarations::default())
+}
+
+/// [`preview`] for a case that declares agents, tools and delegations.
+pub fn preview_declared(
+    rules: &RuleSet,
+    answers: &Answers,
+    text: CaseText,
+    declared: &Declarations,
+) -> (Assessment, Vec<FieldError>) {
+    let mut eff = answers::effective(&rules.questionnaire, answers).with_declarations(declared);
     let missing = answers::check_complete(&rules.questionnaire, answers, &eff)
         .err()
         .unwrap_or_default();

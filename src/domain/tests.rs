@@ -347,8 +347,15 @@ fn the_example_cases_get_their_expected_triage() {
     assert!(cases.len() >= 30, "only {} example cases", cases.len());
     let mut report = Vec::new();
     for c in &cases {
-        let answers = match answers::parse(&shipped().questionnaire, &c.answers) {
-            Ok(a) => a,
+        let q = &shipped().questionnaire;
+        let (answers, declared) = match answers::parse(q, &c.answers) {
+            Ok(mut a) => match super::agents::declare(q, &mut a, c.declarations.clone()) {
+                Ok(d) => (a, d),
+                Err(e) => {
+                    report.push(format!("{}: declarations do not check: {e:?}", c.name));
+                    continue;
+                }
+            },
             Err(e) => {
                 report.push(format!(
                     "{}: answers do not fit the questionnaire: {e:?}",
@@ -361,7 +368,7 @@ fn the_example_cases_get_their_expected_triage() {
             title: &c.title,
             summary: &c.summary,
         };
-        let a = match assess(shipped(), &answers, text, true) {
+        let a = match super::assess_declared(shipped(), &answers, text, &declared, true) {
             Ok(a) => a,
             Err(e) => {
                 report.push(format!("{}: incomplete answers: {e:?}", c.name));
@@ -388,6 +395,13 @@ fn the_example_cases_get_their_expected_triage() {
         }
         for r in got.difference(&c.expect.fired) {
             lines.push(format!("  + {r} (fired, not expected)"));
+        }
+        for (rule, subjects) in &c.expect.subjects {
+            let fired_for = a.triage.fired.iter().find(|f| &f.rule == rule);
+            let got = fired_for.map(|f| f.subjects.clone()).unwrap_or_default();
+            if &got != subjects {
+                lines.push(format!("  {rule}: fired for {got:?}, expected {subjects:?}"));
+            }
         }
         if !lines.is_empty() {
             for h in a.hints.iter().filter(|h| !h.declared) {

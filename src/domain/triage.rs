@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::answers::Effective;
 use super::case::{Route, Tier};
 use super::hints::Hint;
-use crate::rules::model::{Frameworks, RuleSet};
+use crate::rules::condition::{EvalError, Facts};
+use crate::rules::model::{Frameworks, Rule, RuleSet};
+use crate::vocab::agents::{Each, Guardrail};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fired {
@@ -28,6 +30,13 @@ pub struct Fired {
     #[serde(default)]
     pub prohibited: bool,
     pub frameworks: serde_json::Value,
+    /// For a rule evaluated per declared element: the elements it fired for (`agent`,
+    /// `agent/tool`, `agent->other`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+    /// What the guardrail policy does with those elements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<Guardrail>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,11 +64,39 @@ fn frameworks_json(f: &Frameworks) -> serde_json::Value {
     serde_json::to_value(f).unwrap_or_default()
 }
 
+/// Evaluates a rule once per declared element of its kind: it fires when any element meets
+/// its condition, naming those that do. An element whose evaluation fails is reported, and
+/// the others still count.
+fn fired_for(
+    r: &Rule,
+    each: Each,
+    eff: &Effective,
+) -> (Result<bool, EvalError>, Vec<String>) {
+    let declared = eff.declared();
+    let mut subjects = Vec::new();
+    let mut failed = None;
+    for item in declared.items(each) {
+        match r.when.eval_each(eff, &declared.bindings(each, item)) {
+            Ok(true) => subjects.push(item.subject.clone()),
+            Ok(false) => {}
+            Err(e) => failed = Some(e),
+        }
+    }
+    match failed {
+        Some(e) if subjects.is_empty() => (Err(e), subjects),
+        _ => (Ok(!subjects.is_empty()), subjects),
+    }
+}
+
 pub fn triage(rules: &RuleSet, eff: &Effective) -> Triage {
     let mut fired = Vec::new();
     let mut errors = Vec::new();
     for r in &rules.taxonomy.rules {
-        match r.when.eval(eff) {
+        let (outcome, subjects) = match r.each {
+            None => (r.when.eval(eff), Vec::new()),
+            Some(each) => fired_for(r, each, eff),
+        };
+        match outcome {
             Ok(true) => fired.push(Fired {
                 rule: r.id.clone(),
                 node: r.node.clone(),
@@ -71,6 +108,8 @@ pub fn triage(rules: &RuleSet, eff: &Effective) -> Triage {
                 rationale: r.rationale.clone(),
                 prohibited: r.prohibited,
                 frameworks: frameworks_json(&r.frameworks),
+                subjects,
+                guardrail: r.guardrail,
             }),
             Ok(false) => {}
             Err(e) => {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::vocab::agents::{Agent, Declarations, Delegation};
 use crate::vocab::{Route, Tier};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +19,9 @@ pub struct Expect {
     pub tier: Tier,
     pub route: Route,
     pub fired: BTreeSet<String>,
+    /// For rules evaluated per declared element: the elements each fires for.
+    #[serde(default)]
+    pub subjects: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +33,10 @@ struct RawCase {
     extends: Option<String>,
     #[serde(default)]
     answers: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    agents: Vec<Agent>,
+    #[serde(default)]
+    delegations: Vec<Delegation>,
     expect: Expect,
 }
 
@@ -40,6 +48,8 @@ pub struct ExampleCase {
     pub summary: String,
     pub business_function: String,
     pub answers: serde_json::Map<String, serde_json::Value>,
+    /// Its agents, tools and delegations (its own; a case extended does not pass them on).
+    pub declarations: Declarations,
     pub expect: Expect,
 }
 
@@ -99,6 +109,10 @@ pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, CasesError> {
                 summary: c.summary.clone(),
                 business_function: c.business_function.clone(),
                 answers: resolve(&raw, name, name, 0)?,
+                declarations: Declarations {
+                    agents: c.agents.clone(),
+                    delegations: c.delegations.clone(),
+                },
                 expect: c.expect.clone(),
             })
         })

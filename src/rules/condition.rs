@@ -14,7 +14,9 @@ use std::sync::Arc;
 use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use std::cell::OnceCell;
 
+use crate::rules::declared::{self, Declared, Values};
 use crate::rules::model::Kind;
+use crate::vocab::agents::Each;
 use crate::vocab::Answer;
 use cel::objects::Key;
 use cel::{Context, ExecutionError, Program, Value};
@@ -63,6 +65,10 @@ pub trait Facts {
     fn hinted(&self, slot: usize) -> &[String];
     /// The same as a CEL map keyed by question id (`hints.<id>` in conditions).
     fn cel_hints(&self) -> &Value;
+    /// The case's agent declarations (`agents`, `tools`, `delegations` in conditions).
+    fn declared(&self) -> &Declared {
+        Declared::none()
+    }
 }
 
 /// A compiled CEL condition, its native form where it has one, and the question ids it reads.
@@ -459,6 +465,16 @@ impl Condition {
         source: &str,
         questions: &dyn QuestionLookup,
     ) -> Result<Self, Vec<ConditionError>> {
+        Self::compile_for(source, questions, None)
+    }
+
+    /// Compiles a condition that may also read the element it is evaluated for (`each`):
+    /// `tool` and its `agent`, `agent`, or `delegation` and its `agent`.
+    pub fn compile_for(
+        source: &str,
+        questions: &dyn QuestionLookup,
+        each: Option<Each>,
+    ) -> Result<Self, Vec<ConditionError>> {
         let program = Program::compile(source).map_err(|errs| {
             errs.errors
                 .iter()
@@ -473,7 +489,7 @@ impl Condition {
             source,
             program: &program,
             questions,
-            bound: Vec::new(),
+            bound: element_roots(each),
             reads: Vec::new(),
             errors: Vec::new(),
         };
@@ -512,17 +528,40 @@ impl Condition {
     pub fn eval(&self, facts: &dyn Facts) -> Result<bool, EvalError> {
         match &self.native {
             Some(n) => Ok(n.eval(facts) == Tri::True),
-            None => self.eval_cel(facts.cel(), facts.cel_hints()),
+            None => self.eval_each(facts, &[]),
         }
     }
 
+    /// Evaluates in the CEL interpreter with an element bound (`tool`, `agent`,
+    /// `delegation`), for a rule evaluated once per declared element.
+    pub fn eval_each(&self, facts: &dyn Facts, bound: &[(&str, &Value)]) -> Result<bool, EvalError> {
+        self.eval_in(facts.cel(), facts.cel_hints(), facts.declared(), bound)
+    }
+
     /// Evaluates in the CEL interpreter against `answers` and `hints` (CEL maps keyed by
-    /// question id).
+    /// question id), with no agents declared.
     pub fn eval_cel(&self, answers: &Value, hints: &Value) -> Result<bool, EvalError> {
+        self.eval_in(answers, hints, Declared::none(), &[])
+    }
+
+    /// Evaluates in the CEL interpreter against every variable a condition may read.
+    pub fn eval_in(
+        &self,
+        answers: &Value,
+        hints: &Value,
+        declared: &Declared,
+        bound: &[(&str, &Value)],
+    ) -> Result<bool, EvalError> {
         ROOT.with(|root| {
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value("answers", answers.clone());
             ctx.add_variable_from_value("hints", hints.clone());
+            ctx.add_variable_from_value("agents", declared.agents.clone());
+            ctx.add_variable_from_value("tools", declared.tools.clone());
+            ctx.add_variable_from_value("delegations", declared.delegations.clone());
+            for (name, value) in bound {
+                ctx.add_variable_from_value(*name, (*value).clone());
+            }
             match self.program.execute(&ctx) {
                 Ok(Value::Bool(b)) => Ok(b),
                 Ok(other) => Err(EvalError::NotBoolean(format!("{other:?}"))),
@@ -569,12 +608,40 @@ pub fn answers_value(entries: impl Iterator<Item = (String, Value)>) -> Value {
 /// The variables a condition may read.
 const ROOTS: [&str; 2] = ["answers", "hints"];
 
+/// What a variable in scope stands for.
+#[derive(Clone)]
+enum Binding {
+    /// An option of the question a comprehension ranges over.
+    Option(String),
+    /// A declared element: an agent, a tool, a delegation.
+    Element(Each),
+    /// A list of declared elements (`agents`, `tools`, `delegations`, `agent.tools`).
+    Elements(Each),
+    Other,
+}
+
+/// The element variables a rule evaluated per element reads, and the lists every rule reads.
+fn element_roots(each: Option<Each>) -> Vec<(String, Binding)> {
+    let mut roots: Vec<(String, Binding)> = [Each::Agent, Each::Tool, Each::Delegation]
+        .into_iter()
+        .map(|e| (format!("{e}s"), Binding::Elements(e)))
+        .collect();
+    if let Some(e) = each {
+        roots.push((e.to_string(), Binding::Element(e)));
+        if e != Each::Agent {
+            roots.push(("agent".into(), Binding::Element(Each::Agent)));
+        }
+    }
+    roots
+}
+
 struct Walker<'a> {
     source: &'a str,
     program: &'a Program,
     questions: &'a dyn QuestionLookup,
-    /// Comprehension variables in scope, with the question they iterate over, if any.
-    bound: Vec<(String, Option<String>)>,
+    /// Variables in scope: the declared elements, and comprehension variables with what they
+    /// range over.
+    bound: Vec<(String, Binding)>,
     reads: Vec<String>,
     errors: Vec<ConditionError>,
 }
@@ -606,18 +673,93 @@ impl Walker<'_> {
                 }
                 _ => None,
             },
-            Expr::Ident(name) => self
-                .bound
-                .iter()
-                .rev()
-                .find(|(v, _)| v == name)
-                .and_then(|(_, q)| q.clone()),
+            Expr::Ident(name) => match self.binding(name) {
+                Some(Binding::Option(q)) => Some(q),
+                _ => None,
+            },
             _ => None,
+        }
+    }
+
+    fn binding(&self, name: &str) -> Option<Binding> {
+        self.bound
+            .iter()
+            .rev()
+            .find(|(v, _)| v == name)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// What `e` stands for when it is a declared element, a list of them, or one's field.
+    fn element_of(&self, e: &IdedExpr) -> Option<Binding> {
+        match &e.expr {
+            Expr::Ident(name) => self.binding(name),
+            Expr::Select(s) if s.field == "tools" => match self.element_of(&s.operand) {
+                Some(Binding::Element(Each::Agent)) => Some(Binding::Elements(Each::Tool)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The values an element's field may take, when `e` is `<element>.<field>`.
+    fn field_values(&self, e: &IdedExpr) -> Option<Vec<String>> {
+        let Expr::Select(s) = &e.expr else {
+            return None;
+        };
+        let Some(Binding::Element(kind)) = self.element_of(&s.operand) else {
+            return None;
+        };
+        let (_, values) = declared::fields(kind).iter().find(|(f, _)| *f == s.field)?;
+        match values {
+            Values::Any => None,
+            Values::Of(v) => Some(v.iter().map(|x| x.to_string()).collect()),
+            Values::OptionsOf(q) => self
+                .questions
+                .options_of(q)
+                .flatten()
+                .map(|o| o.into_iter().map(String::from).collect()),
+        }
+    }
+
+    /// A string literal compared with an element's field must be one of its values.
+    fn check_field_literal(&mut self, field: &IdedExpr, lit: &IdedExpr) {
+        let (Some(values), Expr::Literal(LiteralValue::String(s))) =
+            (self.field_values(field), &lit.expr)
+        else {
+            return;
+        };
+        if !values.iter().any(|v| v == s.inner()) {
+            let msg = format!(
+                "\"{}\" is not a value of this field (values: {})",
+                s.inner(),
+                values.join(", ")
+            );
+            self.error(lit.id, msg);
         }
     }
 
     fn is_bound(&self, name: &str) -> bool {
         self.bound.iter().any(|(v, _)| v == name)
+    }
+
+    /// `<element>.<field>` must name a field the element has.
+    fn check_field(&mut self, e: &IdedExpr, s: &cel::common::ast::SelectExpr) -> bool {
+        let Some(Binding::Element(kind)) = self.element_of(&s.operand) else {
+            return false;
+        };
+        let fields = declared::fields(kind);
+        if !fields.iter().any(|(f, _)| *f == s.field) {
+            let names: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+            self.error(
+                e.id,
+                format!(
+                    "{kind} has no field `{}` (fields: {})",
+                    s.field,
+                    names.join(", ")
+                ),
+            );
+        }
+        true
     }
 
     fn check_literal(&mut self, question: &str, lit: &IdedExpr) {
@@ -656,6 +798,7 @@ impl Walker<'_> {
                 );
             }
             Some(_) => {}
+            None if self.check_field(e, s) => {}
             None => self.walk(&s.operand),
         }
     }
@@ -671,8 +814,16 @@ impl Walker<'_> {
                 if let Some(q) = self.question_of(args[1]) {
                     self.check_literal(&q, args[0]);
                 }
+                self.check_field_literal(args[0], args[1]);
+                self.check_field_literal(args[1], args[0]);
             }
             "@in" if args.len() == 2 => {
+                self.check_field_literal(args[1], args[0]);
+                if let (Some(_), Expr::List(list)) = (self.field_values(args[0]), &args[1].expr) {
+                    for item in &list.elements {
+                        self.check_field_literal(args[0], item);
+                    }
+                }
                 if let Some(q) = self.question_of(args[1]) {
                     self.check_literal(&q, args[0]);
                 }
@@ -693,12 +844,17 @@ impl Walker<'_> {
     fn walk_comprehension(&mut self, c: &cel::common::ast::ComprehensionExpr) {
         self.walk(&c.iter_range);
         self.walk(&c.accu_init);
-        let over = self.question_of(&c.iter_range);
+        let over = match self.element_of(&c.iter_range) {
+            Some(Binding::Elements(kind)) => Binding::Element(kind),
+            _ => self
+                .question_of(&c.iter_range)
+                .map_or(Binding::Other, Binding::Option),
+        };
         self.bound.push((c.iter_var.clone(), over));
         if let Some(v2) = &c.iter_var2 {
-            self.bound.push((v2.clone(), None));
+            self.bound.push((v2.clone(), Binding::Other));
         }
-        self.bound.push((c.accu_var.clone(), None));
+        self.bound.push((c.accu_var.clone(), Binding::Other));
         self.walk(&c.loop_cond);
         self.walk(&c.loop_step);
         self.walk(&c.result);
@@ -716,7 +872,7 @@ impl Walker<'_> {
                     self.error(
                         e.id,
                         format!(
-                            "unknown variable `{name}`: conditions read `answers.<question id>` and `hints.<question id>`"
+                            "unknown variable `{name}`: conditions read `answers.<question id>`, `hints.<question id>`, `agents`, `tools` and `delegations` (and `agent`, `tool` or `delegation` in a rule evaluated for each)"
                         ),
                     );
                 }

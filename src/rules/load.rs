@@ -15,6 +15,8 @@ use super::condition::{answers_value, Condition, QuestionLookup};
 use super::diag::{Diagnostic, Source};
 use super::lexicon::{phrase_words, Fact, Lexicon};
 use super::model::*;
+use super::declared::{self, Declared};
+use crate::vocab::agents::{Each, Guardrail};
 use crate::vocab::{Route, Tier};
 
 /// The question ids (and their kinds and option values) that other tools rely on.
@@ -250,6 +252,8 @@ struct RawRule {
     #[serde(default)]
     prohibited: bool,
     frameworks: Option<RawFrameworks>,
+    each: Option<Spanned<String>>,
+    guardrail: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -504,7 +508,52 @@ impl Loader {
         text: &Spanned<String>,
         lookup: &dyn QuestionLookup,
     ) -> Option<Condition> {
-        match Condition::compile(text.get_ref(), lookup) {
+        self.condition_for(src, text, lookup, None)
+    }
+
+    /// A rule's `each`; a guardrail needs one (it says what the runtime does with the
+    /// elements the rule fired for).
+    fn each(&mut self, src: &Source, r: &RawRule) -> Option<Each> {
+        let each = self.named(src, r.each.as_ref(), Each::ALL, Each::parse);
+        if let (None, Some(g)) = (each, &r.guardrail) {
+            self.err(
+                src,
+                g.span(),
+                "a guardrail applies to the elements a rule fires for: give the rule `each`",
+            );
+        }
+        each
+    }
+
+    /// A value that must be one of an enum's names.
+    fn named<T: Copy + std::fmt::Display>(
+        &mut self,
+        src: &Source,
+        value: Option<&Spanned<String>>,
+        all: &[T],
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let v = value?;
+        let parsed = parse(v.get_ref());
+        if parsed.is_none() {
+            let names: Vec<String> = all.iter().map(ToString::to_string).collect();
+            self.err(
+                src,
+                v.span(),
+                format!("`{}` is not one of {}", v.get_ref(), names.join(", ")),
+            );
+        }
+        parsed
+    }
+
+    fn condition_for(
+        &mut self,
+        src: &Source,
+        text: &Spanned<String>,
+        lookup: &dyn QuestionLookup,
+        each: Option<Each>,
+    ) -> Option<Condition> {
+        match Condition::compile_for(text.get_ref(), lookup, each) {
             Ok(c) => Some(c),
             Err(errs) => {
                 for e in errs {
@@ -892,9 +941,11 @@ impl Loader {
             let before = self.diags.len();
             self.rule_fields(src, &r, nodes, ids);
             let frameworks = self.frameworks(src, span, &mut r);
-            let when = self.condition(src, &r.when, q);
+            let each = self.each(src, &r);
+            let guardrail = self.named(src, r.guardrail.as_ref(), Guardrail::ALL, Guardrail::parse);
+            let when = self.condition_for(src, &r.when, q, each);
             if let Some(c) = &when {
-                if let Err(e) = c.eval_cel(&sample, &sample_hints) {
+                if let Err(e) = sample_eval(c, each, &sample, &sample_hints) {
                     self.err(
                         src,
                         r.when.span(),
@@ -917,6 +968,8 @@ impl Loader {
                     rationale: r.rationale.into_inner(),
                     frameworks,
                     prohibited: r.prohibited,
+                    each,
+                    guardrail,
                 });
             }
         }
@@ -1215,6 +1268,22 @@ fn build_question(rq: RawQuestion, kind: Kind, visible_when: Option<Condition>) 
 
 /// One answer for every question, of its kind: evaluating each rule against it at load time
 /// catches type mistakes (`answers.flag > 2`) that parsing cannot.
+/// Evaluates a condition on a complete answer set and a declaration with every field set
+/// (for a rule evaluated per element, on its first element): it must give a boolean.
+fn sample_eval(
+    c: &Condition,
+    each: Option<Each>,
+    answers: &cel::Value,
+    hints: &cel::Value,
+) -> Result<bool, crate::rules::condition::EvalError> {
+    let d = Declared::of(&declared::sample());
+    let bound = match each {
+        None => Vec::new(),
+        Some(e) => d.bindings(e, &d.items(e)[0]),
+    };
+    c.eval_in(answers, hints, &d, &bound)
+}
+
 fn sample_answers(q: &Questionnaire) -> cel::Value {
     use cel::Value;
     answers_value(q.questions.iter().map(|qu| {

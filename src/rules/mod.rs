@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod condition;
+pub mod declared;
 pub mod diag;
 pub mod i18n;
 pub mod lexicon;

@@ -207,6 +207,11 @@ pub struct Rule {
     pub frameworks: Frameworks,
     /// A prohibited practice: the case is blocked whatever else fires.
     pub prohibited: bool,
+    /// Evaluated once per declared agent, tool or delegation; it fires when any does, and
+    /// says which.
+    pub each: Option<crate::vocab::agents::Each>,
+    /// What the guardrail policy does with the elements it fires for.
+    pub guardrail: Option<crate::vocab::agents::Guardrail>,
 }
 
 #[derive(Debug, Default)]

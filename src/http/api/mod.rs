@@ -38,6 +38,8 @@ api_routes! {
     post "/use-cases/{id}/submit" => use_cases::submit;
     post "/use-cases/{id}/withdraw" => use_cases::withdraw;
     get "/use-cases/{id}/audit" => use_cases::audit;
+    post "/use-cases/{id}/agents/import" => use_cases::import_agents;
+    get "/use-cases/{id}/policy" => use_cases::policy;
     post "/use-cases/{id}/decisions" => reviews::decide;
     post "/use-cases/{id}/claim" => reviews::claim;
     post "/use-cases/{id}/release" => reviews::release;
@@ -84,13 +86,14 @@ impl utoipa::Modify for BearerAuth {
         healthz, metrics, openapi,
         questionnaire::get, questionnaire::preview,
         use_cases::create, use_cases::list, use_cases::read, use_cases::edit, use_cases::submit, use_cases::withdraw, use_cases::audit,
+        use_cases::import_agents, use_cases::policy,
         reviews::decide, reviews::claim, reviews::release, reviews::queue,
         portfolio::similar, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
         admin::reload, admin::simulate,
         admin::issue_token, admin::tokens, admin::revoke_token, admin::disable, admin::enable, admin::set_roles,
     ),
     components(
-        schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView),
+        schemas(crate::http::error::Problem, crate::domain::FieldError, views::CaseView, crate::domain::policy::Policy),
         responses(
             problem::MalformedJson, problem::Unauthorized, problem::Forbidden, problem::NotFound,
             problem::Conflict, problem::TooLarge, problem::Invalid,

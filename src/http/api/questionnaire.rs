@@ -7,7 +7,7 @@ use validator::Validate;
 
 use crate::domain::access::Principal;
 use crate::domain::hints::CaseText;
-use crate::domain::{answers, preview as preview_of};
+use crate::domain::answers;
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
@@ -124,6 +124,12 @@ pub struct PreviewRequest {
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 characters"))]
     business_function: Option<String>,
+    /// The agents of an agentic system, with the tools each may call.
+    #[serde(default)]
+    agents: Vec<crate::vocab::agents::Agent>,
+    /// Agents handing work to other agents.
+    #[serde(default)]
+    delegations: Vec<crate::vocab::agents::Delegation>,
 }
 
 /// `POST /api/v1/triage/preview`: scores and triage of answers as they stand; nothing stored.
@@ -148,13 +154,19 @@ pub async fn preview(
 ) -> AppResult<HttpResponse> {
     let req: PreviewRequest = body.json()?;
     let rules = state.rules();
-    let answers =
-        answers::parse(&rules.questionnaire, &req.answers).map_err(AppError::Validation)?;
+    let q = &rules.questionnaire;
+    let mut answers = answers::parse(q, &req.answers).map_err(AppError::Validation)?;
+    let declared = crate::vocab::agents::Declarations {
+        agents: req.agents,
+        delegations: req.delegations,
+    };
+    let declared = crate::domain::agents::declare(q, &mut answers, declared)
+        .map_err(AppError::Validation)?;
     let text = CaseText {
         title: req.title.as_deref().unwrap_or_default(),
         summary: req.summary.as_deref().unwrap_or_default(),
     };
-    let (a, missing) = preview_of(&rules, &answers, text);
+    let (a, missing) = crate::domain::preview_declared(&rules, &answers, text, &declared);
     let missing: Vec<String> = missing
         .into_iter()
         .map(|e| e.field.trim_start_matches("answers.").to_string())

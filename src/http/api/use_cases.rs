@@ -17,7 +17,9 @@ use crate::domain::case::{Status, Tier};
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
+use crate::domain::policy::Policy;
 use crate::http::AppState;
+use crate::vocab::agents::{Agent, Declarations, Delegation};
 
 fn not_blank(s: &str) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
@@ -43,6 +45,12 @@ pub struct CreateRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     answers: serde_json::Map<String, serde_json::Value>,
+    /// The agents of an agentic system, with the tools each may call.
+    #[serde(default)]
+    agents: Vec<Agent>,
+    /// Agents handing work to other agents.
+    #[serde(default)]
+    delegations: Vec<Delegation>,
 }
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
@@ -61,6 +69,10 @@ pub struct EditRequest {
     /// Merged into the stored answers; `null` removes an answer.
     #[schema(value_type = Object)]
     answers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Replaces the declared agents when given.
+    agents: Option<Vec<Agent>>,
+    /// Replaces the declared delegations when given.
+    delegations: Option<Vec<Delegation>>,
 }
 
 #[derive(Deserialize, Validate, Default, utoipa::ToSchema)]
@@ -122,6 +134,11 @@ pub async fn create(
     let keyed = crate::http::extract::idempotency(&http, &body)?;
     let req: CreateRequest = body.json()?;
     let answers = parse_answers(&state, &req.answers)?;
+    let declarations = Declarations {
+        agents: req.agents,
+        delegations: req.delegations,
+    };
+    let rules = state.rules();
     let fields = cases::CaseFields {
         title: req.title.trim().to_string(),
         summary: req.summary.trim().to_string(),
@@ -130,7 +147,7 @@ pub async fn create(
     let (case, outcome) = state
         .db(move |c| {
             app::idempotency::once(c, &who, keyed.as_ref(), |c| {
-                app::cases::create(c, &who, fields, &answers)
+                app::cases::create(c, &who, fields, answers, declarations, &rules)
             })
         })
         .await?;
@@ -210,10 +227,13 @@ pub async fn edit(
         business_function: req.business_function.map(|t| t.trim().to_string()),
         set_answers,
         remove_answers,
+        agents: req.agents,
+        delegations: req.delegations,
     };
     let version = req.version;
+    let rules = state.rules();
     let case = state
-        .db(move |c| app::cases::edit(c, &who, &id, version, patch))
+        .db(move |c| app::cases::edit(c, &who, &id, version, patch, &rules))
         .await?;
     ok(&state, case)
 }
@@ -399,4 +419,103 @@ pub async fn list(
         .map(|c| CaseView::of(c, &rules))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next })))
+}
+
+#[derive(Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The version read (optional).
+    version: Option<i32>,
+    format: app::cases::ImportFormat,
+    /// The case's agent the tools join (`mcp_tools_list`), or that delegates
+    /// (`a2a_agent_card`).
+    #[validate(custom(function = "not_blank"))]
+    agent: String,
+    /// The MCP `tools/list` result (the JSON-RPC response or its `result`), or the Agent Card.
+    #[schema(value_type = Object)]
+    document: serde_json::Value,
+}
+
+/// `POST /api/v1/use-cases/{id}/agents/import`: adds an MCP server's tools to an agent, or a
+/// delegation to the agent an A2A Agent Card describes. Like any change it amends an approved
+/// case (a new revision, triaged again).
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/agents/import",
+    tag = "agents",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body = ImportRequest,
+    responses(
+        (status = 200, description = "The use case with the imported declarations", body = CaseView),
+        (status = 400, response = problem::MalformedJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 413, response = problem::TooLarge),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
+pub async fn import_agents(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: ImportRequest = body.json()?;
+    let import = app::cases::AgentImport {
+        version: req.version,
+        format: req.format,
+        agent: req.agent,
+        document: req.document,
+    };
+    let rules = state.rules();
+    let case = state
+        .db(move |c| app::cases::import_agents(c, &who, &id, &import, &rules))
+        .await?;
+    ok(&state, case)
+}
+
+/// `GET /api/v1/use-cases/{id}/policy[?revision=N]`: the guardrail policy of the approved
+/// revision (the current one when it is approved), for a runtime gateway to enforce.
+#[utoipa::path(
+    get,
+    path = "/api/v1/use-cases/{id}/policy",
+    tag = "agents",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+        ("revision" = Option<i32>, Query, description = "An approved revision; the current one when absent"),
+    ),
+    responses(
+        (status = 200, description = "The policy of the approved revision", body = Policy),
+        (status = 401, response = problem::Unauthorized),
+        (status = 404, response = problem::NotFound),
+        (status = 409, response = problem::Conflict),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
+pub async fn policy(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    http: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let params = crate::http::extract::query_params(http.query_string())?;
+    let revision = params
+        .get("revision")
+        .map(|r| {
+            r.parse::<i32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| AppError::invalid("revision", "must be a revision number (1 or more)"))
+        })
+        .transpose()?;
+    let p = state
+        .db(move |c| app::policy::of(c, &who, &id, revision))
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
 }

@@ -9,7 +9,9 @@ use crate::db::cases::Case;
 use crate::domain::hints::{CaseText, Hint};
 use crate::domain::hints_of;
 use crate::error::AppResult;
+use crate::domain::agents::DERIVED;
 use crate::rules::RuleSet;
+use crate::vocab::agents::{Agent, Declarations, Delegation};
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -56,11 +58,29 @@ pub struct CaseView {
     /// What the case's text suggests under the rules in force (`triage.hints` keeps what the
     /// triage itself read).
     pub hints: Vec<Hint>,
+    /// The agents of an agentic system, with the tools each may call.
+    pub agents: Vec<Agent>,
+    /// Agents handing work to other agents.
+    pub delegations: Vec<Delegation>,
+    /// The answers the declarations decide (set from them; empty when none are declared).
+    pub derived_answers: Vec<&'static str>,
 }
 
 impl CaseView {
     pub fn of(c: Case, rules: &RuleSet) -> AppResult<CaseView> {
         let answers = c.answers()?;
+        let Declarations {
+            agents,
+            delegations,
+        } = c.declarations()?;
+        let derived_answers = if agents.is_empty() {
+            Vec::new()
+        } else {
+            DERIVED
+                .into_iter()
+                .filter(|id| answers.contains_key(*id))
+                .collect()
+        };
         let r = c.row;
         let hints = hints_of(
             rules,
@@ -72,6 +92,9 @@ impl CaseView {
         );
         Ok(CaseView {
             hints,
+            agents,
+            delegations,
+            derived_answers,
             triaged_under_current_rules: r.rules_version.as_deref().map(|v| v == rules.version),
             answers: raw(&r.answers)?,
             scores: r.scores.as_deref().map(raw).transpose()?,

@@ -294,8 +294,9 @@ pub async fn create(
         summary: filled.summary.clone(),
         business_function: filled.function.clone(),
     };
+    let rules = state.rules();
     let case = state
-        .db(move |c| app::cases::create(c, &who, fields, &answers))
+        .db(move |c| app::cases::create(c, &who, fields, answers, Default::default(), &rules))
         .await?;
     finish(state, viewer, &form, case, filled).await
 }
@@ -396,11 +397,14 @@ pub async fn update(
         business_function: Some(filled.function.clone()),
         set_answers: answers,
         remove_answers: removed,
+        agents: None,
+        delegations: None,
     };
     let who = viewer.user.clone();
     let id = case.row.id.clone();
+    let rules = state.rules();
     let saved = state
-        .db(move |c| app::cases::edit(c, &who, &id, version, patch))
+        .db(move |c| app::cases::edit(c, &who, &id, version, patch, &rules))
         .await?;
     finish(state, viewer, &form, saved, filled).await
 }

@@ -1,0 +1,3 @@
+ALTER TABLE assessments DROP COLUMN approved_at;
+ALTER TABLE assessments DROP COLUMN declarations;
+ALTER TABLE use_cases DROP COLUMN declarations;

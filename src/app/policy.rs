@@ -1,0 +1,71 @@
+//! The guardrail policy a runtime gateway enforces for an approved revision of an agentic
+//! use case: the revision's declarations and triage, as stored when it was submitted, turned
+//! into per-agent, per-tool decisions by `domain::policy`.
+
+use crate::db::cases::{self as store, StoredRevision};
+use crate::db::DbConnection;
+use crate::domain::access::Principal;
+use crate::domain::case::{Status, Tier};
+use crate::domain::policy::{self, Approval, Policy};
+use crate::domain::triage::Triage;
+use crate::error::{AppError, AppResult};
+use crate::vocab::agents::Declarations;
+
+/// The policy of revision `revision` of a case the caller may read, or of its current
+/// revision when that is approved. A revision that was never approved has none (a
+/// conflict); a revision the case does not have is not found.
+pub fn of(
+    conn: &mut DbConnection,
+    who: &Principal,
+    id: &str,
+    revision: Option<i32>,
+) -> AppResult<Policy> {
+    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    let status = case.status()?;
+    let wanted = match revision {
+        Some(r) => r,
+        None if status == Status::Approved => case.row.revision,
+        None => {
+            let latest = store::stored_revision(conn, id, None)?;
+            let hint = latest.map_or(String::new(), |r| {
+                format!("; revision {} was approved: ask for ?revision={}", r.revision, r.revision)
+            });
+            return Err(AppError::conflict(
+                format!("the case is {status}: a policy exists only for an approved revision{hint}"),
+                Some(case.row.version),
+            ));
+        }
+    };
+    let stored = store::stored_revision(conn, id, Some(wanted))?.ok_or(AppError::NotFound)?;
+    let Some(approved_at) = stored.approved_at else {
+        return Err(AppError::conflict(
+            format!("revision {wanted} was not approved: it has no policy"),
+            Some(case.row.version),
+        ));
+    };
+    let StoredRevision {
+        revision,
+        tier,
+        rules_version,
+        triage,
+        declarations,
+        ..
+    } = stored;
+    let triage: Triage = serde_json::from_str(&triage)?;
+    let declarations: Declarations = serde_json::from_str(&declarations)?;
+    let tier = Tier::parse(&tier).ok_or_else(|| {
+        AppError::broken(format!(
+            "use case {id} revision {revision} has the unknown tier {tier:?} in storage"
+        ))
+    })?;
+    let approval = Approval {
+        id: case.row.id.clone(),
+        agency: case.agency.clone(),
+        title: case.row.title.clone(),
+        revision,
+        rules_version,
+        tier,
+        approved_at: approved_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    Ok(policy::policy(approval, &declarations, &triage))
+}
