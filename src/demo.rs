@@ -208,7 +208,16 @@ fn seed_cases(
             business_function: ex.business_function.clone(),
         };
         let declared = ex.declarations.clone();
-        let case = crate::app::cases::create(conn, who, fields, parsed, declared, rules)?;
+        let mut case = crate::app::cases::create(conn, who, fields, parsed, declared, rules)?;
+        for i in &ex.imports {
+            let import = crate::app::cases::AgentImport {
+                version: Some(case.row.version),
+                format: i.format,
+                agent: i.agent.clone(),
+                document: i.document.clone(),
+            };
+            case = crate::app::cases::import_agents(conn, who, &case.row.id, &import, rules)?;
+        }
         count += 1;
         if i % 5 != 4 {
             crate::app::cases::submit(conn, who, &case.row.id, None, rules)?;

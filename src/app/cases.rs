@@ -11,9 +11,9 @@ use crate::domain::answers::{self, Answers};
 use crate::domain::case::Status;
 use crate::domain::hints::CaseText;
 use crate::domain::{agents, assess, assess_declared, Assessment};
-use crate::vocab::agents::Declarations;
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
+use crate::vocab::agents::{Declarations, ImportFormat};
 
 /// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
 fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Case> {
@@ -162,7 +162,15 @@ pub fn edit(
     let declarations = declare(rules, &mut answers, declarations)?;
     let mut details = details;
     details["declarations"] = json!(redeclared);
-    store_change(conn, who, &case, &merged, (&answers, &declarations), details, rules)
+    store_change(
+        conn,
+        who,
+        &case,
+        &merged,
+        (&answers, &declarations),
+        details,
+        rules,
+    )
 }
 
 /// Stores a change; an approved case is submitted again with it, in the same transaction.
@@ -196,23 +204,13 @@ pub fn import_agents(
 ) -> AppResult<Case> {
     let case = load_to_change(conn, who, id, import.version, changeable, "edited")?;
     let mut declarations = case.declarations()?;
-    let imported = match import.format {
-        ImportFormat::McpToolsList => {
-            let tools =
-                agents::from_mcp_tools_list(&import.document).map_err(AppError::Validation)?;
-            let n = tools.len();
-            agents::merge_tools(&mut declarations, &import.agent, tools)
-                .map_err(AppError::Validation)?;
-            json!({ "tools": n })
-        }
-        ImportFormat::A2aAgentCard => {
-            let g = agents::from_agent_card(&import.document, &import.agent)
-                .map_err(AppError::Validation)?;
-            let to = g.to.clone();
-            agents::merge_delegation(&mut declarations, g).map_err(AppError::Validation)?;
-            json!({ "delegation_to": to })
-        }
-    };
+    let imported = agents::import(
+        &mut declarations,
+        import.format,
+        &import.agent,
+        &import.document,
+    )
+    .map_err(AppError::Validation)?;
     let mut answers = case.answers()?;
     let declarations = declare(rules, &mut answers, declarations)?;
     let details = json!({
@@ -227,17 +225,15 @@ pub fn import_agents(
         summary: r.summary.clone(),
         business_function: r.business_function.clone(),
     };
-    store_change(conn, who, &case, &fields, (&answers, &declarations), details, rules)
-}
-
-/// What builders already have, to import as declarations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportFormat {
-    /// The result of an MCP server's `tools/list`: its tools join the agent.
-    McpToolsList,
-    /// An A2A Agent Card: the agent delegates to the agent it describes.
-    A2aAgentCard,
+    store_change(
+        conn,
+        who,
+        &case,
+        &fields,
+        (&answers, &declarations),
+        details,
+        rules,
+    )
 }
 
 /// An import of declarations into a case.
@@ -275,8 +271,9 @@ fn resubmit(
         title: &case.row.title,
         summary: &case.row.summary,
     };
-    let Assessment { scores, triage, .. } = assess_declared(rules, &answers, text, &declarations, true)
-        .map_err(AppError::Validation)?;
+    let Assessment { scores, triage, .. } =
+        assess_declared(rules, &answers, text, &declarations, true)
+            .map_err(AppError::Validation)?;
     let to = triage.route.status_after_submit();
     store::store_submission(conn, &who.user_id, case, &scores, &triage, to)
 }

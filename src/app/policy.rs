@@ -28,10 +28,15 @@ pub fn of(
         None => {
             let latest = store::stored_revision(conn, id, None)?;
             let hint = latest.map_or(String::new(), |r| {
-                format!("; revision {} was approved: ask for ?revision={}", r.revision, r.revision)
+                format!(
+                    "; revision {} was approved: ask for ?revision={}",
+                    r.revision, r.revision
+                )
             });
             return Err(AppError::conflict(
-                format!("the case is {status}: a policy exists only for an approved revision{hint}"),
+                format!(
+                    "the case is {status}: a policy exists only for an approved revision{hint}"
+                ),
                 Some(case.row.version),
             ));
         }
@@ -65,7 +70,9 @@ pub fn of(
         revision,
         rules_version,
         tier,
-        approved_at: approved_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        approved_at: approved_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     Ok(policy::policy(approval, &declarations, &triage))
 }

@@ -15,8 +15,8 @@ use crate::domain::answers::Answers;
 use crate::domain::case::{Status, Tier};
 use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
-use crate::vocab::agents::{Agent, Declarations, Delegation};
 use crate::error::{AppError, AppResult};
+use crate::vocab::agents::{Agent, Declarations, Delegation};
 
 #[derive(Debug, Clone, Queryable)]
 pub struct CaseRow {

@@ -10,7 +10,7 @@ use super::answers::Answers;
 use super::FieldError;
 use crate::rules::model::Questionnaire;
 use crate::vocab::agents::{
-    Annotations, AuthScheme, Declarations, Delegation, Effect, Limits, Tool,
+    Annotations, AuthScheme, Declarations, Delegation, Effect, ImportFormat, Limits, Tool,
 };
 use crate::vocab::Answer;
 
@@ -40,7 +40,8 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
         if required && value.trim().is_empty() {
-            self.errors.push(FieldError::new(field, "must not be blank"));
+            self.errors
+                .push(FieldError::new(field, "must not be blank"));
         } else if value.chars().count() > max {
             self.errors
                 .push(FieldError::new(field, format!("at most {max} characters")));
@@ -49,10 +50,8 @@ impl Checker<'_> {
 
     fn amount(&mut self, field: &str, value: Option<f64>) {
         if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            self.errors.push(FieldError::new(
-                field,
-                "must be a number from 0 upwards",
-            ));
+            self.errors
+                .push(FieldError::new(field, "must be a number from 0 upwards"));
         }
     }
 
@@ -121,8 +120,10 @@ impl Checker<'_> {
         self.text(&format!("{at}.url"), &g.url, 2000, false);
         self.text(&format!("{at}.provider"), &g.provider, 200, false);
         if g.skills.len() > 100 {
-            self.errors
-                .push(FieldError::new(format!("{at}.skills"), "at most 100 skills"));
+            self.errors.push(FieldError::new(
+                format!("{at}.skills"),
+                "at most 100 skills",
+            ));
         }
         for (i, s) in g.skills.iter().enumerate() {
             self.text(&format!("{at}.skills[{i}]"), s, 200, true);
@@ -270,7 +271,10 @@ pub fn derive(q: &Questionnaire, d: &Declarations, answers: &mut Answers) -> Vec
     let autonomy = d.agents.iter().map(|a| a.autonomy).max().unwrap_or(0);
     let mut set = vec![
         ("autonomy_level", Answer::Int(i64::from(autonomy))),
-        ("tool_actions", Answer::Choices(actions.into_iter().collect())),
+        (
+            "tool_actions",
+            Answer::Choices(actions.into_iter().collect()),
+        ),
         (
             "actions_reversible",
             Answer::Bool(tools.iter().all(|t| t.is_reversible())),
@@ -284,7 +288,10 @@ pub fn derive(q: &Questionnaire, d: &Declarations, answers: &mut Answers) -> Vec
         set.push(("agent_identity", Answer::Bool(proven)));
     }
     if !data.is_empty() {
-        set.push(("data_categories", Answer::Choices(data.into_iter().collect())));
+        set.push((
+            "data_categories",
+            Answer::Choices(data.into_iter().collect()),
+        ));
     }
     let mut derived = Vec::new();
     for (id, value) in set {
@@ -326,7 +333,8 @@ fn hint(annotations: Option<&Value>, key: &str, default: bool) -> bool {
 /// The tools of an MCP `tools/list` result (the JSON-RPC response, or its `result`). Absent
 /// annotations take the MCP specification's defaults: not read-only, destructive,
 /// not idempotent, open-world. A read-only tool reads; a destructive one destroys; any other
-/// writes. What data they touch, their limits and approval points are for the submitter to
+/// writes, and is taken as reversible only when its changes are additive and stay inside the
+/// organisation. What data they touch, their limits and approval points are for the submitter to
 /// add.
 pub fn from_mcp_tools_list(doc: &Value) -> Result<Vec<Tool>, Vec<FieldError>> {
     let result = doc.get("result").unwrap_or(doc);
@@ -372,7 +380,9 @@ pub fn from_mcp_tools_list(doc: &Value) -> Result<Vec<Tool>, Vec<FieldError>> {
             name: name.to_string(),
             description: description.chars().take(2000).collect(),
             effect,
-            reversible: Some(read_only),
+            // Reading changes nothing; an additive change inside the organisation (not
+            // destructive, not open-world) can be taken back. Anything else cannot be assumed to.
+            reversible: Some(read_only || (!destructive && !annotations.open_world)),
             open_world: annotations.open_world,
             data: Vec::new(),
             limits: Limits::default(),
@@ -429,7 +439,9 @@ pub fn from_agent_card(doc: &Value, from: &str) -> Result<Delegation, Vec<FieldE
         let strength = names
             .keys()
             .map(|n| {
-                let kind = schemes.and_then(|s| s.get(n)).map_or("", |s| str_at(s, "type"));
+                let kind = schemes
+                    .and_then(|s| s.get(n))
+                    .map_or("", |s| str_at(s, "type"));
                 scheme(kind).ok_or_else(|| {
                     field_error(
                         &format!("document.security[{i}]"),
@@ -472,9 +484,33 @@ pub fn from_agent_card(doc: &Value, from: &str) -> Result<Delegation, Vec<FieldE
     })
 }
 
+/// Imports a document into the declarations: an MCP `tools/list` result's tools join agent
+/// `agent`; an A2A Agent Card becomes a delegation from `agent`. Returns what was added.
+pub fn import(
+    d: &mut Declarations,
+    format: ImportFormat,
+    agent: &str,
+    document: &Value,
+) -> Result<Value, Vec<FieldError>> {
+    match format {
+        ImportFormat::McpToolsList => {
+            let tools = from_mcp_tools_list(document)?;
+            let names: Vec<String> = tools.iter().map(|t| t.name.clone()).collect();
+            merge_tools(d, agent, tools)?;
+            Ok(serde_json::json!({ "tools": names }))
+        }
+        ImportFormat::A2aAgentCard => {
+            let g = from_agent_card(document, agent)?;
+            let to = g.to.clone();
+            merge_delegation(d, g)?;
+            Ok(serde_json::json!({ "delegation_to": to }))
+        }
+    }
+}
+
 /// Adds imported tools to an agent (a tool of the same name is replaced), or replaces the
 /// delegation to the same agent. The result still has to pass [`check`].
-pub fn merge_tools(d: &mut Declarations, agent: &str, tools: Vec<Tool>) -> Result<(), Vec<FieldError>> {
+fn merge_tools(d: &mut Declarations, agent: &str, tools: Vec<Tool>) -> Result<(), Vec<FieldError>> {
     let Some(a) = d.agents.iter_mut().find(|a| a.id == agent) else {
         return Err(field_error(
             "agent",
@@ -491,7 +527,7 @@ pub fn merge_tools(d: &mut Declarations, agent: &str, tools: Vec<Tool>) -> Resul
 }
 
 /// Adds a delegation, replacing one between the same two agents.
-pub fn merge_delegation(d: &mut Declarations, g: Delegation) -> Result<(), Vec<FieldError>> {
+fn merge_delegation(d: &mut Declarations, g: Delegation) -> Result<(), Vec<FieldError>> {
     if d.agent(&g.from).is_none() {
         return Err(field_error(
             "agent",

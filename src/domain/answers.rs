@@ -8,8 +8,8 @@ use cel::Value;
 use super::FieldError;
 use crate::rules::condition::{answers_value, Facts, LazyCel};
 use crate::rules::declared::Declared;
-use crate::vocab::agents::Declarations;
 use crate::rules::model::{Kind, Questionnaire};
+use crate::vocab::agents::Declarations;
 
 pub use crate::vocab::Answer;
 

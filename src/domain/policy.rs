@@ -89,7 +89,10 @@ pub struct DelegationPolicy {
 }
 
 /// The guardrails of fired rules that concern `subject`, strictest first considered.
-fn guardrails<'a>(fired: &'a [Fired], subject: &'a str) -> impl Iterator<Item = (&'a str, Guardrail)> {
+fn guardrails<'a>(
+    fired: &'a [Fired],
+    subject: &'a str,
+) -> impl Iterator<Item = (&'a str, Guardrail)> {
     fired.iter().filter_map(move |f| {
         let g = f.guardrail?;
         f.subjects
@@ -131,9 +134,7 @@ pub fn policy(approval: Approval, d: &Declarations, triage: &Triage) -> Policy {
                     let (mut decision, mut approve_above) = match t.approval {
                         ApprovalPoint::None => (Guardrail::Allow, None),
                         ApprovalPoint::EveryCall => (Guardrail::Approve, None),
-                        ApprovalPoint::AboveThreshold => {
-                            (Guardrail::Approve, t.approval_threshold)
-                        }
+                        ApprovalPoint::AboveThreshold => (Guardrail::Approve, t.approval_threshold),
                     };
                     let mut rules = Vec::new();
                     let subject = format!("{}/{}", a.id, t.name);

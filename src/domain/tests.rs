@@ -338,6 +338,17 @@ fn many_nodes_firing_raise_the_tier() {
     assert_eq!(a.triage.tier, Tier::High);
 }
 
+/// An example case's declarations with its imports applied, as the service applies them.
+fn imported(
+    c: &crate::rules::cases::ExampleCase,
+) -> Result<crate::vocab::agents::Declarations, Vec<super::FieldError>> {
+    let mut d = c.declarations.clone();
+    for i in &c.imports {
+        super::agents::import(&mut d, i.format, &i.agent, &i.document)?;
+    }
+    Ok(d)
+}
+
 /// Every example case in rules/cases gets exactly the tier, route and fired rules it states.
 /// All mismatches are reported together, each as a readable diff.
 #[test]
@@ -349,7 +360,7 @@ fn the_example_cases_get_their_expected_triage() {
     for c in &cases {
         let q = &shipped().questionnaire;
         let (answers, declared) = match answers::parse(q, &c.answers) {
-            Ok(mut a) => match super::agents::declare(q, &mut a, c.declarations.clone()) {
+            Ok(mut a) => match imported(c).and_then(|d| super::agents::declare(q, &mut a, d)) {
                 Ok(d) => (a, d),
                 Err(e) => {
                     report.push(format!("{}: declarations do not check: {e:?}", c.name));
@@ -400,7 +411,9 @@ fn the_example_cases_get_their_expected_triage() {
             let fired_for = a.triage.fired.iter().find(|f| &f.rule == rule);
             let got = fired_for.map(|f| f.subjects.clone()).unwrap_or_default();
             if &got != subjects {
-                lines.push(format!("  {rule}: fired for {got:?}, expected {subjects:?}"));
+                lines.push(format!(
+                    "  {rule}: fired for {got:?}, expected {subjects:?}"
+                ));
             }
         }
         if !lines.is_empty() {

@@ -67,11 +67,7 @@ fn frameworks_json(f: &Frameworks) -> serde_json::Value {
 /// Evaluates a rule once per declared element of its kind: it fires when any element meets
 /// its condition, naming those that do. An element whose evaluation fails is reported, and
 /// the others still count.
-fn fired_for(
-    r: &Rule,
-    each: Each,
-    eff: &Effective,
-) -> (Result<bool, EvalError>, Vec<String>) {
+fn fired_for(r: &Rule, each: Each, eff: &Effective) -> (Result<bool, EvalError>, Vec<String>) {
     let declared = eff.declared();
     let mut subjects = Vec::new();
     let mut failed = None;

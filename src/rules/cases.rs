@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::agents::{Agent, Declarations, Delegation, ImportFormat};
 use crate::vocab::{Route, Tier};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,7 +37,26 @@ struct RawCase {
     agents: Vec<Agent>,
     #[serde(default)]
     delegations: Vec<Delegation>,
+    #[serde(default)]
+    imports: Vec<RawImport>,
     expect: Expect,
+}
+
+/// A document to import into the case's declarations, from a file beside the cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    format: ImportFormat,
+    agent: String,
+    file: String,
+}
+
+/// A document imported into an example case's declarations, as a submitter would import it.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub format: ImportFormat,
+    pub agent: String,
+    pub document: serde_json::Value,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +69,8 @@ pub struct ExampleCase {
     pub answers: serde_json::Map<String, serde_json::Value>,
     /// Its agents, tools and delegations (its own; a case extended does not pass them on).
     pub declarations: Declarations,
+    /// Documents imported into the declarations once the case exists, in order.
+    pub imports: Vec<Import>,
     pub expect: Expect,
 }
 
@@ -113,10 +134,33 @@ pub fn load_cases(dir: &Path) -> Result<Vec<ExampleCase>, CasesError> {
                     agents: c.agents.clone(),
                     delegations: c.delegations.clone(),
                 },
+                imports: c
+                    .imports
+                    .iter()
+                    .map(|i| read_import(dir, name, i))
+                    .collect::<Result<_, _>>()?,
                 expect: c.expect.clone(),
             })
         })
         .collect()
+}
+
+/// Reads an imported document (JSON) named relative to the cases folder.
+fn read_import(dir: &Path, name: &str, i: &RawImport) -> Result<Import, CasesError> {
+    let path = dir.join(&i.file);
+    let text = fs::read_to_string(&path).map_err(|source| CasesError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let document = serde_json::from_str(&text).map_err(|e| CasesError::Parse {
+        path,
+        message: format!("imported by cases/{name}.toml: {e}"),
+    })?;
+    Ok(Import {
+        format: i.format,
+        agent: i.agent.clone(),
+        document,
+    })
 }
 
 /// The answers of case `name` with those of the cases it extends; `from` names the case that

@@ -534,7 +534,11 @@ impl Condition {
 
     /// Evaluates in the CEL interpreter with an element bound (`tool`, `agent`,
     /// `delegation`), for a rule evaluated once per declared element.
-    pub fn eval_each(&self, facts: &dyn Facts, bound: &[(&str, &Value)]) -> Result<bool, EvalError> {
+    pub fn eval_each(
+        &self,
+        facts: &dyn Facts,
+        bound: &[(&str, &Value)],
+    ) -> Result<bool, EvalError> {
         self.eval_in(facts.cel(), facts.cel_hints(), facts.declared(), bound)
     }
 

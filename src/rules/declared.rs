@@ -262,7 +262,10 @@ fn agent_value(a: &Agent, tools: Vec<Value>) -> Value {
         ("autonomy", Value::Int(i64::from(a.autonomy))),
         ("data", texts(data)),
         ("effects", texts(effects)),
-        ("open_world", Value::Bool(a.tools.iter().any(|t| t.open_world))),
+        (
+            "open_world",
+            Value::Bool(a.tools.iter().any(|t| t.open_world)),
+        ),
         ("tools", Value::from(tools)),
     ])
 }

@@ -12,10 +12,10 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::condition::{answers_value, Condition, QuestionLookup};
+use super::declared::{self, Declared};
 use super::diag::{Diagnostic, Source};
 use super::lexicon::{phrase_words, Fact, Lexicon};
 use super::model::*;
-use super::declared::{self, Declared};
 use crate::vocab::agents::{Each, Guardrail};
 use crate::vocab::{Route, Tier};
 

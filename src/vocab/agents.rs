@@ -221,3 +221,14 @@ string_enum!(
         Delegation = "delegation",
     }
 );
+
+string_enum!(
+    /// What builders already have, to import as declarations: the result of an MCP server's
+    /// `tools/list` (its tools join an agent), or an A2A Agent Card (an agent delegates to the
+    /// agent it describes).
+    #[derive(ToSchema)]
+    ImportFormat {
+        McpToolsList = "mcp_tools_list",
+        A2aAgentCard = "a2a_agent_card",
+    }
+);

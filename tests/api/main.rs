@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod agents;
 mod browser;
 mod cli;
 mod errors;

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::domain::access::Principal;
-use crate::domain::hints::CaseText;
 use crate::domain::answers;
+use crate::domain::hints::CaseText;
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
@@ -160,8 +160,8 @@ pub async fn preview(
         agents: req.agents,
         delegations: req.delegations,
     };
-    let declared = crate::domain::agents::declare(q, &mut answers, declared)
-        .map_err(AppError::Validation)?;
+    let declared =
+        crate::domain::agents::declare(q, &mut answers, declared).map_err(AppError::Validation)?;
     let text = CaseText {
         title: req.title.as_deref().unwrap_or_default(),
         summary: req.summary.as_deref().unwrap_or_default(),

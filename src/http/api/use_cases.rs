@@ -14,10 +14,10 @@ use crate::db::{audit, cases};
 use crate::domain::access::Principal;
 use crate::domain::answers::{self, Answers};
 use crate::domain::case::{Status, Tier};
+use crate::domain::policy::Policy;
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
-use crate::domain::policy::Policy;
 use crate::http::AppState;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
 
@@ -426,7 +426,7 @@ pub async fn list(
 pub struct ImportRequest {
     /// The version read (optional).
     version: Option<i32>,
-    format: app::cases::ImportFormat,
+    format: crate::vocab::agents::ImportFormat,
     /// The case's agent the tools join (`mcp_tools_list`), or that delegates
     /// (`a2a_agent_card`).
     #[validate(custom(function = "not_blank"))]
@@ -508,10 +508,9 @@ pub async fn policy(
     let revision = params
         .get("revision")
         .map(|r| {
-            r.parse::<i32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| AppError::invalid("revision", "must be a revision number (1 or more)"))
+            r.parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                AppError::invalid("revision", "must be a revision number (1 or more)")
+            })
         })
         .transpose()?;
     let p = state

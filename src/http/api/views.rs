@@ -6,10 +6,10 @@ use serde_json::value::RawValue;
 
 use crate::db::audit::StoredEvent;
 use crate::db::cases::Case;
+use crate::domain::agents::DERIVED;
 use crate::domain::hints::{CaseText, Hint};
 use crate::domain::hints_of;
 use crate::error::AppResult;
-use crate::domain::agents::DERIVED;
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
 
