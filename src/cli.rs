@@ -48,6 +48,9 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The guardrail policies of approved agentic use cases.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Import use cases from a JSON-lines or CSV file: an aitriage export (restored exactly),
     /// intake rows, or a US federal AI use-case inventory; reports rejected rows by line.
     Import { file: PathBuf },
@@ -68,6 +71,19 @@ enum Command {
         /// A small, fast run (what the test suite executes).
         #[arg(long)]
         quick: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the guardrail policy of a use case's approved revision (JSON), for a runtime
+    /// gateway to enforce.
+    Export {
+        /// The use case id.
+        id: String,
+        /// An approved revision; the current one when absent.
+        #[arg(long)]
+        revision: Option<i32>,
     },
 }
 
@@ -259,6 +275,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Seal) => audit_seal(&config),
         Command::Audit(AuditCommand::Checkpoint { out }) => {
             audit_checkpoint(&config, out.as_deref())
+        }
+        Command::Policy(PolicyCommand::Export { id, revision }) => {
+            policy_export(&config, &id, revision)
         }
         Command::Import { file } => import(&config, &file),
         Command::Export { format } => export(&config, &format),
@@ -473,6 +492,19 @@ fn export(config: &Config, format: &str) -> anyhow::Result<()> {
     .map_err(app_error)?;
     std::io::Write::flush(&mut out)?;
     eprintln!("exported {n} use case(s)");
+    Ok(())
+}
+
+fn policy_export(config: &Config, id: &str, revision: Option<i32>) -> anyhow::Result<()> {
+    let id = uuid::Uuid::parse_str(id)
+        .with_context(|| format!("{id} is not a use case id"))?
+        .hyphenated()
+        .to_string();
+    let pool = db::connect(&config.database_url)?;
+    let mut conn = pool.get()?;
+    let scope = crate::domain::access::Scope::All;
+    let p = crate::app::policy::of(&mut conn, &scope, &id, revision).map_err(app_error)?;
+    println!("{}", serde_json::to_string_pretty(&p)?);
     Ok(())
 }
 

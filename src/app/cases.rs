@@ -102,15 +102,17 @@ fn create_keyed(
 }
 
 /// A case may be changed: a draft or a case returned for changes is edited; an approved one
-/// is amended (the change makes a new revision, triaged again at once).
+/// is amended through its declarations (the change makes a new revision, triaged again at
+/// once).
 fn changeable(s: Status) -> bool {
     s.is_editable() || s == Status::Approved
 }
 
 /// Edits a draft (or a case returned for changes) at the version the caller read: given
 /// fields are replaced, answers merged (`remove_answers` dropped), agents and delegations
-/// replaced when given. An approved case is amended: the edit and a new submission, one
-/// transaction; its earlier approved revisions keep their policies.
+/// replaced when given. An approved case is amended when its agents or delegations change:
+/// the edit and a new submission, one transaction; its earlier approved revisions keep their
+/// policies. Any other change to an approved case is a conflict.
 pub fn edit(
     conn: &mut DbConnection,
     who: &Principal,
@@ -120,6 +122,13 @@ pub fn edit(
     rules: &RuleSet,
 ) -> AppResult<Case> {
     let case = load_to_change(conn, who, id, Some(version), changeable, "edited")?;
+    let redeclared = patch.agents.is_some() || patch.delegations.is_some();
+    if case.status()? == Status::Approved && !redeclared {
+        return Err(AppError::conflict(
+            "an approved case is amended by changing its agents or delegations; anything else is frozen",
+            Some(case.row.version),
+        ));
+    }
     let mut answers = case.answers()?;
     for k in &patch.remove_answers {
         answers.remove(k);
@@ -152,7 +161,6 @@ pub fn edit(
     };
     answers.extend(patch.set_answers);
     let mut declarations = case.declarations()?;
-    let redeclared = patch.agents.is_some() || patch.delegations.is_some();
     if let Some(a) = patch.agents {
         declarations.agents = a;
     }

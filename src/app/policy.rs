@@ -4,23 +4,23 @@
 
 use crate::db::cases::{self as store, StoredRevision};
 use crate::db::DbConnection;
-use crate::domain::access::Principal;
+use crate::domain::access::Scope;
 use crate::domain::case::{Status, Tier};
 use crate::domain::policy::{self, Approval, Policy};
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
 
-/// The policy of revision `revision` of a case the caller may read, or of its current
-/// revision when that is approved. A revision that was never approved has none (a
-/// conflict); a revision the case does not have is not found.
+/// The policy of revision `revision` of a case within `scope` (what the caller may read), or
+/// of its current revision when that is approved. A revision that was never approved has
+/// none (a conflict); a revision the case does not have is not found.
 pub fn of(
     conn: &mut DbConnection,
-    who: &Principal,
+    scope: &Scope,
     id: &str,
     revision: Option<i32>,
 ) -> AppResult<Policy> {
-    let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
+    let case = store::get(conn, scope, id)?.ok_or(AppError::NotFound)?;
     let status = case.status()?;
     let wanted = match revision {
         Some(r) => r,

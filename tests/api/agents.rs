@@ -282,3 +282,65 @@ async fn inconsistent_declarations_are_refused_with_their_paths() {
         .any(|f| f["rule"] == "agents.code_execution_unsandboxed"));
     assert_eq!(app.counts(), before);
 }
+
+/// The case page shows each agent's tools and the delegations as tables and a graph, marks
+/// the elements rules fired for, and links each such rule to them; in French too.
+#[actix_web::test]
+async fn the_case_page_shows_agents_tools_and_risky_delegations() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNHCR");
+    let r = app
+        .post(
+            "/api/v1/use-cases",
+            &submitter,
+            &declared_body("referral_agent_external_partners"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json["id"].as_str().unwrap().to_string();
+    let submitted = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/submit"),
+            &submitter,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    senior(&app);
+    let cookie = {
+        let mut c = app.pool.get().unwrap();
+        let uid = aitriage::db::users::find_id_by_email(&mut c, "senior@unicc.test")
+            .unwrap()
+            .unwrap();
+        let token = aitriage::db::users::open_session(&mut c, &uid).unwrap();
+        format!("aitriage_session={token}")
+    };
+    let page = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/use-cases/{id}"))
+                .insert_header(("cookie", cookie.clone())),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let html = &page.text;
+    assert!(html.contains("id=\"h-agents\""), "{html}");
+    assert!(html.contains("<svg") && html.contains("agents-graph-desc"));
+    assert!(html.contains("<code>read_referral_form</code>"));
+    // The unauthenticated external delegation is marked, and its rule links to it.
+    assert!(
+        html.contains("<tr id=\"delegation-0\" class=\"risky\">"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#delegation-0\""));
+    assert!(html.contains("class=\"node external risky\""));
+    let fr = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/use-cases/{id}?lang=fr"))
+                .insert_header(("cookie", cookie)),
+        )
+        .await;
+    assert!(fr.text.contains("Agents et outils"), "{}", fr.text);
+    assert!(fr.text.contains("Délègue à un agent externe"));
+}

@@ -514,7 +514,7 @@ pub async fn policy(
         })
         .transpose()?;
     let p = state
-        .db(move |c| app::policy::of(c, &who, &id, revision))
+        .db(move |c| app::policy::of(c, &who.read_scope(), &id, revision))
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }

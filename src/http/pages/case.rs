@@ -28,6 +28,7 @@ use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
+use crate::vocab::agents::Declarations;
 
 #[derive(Serialize)]
 struct Labelled {
@@ -55,6 +56,8 @@ struct FiredView {
     rationale: String,
     prohibited: bool,
     frameworks: Vec<Labelled>,
+    /// The declared elements it fired for, linked to their rows.
+    subjects: Vec<super::agents::SubjectLink>,
 }
 
 #[derive(Serialize)]
@@ -147,6 +150,8 @@ struct CasePage<'a> {
     claimed_by: Option<String>,
     scores: Option<ScoresView>,
     triage: Option<TriageView>,
+    /// The agents, tools and delegations it declares, when it declares any.
+    agents: Option<super::agents::AgentsView>,
     answers: Vec<AnswerView>,
     revisions: Vec<RevisionView>,
     decisions: Vec<DecisionView>,
@@ -265,8 +270,15 @@ fn scores_view(s: Scores, q: &Questionnaire, tx: Localizer) -> ScoresView {
     }
 }
 
-fn fired_view(f: Fired, rules: &RuleSet, t: Tr, tx: Localizer) -> FiredView {
+fn fired_view(
+    f: Fired,
+    rules: &RuleSet,
+    declared: &Declarations,
+    t: Tr,
+    tx: Localizer,
+) -> FiredView {
     FiredView {
+        subjects: super::agents::subject_links(declared, &f),
         node: rules
             .taxonomy
             .nodes
@@ -299,7 +311,7 @@ fn fired_view(f: Fired, rules: &RuleSet, t: Tr, tx: Localizer) -> FiredView {
 fn triage_view(
     tr: Triage,
     approvals_given: usize,
-    rules: &RuleSet,
+    (rules, declared): (&RuleSet, &Declarations),
     t: Tr,
     tx: Localizer,
 ) -> TriageView {
@@ -318,7 +330,7 @@ fn triage_view(
         fired: tr
             .fired
             .into_iter()
-            .map(|f| fired_view(f, rules, t, tx))
+            .map(|f| fired_view(f, rules, declared, t, tx))
             .collect(),
     }
 }
@@ -558,6 +570,8 @@ async fn render(
         .filter(|d| d.action == "approve" && d.revision == case.row.revision)
         .count();
     let (requested, due) = next_step(&case, &decisions, &rules)?;
+    let declared = case.declarations()?;
+    let triage = stored::<Triage>(case.row.triage.as_deref())?;
     let (revisions, decisions) = history_views(revisions, decisions, &t);
     let able = abilities(&case, &viewer.user, &allowed, &t)?;
     let r = &case.row;
@@ -581,8 +595,14 @@ async fn render(
             .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
         scores: stored::<Scores>(r.scores.as_deref())?
             .map(|s| scores_view(s, &rules.questionnaire, tx)),
-        triage: stored::<Triage>(r.triage.as_deref())?
-            .map(|tr| triage_view(tr, approvals_given, &rules, &t, tx)),
+        agents: super::agents::view(
+            &declared,
+            triage.as_ref().map_or(&[], |tr| tr.fired.as_slice()),
+            &rules.questionnaire,
+            &t,
+            tx,
+        ),
+        triage: triage.map(|tr| triage_view(tr, approvals_given, (&rules, &declared), &t, tx)),
         answers: answer_views(&rules.questionnaire, &answers, hints, &t, tx),
         revisions,
         decisions,

@@ -2,6 +2,7 @@
 //! the case page, the review queue and the portfolio radar. Every form carries a CSRF token;
 //! every page is sent with a strict Content-Security-Policy (no inline script or style).
 
+mod agents;
 mod case;
 mod forms;
 mod home;

@@ -1,0 +1,353 @@
+//! The case page's agents: a table of each agent and the tools it may call, the delegations
+//! between agents, and a small graph of the same facts with the risky edges marked. The
+//! table carries everything the graph shows, for people who cannot see it; each element a
+//! fired rule concerns says which rules, and each rule links back to it.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::render::Tr;
+use crate::domain::triage::Fired;
+use crate::rules::i18n::Localizer;
+use crate::rules::model::Questionnaire;
+use crate::vocab::agents::{ApprovalPoint, Declarations, Tool};
+
+#[derive(Serialize)]
+pub struct AgentsView {
+    agents: Vec<AgentRow>,
+    delegations: Vec<DelegationRow>,
+    graph: Graph,
+}
+
+#[derive(Serialize)]
+struct AgentRow {
+    anchor: String,
+    id: String,
+    name: String,
+    purpose: String,
+    model: String,
+    identity: String,
+    autonomy: u8,
+    flags: Vec<String>,
+    tools: Vec<ToolRow>,
+}
+
+#[derive(Serialize)]
+struct ToolRow {
+    anchor: String,
+    name: String,
+    description: String,
+    effect: String,
+    reversible: String,
+    open_world: String,
+    data: String,
+    limits: String,
+    approval: String,
+    flags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DelegationRow {
+    anchor: String,
+    from: String,
+    to: String,
+    external: String,
+    authentication: String,
+    flags: Vec<String>,
+}
+
+/// A link from a fired rule to the element it concerns.
+#[derive(Serialize)]
+pub struct SubjectLink {
+    pub label: String,
+    pub anchor: String,
+}
+
+#[derive(Serialize)]
+struct Graph {
+    width: u32,
+    height: u32,
+    nodes: Vec<GraphNode>,
+    edges: Vec<GraphEdge>,
+}
+
+#[derive(Serialize)]
+struct GraphNode {
+    x: u32,
+    y: u32,
+    label: String,
+    /// `agent`, `tool` or `external`.
+    kind: &'static str,
+    risky: bool,
+}
+
+#[derive(Serialize)]
+struct GraphEdge {
+    x1: u32,
+    y1: u32,
+    x2: u32,
+    y2: u32,
+    risky: bool,
+    delegation: bool,
+}
+
+const ROW: u32 = 34;
+const COLUMNS: [u32; 3] = [10, 250, 490];
+const BOX: u32 = 200;
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 26 {
+        format!("{}…", s.chars().take(25).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Anchors of every element, keyed by the subject name fired rules use.
+fn anchors(d: &Declarations) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    for (i, a) in d.agents.iter().enumerate() {
+        m.insert(a.id.clone(), format!("agent-{i}"));
+        for (j, t) in a.tools.iter().enumerate() {
+            m.insert(format!("{}/{}", a.id, t.name), format!("tool-{i}-{j}"));
+        }
+    }
+    for (k, g) in d.delegations.iter().enumerate() {
+        m.insert(format!("{}->{}", g.from, g.to), format!("delegation-{k}"));
+    }
+    m
+}
+
+/// Where each fired rule points: its subjects, linked to their rows.
+pub fn subject_links(d: &Declarations, f: &Fired) -> Vec<SubjectLink> {
+    let anchors = anchors(d);
+    f.subjects
+        .iter()
+        .filter_map(|s| {
+            anchors.get(s).map(|a| SubjectLink {
+                label: s.clone(),
+                anchor: a.clone(),
+            })
+        })
+        .collect()
+}
+
+fn limits_text(t: &Tool, tr: Tr) -> String {
+    let l = &t.limits;
+    let mut parts = Vec::new();
+    if let Some(m) = l.max_amount {
+        let currency = l.currency.as_deref().unwrap_or("");
+        parts.push(
+            format!("{} {m} {currency}", tr("limit_amount".into()))
+                .trim()
+                .to_string(),
+        );
+    }
+    if let Some(c) = l.calls_per_hour {
+        parts.push(format!("{} {c}", tr("limit_calls".into())));
+    }
+    if let Some(r) = l.max_external_recipients {
+        parts.push(format!("{} {r}", tr("limit_recipients".into())));
+    }
+    parts.join("; ")
+}
+
+fn approval_text(t: &Tool, tr: Tr) -> String {
+    match (t.approval, t.approval_threshold) {
+        (ApprovalPoint::AboveThreshold, Some(x)) => {
+            format!("{} {x}", tr("approval_above_threshold".into()))
+        }
+        (a, _) => tr(format!("approval_{a}")),
+    }
+}
+
+/// The agents section of a case that declares agents; `None` when it declares none.
+pub fn view(
+    d: &Declarations,
+    fired: &[Fired],
+    q: &Questionnaire,
+    tr: Tr,
+    tx: Localizer,
+) -> Option<AgentsView> {
+    if d.is_empty() {
+        return None;
+    }
+    let mut flags: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in fired {
+        for s in &f.subjects {
+            flags
+                .entry(s.as_str())
+                .or_default()
+                .push(tx.rule_title(&f.rule, &f.title));
+        }
+    }
+    let flags_of = |s: &str| flags.get(s).cloned().unwrap_or_default();
+    let yes_no = |b: bool| tr(if b { "yes".into() } else { "no".into() });
+    let data_label = |v: &str| {
+        q.get("data_categories")
+            .and_then(|qu| {
+                qu.options
+                    .iter()
+                    .find(|o| o.value == v)
+                    .map(|o| tx.option(qu, o))
+            })
+            .unwrap_or_else(|| v.to_string())
+    };
+    let agents: Vec<AgentRow> = d
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| AgentRow {
+            anchor: format!("agent-{i}"),
+            id: a.id.clone(),
+            name: a.name.clone(),
+            purpose: a.purpose.clone(),
+            model: [a.model.as_str(), a.provider.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            identity: format!(
+                "{}{}",
+                tr(format!("identity_{}", a.identity.kind)),
+                if a.identity.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.identity.name)
+                }
+            ),
+            autonomy: a.autonomy,
+            flags: flags_of(&a.id),
+            tools: a
+                .tools
+                .iter()
+                .enumerate()
+                .map(|(j, t)| ToolRow {
+                    anchor: format!("tool-{i}-{j}"),
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    effect: tr(format!("effect_{}", t.effect)),
+                    reversible: yes_no(t.is_reversible()),
+                    open_world: yes_no(t.open_world),
+                    data: t
+                        .data
+                        .iter()
+                        .map(|v| data_label(v))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    limits: limits_text(t, tr),
+                    approval: approval_text(t, tr),
+                    flags: flags_of(&format!("{}/{}", a.id, t.name)),
+                })
+                .collect(),
+        })
+        .collect();
+    let delegations = d
+        .delegations
+        .iter()
+        .enumerate()
+        .map(|(k, g)| DelegationRow {
+            anchor: format!("delegation-{k}"),
+            from: g.from.clone(),
+            to: g.to.clone(),
+            external: yes_no(g.external),
+            authentication: tr(format!("auth_{}", g.authentication)),
+            flags: flags_of(&format!("{}->{}", g.from, g.to)),
+        })
+        .collect();
+    Some(AgentsView {
+        graph: graph(d, &flags),
+        agents,
+        delegations,
+    })
+}
+
+/// Agents in the first column, their tools in the second, the agents they delegate to
+/// outside the use case in the third; an edge is risky when a rule fired for its element.
+fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    let mut agent_pos: HashMap<&str, (u32, u32)> = HashMap::new();
+    let mut row_tool = 0u32;
+    for a in &d.agents {
+        let first = row_tool;
+        let y_tools: Vec<u32> = a
+            .tools
+            .iter()
+            .map(|_| {
+                row_tool += 1;
+                (row_tool - 1) * ROW + 20
+            })
+            .collect();
+        let span = row_tool.max(first + 1) - first;
+        let y = first * ROW + 20 + (span - 1) * ROW / 2;
+        if a.tools.is_empty() {
+            row_tool += 1;
+        }
+        let risky = flags.contains_key(a.id.as_str());
+        nodes.push(GraphNode {
+            x: COLUMNS[0],
+            y,
+            label: short(&a.name),
+            kind: "agent",
+            risky,
+        });
+        agent_pos.insert(a.id.as_str(), (COLUMNS[0] + BOX, y));
+        for (t, ty) in a.tools.iter().zip(y_tools) {
+            let risky = flags.contains_key(format!("{}/{}", a.id, t.name).as_str());
+            nodes.push(GraphNode {
+                x: COLUMNS[1],
+                y: ty,
+                label: short(&t.name),
+                kind: "tool",
+                risky,
+            });
+            edges.push(GraphEdge {
+                x1: COLUMNS[0] + BOX,
+                y1: y + 12,
+                x2: COLUMNS[1],
+                y2: ty + 12,
+                risky,
+                delegation: false,
+            });
+        }
+    }
+    let mut row_ext = 0u32;
+    for g in &d.delegations {
+        let Some(&(fx, fy)) = agent_pos.get(g.from.as_str()) else {
+            continue;
+        };
+        let risky = flags.contains_key(format!("{}->{}", g.from, g.to).as_str());
+        let (x2, y2) = match agent_pos.get(g.to.as_str()).filter(|_| !g.external) {
+            Some(&(tx, ty)) => (tx - BOX, ty + 12),
+            None => {
+                let y = row_ext * ROW + 20;
+                row_ext += 1;
+                nodes.push(GraphNode {
+                    x: COLUMNS[2],
+                    y,
+                    label: short(&g.to),
+                    kind: "external",
+                    risky,
+                });
+                (COLUMNS[2], y + 12)
+            }
+        };
+        edges.push(GraphEdge {
+            x1: fx,
+            y1: fy + 12,
+            x2,
+            y2,
+            risky,
+            delegation: true,
+        });
+    }
+    Graph {
+        width: COLUMNS[2] + BOX + 10,
+        height: row_tool.max(row_ext).max(1) * ROW + 30,
+        nodes,
+        edges,
+    }
+}
