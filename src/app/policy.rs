@@ -3,13 +3,50 @@
 //! into per-agent, per-tool decisions by `domain::policy`.
 
 use crate::db::cases::{self as store, StoredRevision};
-use crate::db::DbConnection;
+use crate::db::{audit, DbConnection};
 use crate::domain::access::Scope;
 use crate::domain::case::{Status, Tier};
+use crate::domain::digest::sha256_hex;
 use crate::domain::policy::{self, Approval, Policy};
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
+
+/// A policy is served only for what the audit trail vouches for: the revision's "triaged"
+/// event must record the digests of the triage and declarations stored with it. A revision
+/// without one (restored from an export) has no policy until submitted again; a mismatch
+/// means the stored revision was changed outside the service.
+fn vouch(conn: &mut DbConnection, id: &str, r: &StoredRevision) -> AppResult<()> {
+    let events = audit::for_case(conn, id)?;
+    let triaged = events.iter().rev().find_map(|e| {
+        let d: serde_json::Value = serde_json::from_str(&e.details_json).ok()?;
+        (e.action == "triaged" && d["revision"] == r.revision).then_some(d)
+    });
+    let Some(d) = triaged else {
+        return Err(AppError::conflict(
+            format!(
+                "revision {} has no triage in the audit trail (restored from an export?): submit the case again to get a policy",
+                r.revision
+            ),
+            None,
+        ));
+    };
+    let expected = (
+        Some(sha256_hex(&r.triage)),
+        store::declarations_digest(&r.declarations),
+    );
+    let recorded = (
+        d["triage_sha256"].as_str().map(String::from),
+        d["declarations_sha256"].as_str().map(String::from),
+    );
+    if expected != recorded {
+        return Err(AppError::broken(format!(
+            "use case {id} revision {}: the stored triage or declarations differ from what its audit trail recorded",
+            r.revision
+        )));
+    }
+    Ok(())
+}
 
 /// The policy of revision `revision` of a case within `scope` (what the caller may read), or
 /// of its current revision when that is approved. A revision that was never approved has
@@ -48,6 +85,7 @@ pub fn of(
             Some(case.row.version),
         ));
     };
+    vouch(conn, id, &stored)?;
     let StoredRevision {
         revision,
         tier,

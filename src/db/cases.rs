@@ -417,9 +417,11 @@ fn submitted_event(case: &Case, r: &CaseRow, triage: &Triage) -> serde_json::Val
     })
 }
 
-/// A case's declarations JSON, when it declares anything.
-fn declared(json: &str) -> Option<&str> {
-    (json != "{}" && json != r#"{"agents":[],"delegations":[]}"#).then_some(json)
+/// The digest of a case's declarations JSON that its "triaged" audit event records, when it
+/// declares anything.
+pub fn declarations_digest(json: &str) -> Option<String> {
+    (json != "{}" && json != r#"{"agents":[],"delegations":[]}"#)
+        .then(|| super::users::sha256_hex(json))
 }
 
 /// The audit events of a submission: submitted, then triaged.
@@ -453,7 +455,7 @@ fn submission_events<'a>(
                 "route": triage.route,
                 "fired": triage.fired.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
                 "triage_sha256": r.triage.as_deref().map(super::users::sha256_hex),
-                "declarations_sha256": declared(&r.declarations).map(super::users::sha256_hex),
+                "declarations_sha256": declarations_digest(&r.declarations),
                 "scores": [scores.business_value, scores.feasibility, scores.readiness, scores.priority],
             }),
         },
@@ -588,6 +590,7 @@ pub fn for_each_triaged(
         Option<String>,
         Option<String>,
         String,
+        String,
     );
     let mut after = String::new();
     loop {
@@ -605,6 +608,7 @@ pub fn for_each_triaged(
                 use_cases::route,
                 use_cases::rules_version,
                 use_cases::answers,
+                use_cases::declarations,
             ))
             .load(conn)?;
         let Some(last) = rows.last() else {
@@ -612,7 +616,7 @@ pub fn for_each_triaged(
         };
         after = last.0.clone();
         let mut stored = Vec::with_capacity(rows.len());
-        for (id, agency, title, tier, route, version, answers) in rows {
+        for (id, agency, title, tier, route, version, answers, declarations) in rows {
             let (Some(tier), Some(route)) = (tier, route) else {
                 continue;
             };
@@ -626,6 +630,7 @@ pub fn for_each_triaged(
                 route,
                 rules_version: version.unwrap_or_default(),
                 answers: serde_json::from_str(&answers)?,
+                declarations: serde_json::from_str(&declarations)?,
             });
         }
         f(stored);

@@ -15,6 +15,7 @@ use super::{agencies as agency_db, cases, new_id, users as user_db, DbConnection
 use crate::domain::access::{Principal, ReviewScope, Role, Scope};
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
+use crate::vocab::agents::Declarations;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -24,6 +25,16 @@ pub struct AssessmentRecord {
     pub triage: Value,
     pub rules_version: String,
     pub created_at: DateTime<Utc>,
+    /// The revision's agent declarations (`{}` when none).
+    #[serde(default = "empty_object")]
+    pub declarations: Value,
+    /// When the revision was approved (its guardrail policy is served).
+    #[serde(default)]
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+fn empty_object() -> Value {
+    json!({})
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +71,9 @@ pub struct CaseRecord {
     pub triage: Option<Value>,
     pub assessments: Vec<AssessmentRecord>,
     pub decisions: Vec<DecisionRecord>,
+    /// The agents, tools and delegations it declares (`{}` when none).
+    #[serde(default = "empty_object")]
+    pub declarations: Value,
 }
 
 fn json_of(s: &str) -> AppResult<Value> {
@@ -109,21 +123,33 @@ fn assessments_of(
     ids: &[&str],
 ) -> AppResult<HashMap<String, Vec<AssessmentRecord>>> {
     let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
-    let rows: Vec<(String, i32, String, String, String, String, NaiveDateTime)> =
-        assessments::table
-            .filter(assessments::use_case_id.eq_any(ids))
-            .order((assessments::use_case_id, assessments::revision))
-            .select((
-                assessments::use_case_id,
-                assessments::revision,
-                assessments::answers,
-                assessments::scores,
-                assessments::triage,
-                assessments::rules_version,
-                assessments::created_at,
-            ))
-            .load(conn)?;
-    for (cid, revision, answers, scores, triage, rules_version, at) in rows {
+    type Row = (
+        String,
+        i32,
+        String,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        String,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Row> = assessments::table
+        .filter(assessments::use_case_id.eq_any(ids))
+        .order((assessments::use_case_id, assessments::revision))
+        .select((
+            assessments::use_case_id,
+            assessments::revision,
+            assessments::answers,
+            assessments::scores,
+            assessments::triage,
+            assessments::rules_version,
+            assessments::created_at,
+            assessments::declarations,
+            assessments::approved_at,
+        ))
+        .load(conn)?;
+    for (cid, revision, answers, scores, triage, rules_version, at, declared, approved) in rows {
         assessed.entry(cid).or_default().push(AssessmentRecord {
             revision,
             answers: json_of(&answers)?,
@@ -131,6 +157,8 @@ fn assessments_of(
             triage: json_of(&triage)?,
             rules_version,
             created_at: at.and_utc(),
+            declarations: json_of(&declared)?,
+            approved_at: approved.map(|t| t.and_utc()),
         });
     }
     Ok(assessed)
@@ -195,6 +223,7 @@ pub fn export(
                 assessments: assessed.remove(&r.id).unwrap_or_default(),
                 decisions: decided.remove(&r.id).unwrap_or_default(),
                 answers: json_of(&r.answers)?,
+                declarations: json_of(&r.declarations)?,
                 scores: r.scores.as_deref().map(json_of).transpose()?,
                 triage: r.triage.as_deref().map(json_of).transpose()?,
                 id: r.id,
@@ -247,6 +276,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "triage",
     "assessments",
     "decisions",
+    "declarations",
 ];
 
 impl CaseRecord {
@@ -295,6 +325,7 @@ impl CaseRecord {
                 .unwrap_or_default(),
             serde_json::to_string(&self.assessments).unwrap_or_default(),
             serde_json::to_string(&self.decisions).unwrap_or_default(),
+            self.declarations.to_string(),
         ]
     }
 
@@ -357,6 +388,7 @@ impl CaseRecord {
                 .transpose()
                 .map_err(|e| AppError::invalid("decisions", &e.to_string()))?
                 .unwrap_or_default(),
+            declarations: opt_json("declarations")?.unwrap_or_else(empty_object),
         })
     }
 }
@@ -423,6 +455,8 @@ fn restore_history(conn: &mut DbConnection, r: &CaseRecord, agency: &str) -> App
                 assessments::route.eq(text_of(&a.triage, "route")),
                 assessments::rules_version.eq(&a.rules_version),
                 assessments::created_at.eq(utc(a.created_at)),
+                assessments::declarations.eq(a.declarations.to_string()),
+                assessments::approved_at.eq(a.approved_at.map(utc)),
             ))
             .execute(conn)?;
     }
@@ -453,6 +487,13 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
     }
     if Status::parse(&r.status).is_none() {
         return Err(AppError::invalid("status", "not a status"));
+    }
+    let declared =
+        std::iter::once(&r.declarations).chain(r.assessments.iter().map(|a| &a.declarations));
+    for d in declared {
+        if let Err(e) = serde_json::from_value::<Declarations>(d.clone()) {
+            return Err(AppError::invalid("declarations", &e.to_string()));
+        }
     }
     if use_cases::table
         .filter(use_cases::id.eq(&r.id))
@@ -500,6 +541,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                     use_cases::triage.eq(text(&r.triage)),
                     use_cases::escalated.eq(r.escalated),
                     use_cases::import_key.eq(&r.import_key),
+                    use_cases::declarations.eq(r.declarations.to_string()),
                 ),
             ))
             .execute(conn)?;

@@ -7,6 +7,7 @@ use super::answers::{self, Answers};
 use super::case::{Route, Tier};
 use super::triage::triage;
 use crate::rules::RuleSet;
+use crate::vocab::agents::Declarations;
 
 /// A submitted case as stored: its answers and the triage it got.
 pub struct Stored {
@@ -17,6 +18,8 @@ pub struct Stored {
     pub route: Route,
     pub rules_version: String,
     pub answers: Answers,
+    /// Its agents, tools and delegations (rules read them too).
+    pub declarations: Declarations,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,7 +68,8 @@ impl Summary {
                 handles.push(s.spawn(move || {
                     part.into_iter()
                         .map(|c| {
-                            let eff = answers::effective(&candidate.questionnaire, &c.answers);
+                            let eff = answers::effective(&candidate.questionnaire, &c.answers)
+                                .with_declarations(&c.declarations);
                             let t = triage(candidate, &eff);
                             (c, t.tier, t.route)
                         })

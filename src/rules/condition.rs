@@ -1038,6 +1038,65 @@ mod tests {
     }
 
     #[test]
+    fn declared_elements_are_checked_like_questions() {
+        let ok = [
+            (
+                None,
+                r#"tools.exists(t, t.effect == "financial" && !has(t.max_amount))"#,
+            ),
+            (None, r#"agents.exists(a, a.tools.exists(t, t.open_world))"#),
+            (
+                Some(Each::Tool),
+                r#"tool.effect in ["read", "write"] && agent.autonomy >= 3"#,
+            ),
+            (Some(Each::Tool), r#"agent.data.exists(d, d == "health")"#),
+            (
+                Some(Each::Delegation),
+                r#"delegation.external && delegation.authentication == "none""#,
+            ),
+        ];
+        for (each, src) in ok {
+            assert!(Condition::compile_for(src, &Qs, each).is_ok(), "{src}");
+        }
+        for (each, src, msg) in [
+            (
+                Some(Each::Tool),
+                r#"tool.efect == "read""#,
+                "tool has no field `efect`",
+            ),
+            (
+                Some(Each::Tool),
+                r#"tool.effect == "teleport""#,
+                "\"teleport\" is not a value",
+            ),
+            (
+                Some(Each::Tool),
+                r#"tool.effect in ["read", "nuke"]"#,
+                "\"nuke\" is not a value",
+            ),
+            (
+                None,
+                r#"tools.exists(t, t.approval == "sometimes")"#,
+                "\"sometimes\" is not a value",
+            ),
+            (
+                Some(Each::Agent),
+                r#""genomes" in agent.data"#,
+                "\"genomes\" is not a value",
+            ),
+            (None, r#"tool.open_world"#, "unknown variable `tool`"),
+            (
+                Some(Each::Agent),
+                r#"delegation.external"#,
+                "unknown variable `delegation`",
+            ),
+        ] {
+            let errs = Condition::compile_for(src, &Qs, each).unwrap_err();
+            assert!(errs[0].message.contains(msg), "{src}: {:?}", errs);
+        }
+    }
+
+    #[test]
     fn an_unknown_question_id_is_an_error_at_its_position() {
         let errs =
             Condition::compile("answers.autonomy_level > 1 && answers.autonmy", &Qs).unwrap_err();

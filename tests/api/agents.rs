@@ -344,3 +344,76 @@ async fn the_case_page_shows_agents_tools_and_risky_delegations() {
     assert!(fr.text.contains("Agents et outils"), "{}", fr.text);
     assert!(fr.text.contains("Délègue à un agent externe"));
 }
+
+/// A policy is served only for what the audit trail vouches for: a revision's declarations
+/// changed in the database after approval make its policy an error, never a silently wider
+/// guardrail.
+#[actix_web::test]
+async fn a_policy_is_refused_when_its_revision_was_changed_in_storage() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNICEF");
+    let reviewer = senior(&app);
+    let c = app
+        .post(
+            "/api/v1/use-cases",
+            &submitter,
+            &declared_body("analytics_agent_runs_code"),
+        )
+        .await;
+    let id = c.json["id"].as_str().unwrap().to_string();
+    let s = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/submit"),
+            &submitter,
+            &json!({}),
+        )
+        .await;
+    let a = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/decisions"),
+            &reviewer,
+            &json!({"action": "approve", "rationale": "ok", "version": s.json["version"]}),
+        )
+        .await;
+    assert_eq!(a.json["status"], "approved", "{}", a.text);
+    let url = format!("/api/v1/use-cases/{id}/policy");
+    let served = app.get(&url, &submitter).await;
+    assert_eq!(served.status, 200);
+
+    // The command line prints the same document.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aitriage"))
+            .env("DATABASE_URL", &app.state.config.database_url)
+            .env_remove("RULES_DIR")
+            .env("RUST_LOG", "error")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["policy", "export", &id]);
+    let printed: Value = serde_json::from_str(&stdout_of_success(&out)).unwrap();
+    assert_eq!(printed, served.json);
+    let not_yet = cli(&["policy", "export", &id, "--revision", "3"]);
+    assert!(
+        !not_yet.status.success(),
+        "a revision the case does not have"
+    );
+    assert!(not_yet.stdout.is_empty());
+
+    // Someone with database access declares the code sandboxed, to lift the deny.
+    let mut conn = app.pool.get().unwrap();
+    let n = diesel::sql_query(
+        "UPDATE assessments SET declarations = replace(declarations, '\"sandboxed\":false', '\"sandboxed\":true')",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert_eq!(n, 1);
+    let r = app.get(&url, &submitter).await;
+    let p = r.problem(500);
+    assert!(p["request_id"].is_string());
+    assert!(
+        !r.text.contains("sandboxed"),
+        "the cause is logged, not shown"
+    );
+}

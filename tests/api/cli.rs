@@ -53,6 +53,24 @@ fn rules_check_names_file_line_and_column_for_each_kind_of_mistake() {
             "when = 'answers.generative && && answers.public_facing'",
             "CEL syntax error",
         ),
+        (
+            "risks/declarations.toml",
+            "when = 'tool.effect == \"code_execution\" && !tool.sandboxed'",
+            "when = 'tool.effect == \"code_execution\" && !tool.sandbox'",
+            "tool has no field `sandbox`",
+        ),
+        (
+            "risks/declarations.toml",
+            "each = \"delegation\"\nguardrail = \"deny\"",
+            "guardrail = \"deny\"",
+            "give the rule `each`",
+        ),
+        (
+            "risks/declarations.toml",
+            "each = \"agent\"",
+            "each = \"agnet\"",
+            "`agnet` is not one of agent, tool, delegation",
+        ),
         ("risks/agentic.toml", "severity = 4\nlikelihood = 3\nreview_group = \"security\"\nrationale = \"The system acts without", "severity = 7\nlikelihood = 3\nreview_group = \"security\"\nrationale = \"The system acts without", "severity must be from 1 to 5"),
         (
             "questionnaire.toml",

@@ -65,6 +65,14 @@ both_backends! {
         let n = app.post(&format!("/api/v1/use-cases/{id}/decisions"), &reviewer, &json!({"action": "comment", "rationale": "Noted \"quotes\", commas, and\nnew lines.", "version": 3})).await;
         assert_eq!(n.status, 200, "{}", n.text);
         app.draft(&t, "cv_screening").await;
+        // An agentic case: its declarations, and each revision's, travel too.
+        let mut agentic = case_body("cash_assistance_disbursement_agent");
+        agentic["agents"] = serde_json::to_value(&example("cash_assistance_disbursement_agent").declarations.agents).unwrap();
+        let a = app.post("/api/v1/use-cases", &t, &agentic).await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        let agentic_id = a.json["id"].as_str().unwrap().to_string();
+        let s = app.post(&format!("/api/v1/use-cases/{agentic_id}/submit"), &t, &json!({})).await;
+        assert_eq!(s.status, 200, "{}", s.text);
         // A title that a spreadsheet would run as a formula.
         let mut body = case_body("public_faq_chatbot");
         body["title"] = json!("=HYPERLINK(\"http://evil.example\",\"open\")");
@@ -80,16 +88,20 @@ both_backends! {
             let file = write(dir.path(), if format == Format::Csv { "x.csv" } else { "x.jsonl" }, &first);
             let empty = TestApp::sqlite().await;
             let r = import(&empty, &file);
-            assert_eq!((r.restored, r.rejected.len()), (4, 0), "{}", r.render());
+            assert_eq!((r.restored, r.rejected.len()), (5, 0), "{}", r.render());
             let second = export_text(&empty, format);
             assert_eq!(first, second, "the round trip lost something");
-            assert_eq!(import(&empty, &file).present, 4, "restoring twice creates nothing");
+            assert_eq!(import(&empty, &file).present, 5, "restoring twice creates nothing");
         }
         let line = export_text(&app, Format::Jsonl).lines().find(|l| l.contains(id)).unwrap().to_string();
         let rec: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(rec["decisions"].as_array().unwrap().len(), 2);
         assert_eq!(rec["assessments"][0]["triage"]["tier"], "critical");
         assert_eq!(rec["escalated"], true);
+        let line = export_text(&app, Format::Jsonl).lines().find(|l| l.contains(&agentic_id)).unwrap().to_string();
+        let rec: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(rec["declarations"]["agents"][0]["tools"][1]["name"], "send_payment");
+        assert_eq!(rec["assessments"][0]["declarations"], rec["declarations"]);
     }
 }
 
