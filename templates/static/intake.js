@@ -6,6 +6,20 @@
   "use strict";
   var form = document.getElementById("intake");
   var panel = document.getElementById("preview");
+  // A chosen file fills the box it names: the form sends text, so files are read here.
+  Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-fills]"), function (input) {
+    input.addEventListener("change", function () {
+      var target = document.getElementById(input.getAttribute("data-fills"));
+      var file = input.files && input.files[0];
+      if (!target || !file || !window.FileReader) { return; }
+      var reader = new FileReader();
+      reader.onload = function () {
+        target.value = String(reader.result);
+        target.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      reader.readAsText(file);
+    });
+  });
   if (!form || !window.fetch || !window.URLSearchParams) { return; }
   var timer = null;
   function set(id, text) { var el = document.getElementById(id); if (el) { el.textContent = text; } }

@@ -417,3 +417,95 @@ async fn a_policy_is_refused_when_its_revision_was_changed_in_storage() {
         "the cause is logged, not shown"
     );
 }
+
+/// The intake form takes declarations as pasted JSON and imports an MCP tools/list document
+/// into them; declarations that do not check come back on the form, naming the element, and
+/// nothing is stored.
+#[actix_web::test]
+async fn the_intake_form_takes_declarations_and_imports() {
+    use crate::pages::{benign_form, get, post_form, session};
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNHCR", "sub@unhcr.test", &[Role::Submitter]);
+    let form = app.send(get("/use-cases/new", &cookie)).await;
+    assert!(
+        form.text.contains("id=\"in-declarations\"")
+            && form.text.contains("id=\"in-import-document\"")
+    );
+
+    let case = example("case_records_assistant_mcp");
+    let declared = serde_json::to_string(&case.declarations).unwrap();
+    let mcp = case.imports[0].document.to_string();
+    let mut pairs = benign_form("Records assistant");
+    pairs.push(("csrf".into(), csrf.clone()));
+    pairs.push(("action".into(), "save".into()));
+    let before = app.counts();
+
+    let mut bad = pairs.clone();
+    bad.push((
+        "declarations".into(),
+        declared.replace("\"autonomy\":3", "\"autonomy\":8"),
+    ));
+    let refused = app
+        .send(post_form(
+            "/use-cases/new",
+            &cookie,
+            &bad.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        ))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.text.contains("agents[0].autonomy"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("&quot;autonomy&quot;:8"),
+        "what was typed is kept"
+    );
+    assert_eq!(app.counts(), before);
+
+    let mut good = pairs.clone();
+    good.push(("declarations".into(), declared));
+    good.push(("import_format".into(), "mcp_tools_list".into()));
+    good.push(("import_agent".into(), "records".into()));
+    good.push(("import_document".into(), mcp));
+    let saved = app
+        .send(post_form(
+            "/use-cases/new",
+            &cookie,
+            &good
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        ))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let location = saved.headers.get("location").unwrap().to_str().unwrap();
+    let id = location
+        .trim_start_matches("/use-cases/")
+        .split('?')
+        .next()
+        .unwrap();
+    let owner = app.user(
+        "UNICC",
+        "po@unicc.test",
+        &[Role::PortfolioOwner],
+        ReviewScope::All,
+    );
+    let got = app.get(&format!("/api/v1/use-cases/{id}"), &owner).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    let tools = got.json["agents"][0]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 3, "{}", got.text);
+    assert_eq!(
+        got.json["answers"]["autonomy_level"], 3,
+        "derived from the agent"
+    );
+
+    // The edit form shows the stored declarations, ready to change.
+    let edit = app
+        .send(get(&format!("/use-cases/{id}/edit"), &cookie))
+        .await;
+    assert!(edit.text.contains("close_case"), "{}", edit.text);
+}

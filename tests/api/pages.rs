@@ -8,7 +8,12 @@ use serde_json::json;
 use crate::helpers::*;
 
 /// A browser session for a user created with `roles`: the session cookie and its CSRF token.
-fn session(app: &TestApp, agency: &str, email: &str, roles: &[Role]) -> (String, String) {
+pub(crate) fn session(
+    app: &TestApp,
+    agency: &str,
+    email: &str,
+    roles: &[Role],
+) -> (String, String) {
     app.user(agency, email, roles, ReviewScope::All);
     let mut c = app.pool.get().unwrap();
     let id = aitriage::db::users::find_id_by_email(&mut c, email)
@@ -21,13 +26,13 @@ fn session(app: &TestApp, agency: &str, email: &str, roles: &[Role]) -> (String,
     (token, csrf)
 }
 
-fn get(path: &str, cookie: &str) -> TestRequest {
+pub(crate) fn get(path: &str, cookie: &str) -> TestRequest {
     TestRequest::get()
         .uri(path)
         .insert_header(("Cookie", format!("aitriage_session={cookie}")))
 }
 
-fn post_form(path: &str, cookie: &str, pairs: &[(&str, &str)]) -> TestRequest {
+pub(crate) fn post_form(path: &str, cookie: &str, pairs: &[(&str, &str)]) -> TestRequest {
     let body: String = pairs
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -73,7 +78,7 @@ fn enc(s: &str) -> String {
 }
 
 /// The benign example case as form fields.
-fn benign_form(title: &str) -> Vec<(String, String)> {
+pub(crate) fn benign_form(title: &str) -> Vec<(String, String)> {
     let mut v = vec![
         ("title".to_string(), title.to_string()),
         ("business_function".into(), "Procurement".into()),

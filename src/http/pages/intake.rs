@@ -16,6 +16,7 @@ use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::app;
 use crate::db::cases::{self, CaseFields, CasePatch};
+use crate::domain::agents;
 use crate::domain::answers::{self, Answers};
 use crate::domain::hints::{describe, CaseText, HintView};
 use crate::domain::FieldError;
@@ -23,6 +24,7 @@ use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::Questionnaire;
+use crate::vocab::agents::{Declarations, ImportFormat};
 
 #[derive(Serialize)]
 struct ErrorView {
@@ -42,6 +44,13 @@ struct IntakePage<'a> {
     title_error: Option<String>,
     summary_error: Option<String>,
     function_error: Option<String>,
+    declarations_value: String,
+    declarations_error: Option<String>,
+    import_agent_value: String,
+    import_document_value: String,
+    import_mcp: bool,
+    import_a2a: bool,
+    import_error: Option<String>,
     errors: Vec<ErrorView>,
     sections: Vec<SectionView>,
 }
@@ -53,6 +62,40 @@ struct Filled {
     function: String,
     answers: Answers,
     raw: HashMap<String, String>,
+    /// The agent declarations as typed (JSON), and a document to import into them.
+    declarations: String,
+    import: [String; 3],
+}
+
+impl Filled {
+    /// A form holding a stored case (or nothing, for a new one).
+    fn of(case: Option<&cases::Case>) -> Result<Filled, PageError> {
+        let Some(c) = case else {
+            return Ok(Filled {
+                title: String::new(),
+                summary: String::new(),
+                function: String::new(),
+                answers: Answers::new(),
+                raw: HashMap::new(),
+                declarations: String::new(),
+                import: Default::default(),
+            });
+        };
+        let d = c.declarations()?;
+        Ok(Filled {
+            title: c.row.title.clone(),
+            summary: c.row.summary.clone(),
+            function: c.row.business_function.clone(),
+            answers: c.answers()?,
+            raw: HashMap::new(),
+            declarations: if d.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&d).map_err(AppError::from)?
+            },
+            import: Default::default(),
+        })
+    }
 }
 
 /// Each answer on its own, keeping the valid ones: a form with one bad answer keeps the rest.
@@ -111,6 +154,13 @@ fn render(
         title_error: err("title"),
         summary_error: err("summary"),
         function_error: err("business_function"),
+        declarations_value: f.declarations.clone(),
+        declarations_error: err("declarations"),
+        import_mcp: f.import[0] == "mcp_tools_list",
+        import_a2a: f.import[0] == "a2a_agent_card",
+        import_agent_value: f.import[1].clone(),
+        import_document_value: f.import[2].clone(),
+        import_error: err("import"),
         errors: errors
             .iter()
             .map(|e| {
@@ -155,8 +205,52 @@ fn require_submitter(viewer: &Viewer) -> Result<(), PageError> {
     }
 }
 
+/// The agent declarations a form holds, with the document it imports merged in, checked.
+/// A problem is reported on the declarations box or the import, naming the element.
+fn read_declarations(
+    q: &Questionnaire,
+    text: &str,
+    import: &[String; 3],
+) -> Result<Declarations, Vec<FieldError>> {
+    let on = |field: &str, e: Vec<FieldError>| -> Vec<FieldError> {
+        e.into_iter()
+            .map(|e| FieldError::new(field, format!("{}: {}", e.field, e.message)))
+            .collect()
+    };
+    let mut d: Declarations = if text.is_empty() {
+        Declarations::default()
+    } else {
+        serde_json::from_str(text).map_err(|e| {
+            vec![FieldError::new(
+                "declarations",
+                format!("not valid declarations: {e}"),
+            )]
+        })?
+    };
+    let [format, agent, document] = import;
+    if !document.is_empty() {
+        let format = ImportFormat::parse(format)
+            .ok_or_else(|| vec![FieldError::new("import", "choose what the document is")])?;
+        let doc: serde_json::Value = serde_json::from_str(document)
+            .map_err(|e| vec![FieldError::new("import", format!("not valid JSON: {e}"))])?;
+        agents::import(&mut d, format, agent, &doc).map_err(|e| on("import", e))?;
+    }
+    agents::check(q, d).map_err(|e| on("declarations", e))
+}
+
+fn import_fields(form: &Form) -> [String; 3] {
+    [
+        form.text("import_format"),
+        form.text("import_agent"),
+        form.text("import_document"),
+    ]
+}
+
 /// Reads the form; returns what was filled and every problem with it.
-fn read(state: &AppState, form: &Form) -> (Filled, Result<Answers, Vec<FieldError>>) {
+fn read(
+    state: &AppState,
+    form: &Form,
+) -> (Filled, Result<(Answers, Declarations), Vec<FieldError>>) {
     let rules = state.rules();
     let q = &rules.questionnaire;
     let (json, mut errors, raw) = answers_json(q, form);
@@ -166,6 +260,8 @@ fn read(state: &AppState, form: &Form) -> (Filled, Result<Answers, Vec<FieldErro
         function: form.text("business_function"),
         answers: lenient(q, &json),
         raw,
+        declarations: form.text("declarations"),
+        import: import_fields(form),
     };
     if filled.title.is_empty() {
         errors.push(FieldError::new("title", "must not be blank"));
@@ -185,10 +281,16 @@ fn read(state: &AppState, form: &Form) -> (Filled, Result<Answers, Vec<FieldErro
     if let Err(e) = &parsed {
         errors.extend(e.iter().cloned());
     }
-    let result = if errors.is_empty() {
-        parsed
-    } else {
-        Err(errors)
+    let declared = read_declarations(q, &filled.declarations, &filled.import);
+    if let Err(e) = &declared {
+        errors.extend(e.iter().cloned());
+    }
+    let result = match (parsed, declared) {
+        (Ok(mut a), Ok(d)) if errors.is_empty() => {
+            agents::derive(q, &d, &mut a);
+            Ok((a, d))
+        }
+        _ => Err(errors),
     };
     (filled, result)
 }
@@ -196,13 +298,7 @@ fn read(state: &AppState, form: &Form) -> (Filled, Result<Answers, Vec<FieldErro
 /// `GET /use-cases/new`
 pub async fn new_form(state: Data<AppState>, viewer: Viewer) -> Result<HttpResponse, PageError> {
     require_submitter(&viewer)?;
-    let empty = Filled {
-        title: String::new(),
-        summary: String::new(),
-        function: String::new(),
-        answers: Answers::new(),
-        raw: HashMap::new(),
-    };
+    let empty = Filled::of(None)?;
     render(
         &state,
         &viewer,
@@ -260,9 +356,9 @@ pub async fn create(
     // "Submit" on a new form that is not complete stores nothing: the form comes back with
     // what is missing (a draft is saved only when asked to).
     let submitting = form.get("action") == Some("submit");
-    let answers = match parsed.and_then(|a| {
+    let (answers, declared) = match parsed.and_then(|(a, d)| {
         if !submitting {
-            return Ok(a);
+            return Ok((a, d));
         }
         let text = CaseText {
             title: &filled.title,
@@ -270,7 +366,7 @@ pub async fn create(
         };
         let (_, missing) = crate::domain::preview(&state.rules(), &a, text);
         if missing.is_empty() {
-            Ok(a)
+            Ok((a, d))
         } else {
             Err(missing)
         }
@@ -296,7 +392,7 @@ pub async fn create(
     };
     let rules = state.rules();
     let case = state
-        .db(move |c| app::cases::create(c, &who, fields, answers, Default::default(), &rules))
+        .db(move |c| app::cases::create(c, &who, fields, answers, declared, &rules))
         .await?;
     finish(state, viewer, &form, case, filled).await
 }
@@ -335,13 +431,7 @@ pub async fn edit_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let case = editable(&state, &viewer, &path).await?;
-    let filled = Filled {
-        title: case.row.title.clone(),
-        summary: case.row.summary.clone(),
-        function: case.row.business_function.clone(),
-        answers: case.answers()?,
-        raw: HashMap::new(),
-    };
+    let filled = Filled::of(Some(&case))?;
     render(
         &state,
         &viewer,
@@ -369,7 +459,7 @@ pub async fn update(
         .unwrap_or(case.row.version);
     let (filled, parsed) = read(&state, &form);
     let action = format!("/use-cases/{}/edit", case.row.id);
-    let answers = match parsed {
+    let (answers, declared) = match parsed {
         Ok(a) => a,
         Err(errors) => {
             return render(
@@ -383,6 +473,7 @@ pub async fn update(
             )
         }
     };
+    let redeclared = declared != case.declarations()?;
     let removed: Vec<String> = state
         .rules()
         .questionnaire
@@ -397,8 +488,8 @@ pub async fn update(
         business_function: Some(filled.function.clone()),
         set_answers: answers,
         remove_answers: removed,
-        agents: None,
-        delegations: None,
+        agents: redeclared.then_some(declared.agents),
+        delegations: redeclared.then_some(declared.delegations),
     };
     let who = viewer.user.clone();
     let id = case.row.id.clone();
@@ -437,7 +528,11 @@ pub async fn preview(
     let rules = state.rules();
     let q = &rules.questionnaire;
     let (json, _, _) = answers_json(q, &form);
-    let answers = lenient(q, &json);
+    let mut answers = lenient(q, &json);
+    // Declarations that do not check yet are left out of the preview, not refused.
+    let declared =
+        read_declarations(q, &form.text("declarations"), &import_fields(&form)).unwrap_or_default();
+    agents::derive(q, &declared, &mut answers);
     let eff = answers::effective(q, &answers);
     let title = form.text("title");
     let summary = form.text("summary");
@@ -445,7 +540,7 @@ pub async fn preview(
         title: &title,
         summary: &summary,
     };
-    let (a, missing) = crate::domain::preview(&rules, &answers, text);
+    let (a, missing) = crate::domain::preview_declared(&rules, &answers, text, &declared);
     let missing = missing.len();
     let lang = viewer.lang;
     Ok(HttpResponse::Ok().json(Preview {
