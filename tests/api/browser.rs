@@ -477,6 +477,24 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     .await;
     assert_eq!(d.text("h1").await, "Browser-tested drafting agent");
 
+    // An agentic case: its agents, tools and delegations as tables and a graph.
+    let agentic = {
+        use aitriage::db::schema::use_cases;
+        use diesel::prelude::*;
+        let mut c = app.pool.get().unwrap();
+        use_cases::table
+            .filter(use_cases::title.eq("Referral agent for partner services"))
+            .select(use_cases::id)
+            .first::<String>(&mut c)
+            .unwrap()
+    };
+    d.goto(&format!("{base}/use-cases/{agentic}")).await;
+    assert!(
+        d.displayed("#h-agents").await,
+        "the agents section is shown"
+    );
+    check.page(&d, "case-agents").await;
+
     d.close().await;
     assert!(
         check.violations.is_empty(),
