@@ -68,4 +68,27 @@ async fn the_openapi_document_describes_every_route() {
         read["401"]["$ref"], "#/components/responses/Unauthorized",
         "{read}"
     );
+    // The guardrail policy has a JSON Schema a runtime can validate against, down to each
+    // tool's decision.
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "Policy",
+        "AgentPolicy",
+        "ToolPolicy",
+        "DelegationPolicy",
+        "Guardrail",
+        "Agent",
+        "Tool",
+    ] {
+        assert!(schemas[name].is_object(), "no {name} schema");
+    }
+    let decision = serde_json::to_string(&schemas["Guardrail"]).unwrap();
+    for v in ["allow", "approve", "deny"] {
+        assert!(decision.contains(v), "{decision}");
+    }
+    assert_eq!(
+        paths["/api/v1/use-cases/{id}/policy"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Policy"
+    );
 }

@@ -84,10 +84,8 @@ struct GraphNode {
 
 #[derive(Serialize)]
 struct GraphEdge {
-    x1: u32,
-    y1: u32,
-    x2: u32,
-    y2: u32,
+    /// An SVG path.
+    d: String,
     risky: bool,
     delegation: bool,
 }
@@ -305,16 +303,24 @@ fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
                 risky,
             });
             edges.push(GraphEdge {
-                x1: COLUMNS[0] + BOX,
-                y1: y + 12,
-                x2: COLUMNS[1],
-                y2: ty + 12,
+                d: format!(
+                    "M{} {} L{} {}",
+                    COLUMNS[0] + BOX,
+                    y + 12,
+                    COLUMNS[1],
+                    ty + 12
+                ),
                 risky,
                 delegation: false,
             });
         }
     }
+    // Delegations leave the agent's box from below, run along a lane of their own under
+    // every tool, and enter the other agent from the left: they never cross a tool's box.
+    let rows = row_tool.max(1);
+    let lanes_top = rows * ROW + 16;
     let mut row_ext = 0u32;
+    let mut lane = 0u32;
     for g in &d.delegations {
         let Some(&(fx, fy)) = agent_pos.get(g.from.as_str()) else {
             continue;
@@ -335,18 +341,19 @@ fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
                 (COLUMNS[2], y + 12)
             }
         };
+        let lane_y = lanes_top + lane * 10;
+        let turn = x2.saturating_sub(14 + lane * 4);
+        let start = fx - BOX / 2 + lane * 6;
+        lane += 1;
         edges.push(GraphEdge {
-            x1: fx,
-            y1: fy + 12,
-            x2,
-            y2,
+            d: format!("M{start} {} V{lane_y} H{turn} V{y2} H{x2}", fy + 24),
             risky,
             delegation: true,
         });
     }
     Graph {
         width: COLUMNS[2] + BOX + 10,
-        height: row_tool.max(row_ext).max(1) * ROW + 30,
+        height: (row_tool.max(row_ext).max(1) * ROW + 30).max(lanes_top + lane * 10 + 10),
         nodes,
         edges,
     }
