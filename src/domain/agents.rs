@@ -406,7 +406,7 @@ fn scheme(kind: &str) -> Option<AuthScheme> {
         "apiKey" => Some(AuthScheme::ApiKey),
         "http" => Some(AuthScheme::Http),
         "oauth2" => Some(AuthScheme::Oauth2),
-        "openIdConnect" => Some(AuthScheme::OpenIdConnect),
+        "openIdConnect" => Some(AuthScheme::OpenidConnect),
         "mutualTLS" => Some(AuthScheme::MutualTls),
         _ => None,
     }

@@ -49,7 +49,7 @@ string_enum!(
         ApiKey = "api_key",
         Http = "http",
         Oauth2 = "oauth2",
-        OpenIdConnect = "openid_connect",
+        OpenidConnect = "openid_connect",
         MutualTls = "mutual_tls",
     }
 );
@@ -232,3 +232,25 @@ string_enum!(
         A2aAgentCard = "a2a_agent_card",
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON, the rules and the pages spell every value alike.
+    #[test]
+    fn every_value_has_one_spelling() {
+        fn same<T: Copy + Serialize + std::fmt::Display>(all: &[T]) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), v.to_string());
+            }
+        }
+        same(Effect::ALL);
+        same(IdentityKind::ALL);
+        same(ApprovalPoint::ALL);
+        same(AuthScheme::ALL);
+        same(Guardrail::ALL);
+        same(Each::ALL);
+        same(ImportFormat::ALL);
+    }
+}
