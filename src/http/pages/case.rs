@@ -313,7 +313,7 @@ fn triage_view(
         route_label: t(format!("route_{}", tr.route)),
         required_approvals: tr.required_approvals,
         senior_required: tr.senior_required,
-        review_groups: tr.review_groups.join(", "),
+        review_groups: tr.review_groups.join(&t("list_separator".into())),
         current_rules: tr.rules_version == rules.version,
         rules_version: tr.rules_version,
         risk_score: tr.risk_score,

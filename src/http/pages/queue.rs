@@ -131,7 +131,7 @@ pub async fn page(
                         .claimed_by
                         .as_ref()
                         .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
-                    pending: e.pending_groups.join(", "),
+                    pending: e.pending_groups.join(&t("list_separator".into())),
                     version: e.case.row.version,
                 }
             })

@@ -249,7 +249,7 @@ impl<'a> Base<'a> {
                     .iter()
                     .map(|r| pages.t(lang, &format!("role_{r}")))
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join(&pages.t(lang, "list_separator")),
             }),
             csrf: viewer.map(|v| v.csrf.clone()).unwrap_or_default(),
             nav: Nav {
