@@ -371,6 +371,7 @@ fn translations(
 ) -> Result<HashMap<String, crate::rules::i18n::Texts>, Vec<Diagnostic>> {
     let mut out = HashMap::new();
     let mut diags = Vec::new();
+    let mut gaps = Vec::new();
     for path in toml_files(&dir.join("i18n")) {
         let parsed = fs::read_to_string(&path)
             .map_err(|e| Diagnostic {
@@ -388,6 +389,7 @@ fn translations(
             }
         };
         diags.extend(texts.extra(set));
+        gaps.extend(texts.missing(set));
         let lang = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -397,6 +399,8 @@ fn translations(
     if diags.is_empty() {
         Ok(out)
     } else {
+        // Refused anyway: say every gap too, so one `rules check` lists all that is to do.
+        diags.extend(gaps);
         Err(diags)
     }
 }
