@@ -207,7 +207,7 @@ fn question_view(
 ) -> QuestionView {
     let value = raw.cloned().unwrap_or_else(|| match answer {
         Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
-        Some(Answer::Number(n)) => f.number(*n),
+        Some(Answer::Number(n)) => f.editable(*n),
         Some(Answer::Int(n)) if question.kind == Kind::Number => f.integer(*n),
         _ => String::new(),
     });

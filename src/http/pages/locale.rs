@@ -166,6 +166,18 @@ impl Formats {
         self.text_number(&v.to_string())
     }
 
+    /// A stored number as a form field shows it, written so that `read_number` reads it back
+    /// as the same number: `1.125` on an English page would be refused as ambiguous when the
+    /// form comes back, so it is shown as `1.1250`.
+    pub fn editable(&self, v: f64) -> String {
+        let shown = self.number(v);
+        if self.read_number(&shown) == Ok(v) {
+            return shown;
+        }
+        let places = v.to_string().split_once('.').map_or(0, |(_, f)| f.len());
+        self.fixed(v, places + 1)
+    }
+
     /// `digits` is Rust's plain rendering of a finite f64 (no exponent), which ICU4X parses.
     fn text_number(&self, digits: &str) -> String {
         digits
@@ -355,6 +367,14 @@ mod tests {
             assert_eq!(f.fixed(2.46, 1), half, "{code}");
             assert_eq!(f.number(2.5), half, "{code}");
             assert!(f.datetime(when).contains("2026"), "{code}");
+        }
+        assert_eq!(formats("en").editable(1.125), "1.1250");
+        assert_eq!(formats("fr").editable(250_000.0), "250\u{202f}000");
+        for code in ["ar", "zh", "en", "fr", "ru", "es"] {
+            let f = formats(code);
+            for v in [1.125, 250_000.0, 0.5, 1_250_000.75, -12.345, 42.0] {
+                assert_eq!(f.read_number(&f.editable(v)), Ok(v), "{code} {v}");
+            }
         }
         assert_eq!(formats("fr").datetime(when), "15 mars 2026, 14:05");
         assert_eq!(formats("zh").datetime(when), "2026年3月15日 14:05");
