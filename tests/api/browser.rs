@@ -296,6 +296,36 @@ impl Checker {
     }
 }
 
+/// axe-core's source, the screenshots folder (made if need be), and a browser session.
+async fn browser() -> (String, PathBuf, Driver) {
+    let axe_path = required("AXE_CORE_JS", &[], "axe-core (axe.min.js)");
+    let axe = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("reading axe-core at {}: {e}", axe_path.display()));
+    let driver = Driver::start().await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    (axe, dir, driver)
+}
+
+/// The demo portfolio seeded into `app` and served by the real server on a free port: its
+/// base URL and the demo users' password.
+fn serve_demo(app: &TestApp) -> (String, String) {
+    let password = {
+        let mut c = app.pool.get().unwrap();
+        aitriage::demo::seed(&mut c, &rules(), &rules_dir().join("cases"))
+            .unwrap()
+            .password
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = app.state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new()
+            .block_on(async move { aitriage::http::server(state, listener).unwrap().await })
+    });
+    (base, password)
+}
+
 async fn sign_in(d: &Driver, base: &str, email: &str, password: &str) {
     d.goto(&format!("{base}/login")).await;
     d.type_into("#email", email).await;
@@ -348,33 +378,14 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ignore = "needs Chromium, chromedriver and axe-core: set AXE_CORE_JS (.ci/run installs all three and sets it)"
 )]
 async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
-    let axe_path = required("AXE_CORE_JS", &[], "axe-core (axe.min.js)");
-    let axe = std::fs::read_to_string(&axe_path)
-        .unwrap_or_else(|e| panic!("reading axe-core at {}: {e}", axe_path.display()));
-    let driver = Driver::start().await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (axe, dir, d) = browser().await;
     let mut check = Checker {
         axe,
         dir,
         violations: Vec::new(),
     };
-
     let app = TestApp::sqlite().await;
-    let password = {
-        let mut c = app.pool.get().unwrap();
-        aitriage::demo::seed(&mut c, &rules(), &rules_dir().join("cases"))
-            .unwrap()
-            .password
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = app.state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { aitriage::http::server(state, listener).unwrap().await })
-    });
-    let d = driver;
+    let (base, password) = serve_demo(&app);
 
     d.goto(&format!("{base}/login")).await;
     check.page(&d, "login").await;
@@ -514,18 +525,9 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     ignore = "needs Chromium, chromedriver and axe-core: set AXE_CORE_JS (.ci/run installs all three and sets it)"
 )]
 async fn every_page_in_every_language_passes_axe_and_fits_a_phone() {
-    let axe_path = required("AXE_CORE_JS", &[], "axe-core (axe.min.js)");
-    let axe = std::fs::read_to_string(&axe_path)
-        .unwrap_or_else(|e| panic!("reading axe-core at {}: {e}", axe_path.display()));
-    let d = Driver::start().await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-
+    let (axe, dir, d) = browser().await;
     let app = TestApp::sqlite().await;
-    {
-        let mut c = app.pool.get().unwrap();
-        aitriage::demo::seed(&mut c, &rules(), &rules_dir().join("cases")).unwrap();
-    }
+    let (base, _) = serve_demo(&app);
     let everyone = [
         aitriage::domain::access::Role::Submitter,
         aitriage::domain::access::Role::Reviewer,
@@ -544,13 +546,6 @@ async fn every_page_in_every_language_passes_axe_and_fits_a_phone() {
             .unwrap();
         aitriage::db::users::set_password(&mut c, &id, "every language, every page").unwrap();
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = app.state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { aitriage::http::server(state, listener).unwrap().await })
-    });
 
     let mut problems = Vec::new();
     let mut visit = async |path: &str, name: &str, lang: &str| {

@@ -557,13 +557,22 @@ async fn without_a_choice_the_browsers_preferred_language_is_used() {
     let unknown = app.send(TestRequest::get().uri("/login?lang=xx")).await;
     assert_eq!(unknown.status, StatusCode::OK);
     assert!(unknown.text.contains("<html lang=\"en\""));
-    assert!(
-        !unknown
-            .headers
-            .get_all("set-cookie")
-            .any(|c| c.to_str().unwrap().starts_with("aitriage_lang=")),
+    assert_eq!(
+        cookie_set(&unknown, "aitriage_lang"),
+        None,
         "an unknown language is not remembered"
     );
+}
+
+/// The `name=value` of the cookie `name` a response sets, if it sets one.
+fn cookie_set(r: &Resp, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    r.headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&prefix))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
 }
 
 /// A language chosen on the sign-in page stays chosen: through sign-in, to the page it leads
@@ -583,16 +592,7 @@ async fn a_language_chosen_before_signing_in_stays_chosen_after() {
         )),
         "switching language on the sign-in page keeps where it leads"
     );
-    let lang_cookie = login
-        .headers
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("aitriage_lang="))
-        .expect("the choice is remembered")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let lang_cookie = cookie_set(&login, "aitriage_lang").expect("the choice is remembered");
     assert_eq!(lang_cookie, "aitriage_lang=ru");
     let signed_in = app
         .send(
@@ -606,16 +606,7 @@ async fn a_language_chosen_before_signing_in_stays_chosen_after() {
         "{}",
         signed_in.text
     );
-    let session = signed_in
-        .headers
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("aitriage_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = cookie_set(&signed_in, "aitriage_session").expect("a session");
     let cookies = format!("{session}; {lang_cookie}");
     let with = |path: &str| {
         TestRequest::get()
