@@ -26,6 +26,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The text of one rule file, kept while loading so byte offsets can become lines and columns.
+#[derive(Debug)]
 pub struct Source {
     pub path: PathBuf,
     pub text: String,

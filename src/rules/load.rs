@@ -367,42 +367,33 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<Diagnostic>> {
 
 /// The pack's translations (`i18n/<lang>.toml`). They are not part of the rules version: they
 /// change what people read, not a triage. A key the pack does not have (a renamed question,
-/// a removed rule) is refused, so a stale translation is noticed.
+/// a removed rule) is refused, so a stale translation is noticed; a missing one shows English
+/// (`rules check` reports it: `Texts::missing`).
 fn translations(
     dir: &Path,
     set: &RuleSet,
 ) -> Result<HashMap<String, crate::rules::i18n::Texts>, Vec<Diagnostic>> {
-    let known: HashSet<String> = crate::rules::i18n::keys(set)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
     let mut out = HashMap::new();
     let mut diags = Vec::new();
+    let mut gaps = Vec::new();
     for path in toml_files(&dir.join("i18n")) {
-        let problem = |message: String| Diagnostic {
-            file: path.clone(),
-            line: 1,
-            column: 1,
-            message,
-        };
         let parsed = fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| text.parse::<toml::Table>().map_err(|e| e.to_string()))
-            .and_then(|t| crate::rules::i18n::Texts::from_table(&t));
+            .map_err(|e| Diagnostic {
+                file: path.clone(),
+                line: 1,
+                column: 1,
+                message: e.to_string(),
+            })
+            .and_then(|text| crate::rules::i18n::Texts::parse(&path, text));
         let texts = match parsed {
             Ok(t) => t,
-            Err(e) => {
-                diags.push(problem(e));
+            Err(d) => {
+                diags.push(d);
                 continue;
             }
         };
-        let mut unknown: Vec<&String> = texts.0.keys().filter(|k| !known.contains(*k)).collect();
-        unknown.sort();
-        for k in unknown {
-            diags.push(problem(format!(
-                "{k}: the pack has nothing with this id to translate"
-            )));
-        }
+        diags.extend(texts.extra(set));
+        gaps.extend(texts.missing(set));
         let lang = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -412,6 +403,8 @@ fn translations(
     if diags.is_empty() {
         Ok(out)
     } else {
+        // Refused anyway: say every gap too, so one `rules check` lists all that is to do.
+        diags.extend(gaps);
         Err(diags)
     }
 }

@@ -462,3 +462,62 @@ fn an_operator_seals_the_trail_checkpoints_it_and_verify_catches_a_truncation() 
     let (ok, out) = run(&["audit", "verify", "--checkpoint", &cp]);
     assert!(!ok && out.contains("removed from the end"), "{out}");
 }
+
+/// A translation's gaps fail `rules check`, each named with its file, line and column and
+/// the English to translate; the same pack still loads for `serve`, which shows English there.
+#[test]
+fn rules_check_reports_a_missing_translation_where_it_belongs_and_fails() {
+    let prompt = "prompt = \"Quel problème le système d’IA résout-il, et pour qui\u{a0}?\"\n";
+    let (_dir, pack, _) = broken_pack("i18n/fr.toml", prompt, "\n");
+    let (ok, out) = check(&pack);
+    assert!(!ok, "{out}");
+    // Reported on the line after the entry it would follow (`safeguards`, the line before
+    // `[questions.purpose]` and its blank line).
+    let file = pack.join("i18n/fr.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let after = text
+        .lines()
+        .position(|l| l.starts_with("safeguards = "))
+        .unwrap()
+        + 1;
+    let expected = format!(
+        "{}:{}:1: questions.purpose.prompt: missing (English: \"What problem does the AI system solve, and for whom?\")",
+        file.display(),
+        after + 1
+    );
+    assert!(
+        out.lines().any(|l| l == expected),
+        "{expected}\nnot in:\n{out}"
+    );
+    assert!(out.contains("i18n/fr.toml: "), "{out}");
+    let rules = aitriage::rules::load_dir(&pack).expect("serve still loads the pack");
+    assert_eq!(
+        aitriage::rules::i18n::Localizer::of(&rules, "fr")
+            .prompt(rules.questionnaire.get("purpose").unwrap()),
+        "What problem does the AI system solve, and for whom?"
+    );
+}
+
+/// A translation of something the pack does not have is an error where it is written.
+#[test]
+fn rules_check_reports_an_extra_translation_at_its_key() {
+    for lang in ["ar", "zh", "fr", "ru", "es"] {
+        let file = format!("i18n/{lang}.toml");
+        let (_dir, pack, line) = broken_pack(
+            &file,
+            "[questions.purpose]\n",
+            "[questions.purpose]\n  subtitle = \"?\"\n",
+        );
+        let (ok, out) = check(&pack);
+        assert!(!ok, "{out}");
+        let expected = format!(
+            "{}:{}:3: questions.purpose.subtitle: the pack has nothing with this id to translate",
+            pack.join(&file).display(),
+            line + 1
+        );
+        assert!(
+            out.lines().any(|l| l == expected),
+            "{expected}\nnot in:\n{out}"
+        );
+    }
+}

@@ -426,21 +426,213 @@ async fn pages_speak_french_and_every_language_has_every_string() {
     let (cookie, _) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
     let fr = app.send(get("/?lang=fr", &cookie)).await;
     assert!(
-        fr.text.contains("<html lang=\"fr\">") && fr.text.contains("Portefeuille"),
+        fr.text.contains("<html lang=\"fr\" dir=\"ltr\">") && fr.text.contains("Portefeuille"),
         "{}",
         fr.text
     );
     let by_header = app
         .send(get("/", &cookie).insert_header(("Accept-Language", "fr-CH, fr;q=0.9")))
         .await;
-    assert!(by_header.text.contains("<html lang=\"fr\">"));
-    let en: toml::Table = toml::from_str(include_str!("../../templates/i18n/en.toml")).unwrap();
-    let fr: toml::Table = toml::from_str(include_str!("../../templates/i18n/fr.toml")).unwrap();
-    let missing: Vec<&String> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
-    let extra: Vec<&String> = fr.keys().filter(|k| !en.contains_key(*k)).collect();
+    assert!(by_header.text.contains("<html lang=\"fr\""));
+    let table = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
+    let en = table(include_str!("../../templates/i18n/en.toml"));
+    for (lang, text) in [
+        ("ar", include_str!("../../templates/i18n/ar.toml")),
+        ("zh", include_str!("../../templates/i18n/zh.toml")),
+        ("fr", include_str!("../../templates/i18n/fr.toml")),
+        ("ru", include_str!("../../templates/i18n/ru.toml")),
+        ("es", include_str!("../../templates/i18n/es.toml")),
+    ] {
+        let other = table(text);
+        let missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
+        let extra: Vec<&String> = other.keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "templates/i18n/{lang}.toml: missing {missing:?}; not in en.toml {extra:?}"
+        );
+        for (key, value) in &en {
+            let placeholders = |v: &toml::Value| -> Vec<String> {
+                let v = v.as_str().unwrap_or_default();
+                let mut found: Vec<String> = v
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|rest| rest.split_once('}').map(|(p, _)| p.to_string()))
+                    .collect();
+                found.sort();
+                found
+            };
+            assert_eq!(
+                placeholders(value),
+                placeholders(&other[key]),
+                "templates/i18n/{lang}.toml: {key} keeps the English placeholders"
+            );
+        }
+    }
+}
+
+/// The six languages: `<html lang dir>` say which one the page is in, Arabic runs right to
+/// left, and every page links to every language, each named in itself.
+#[actix_web::test]
+async fn every_page_says_its_language_and_direction_and_links_to_every_language() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "cv_screening").await;
+    let (cookie, _) = session(
+        &app,
+        "UNICEF",
+        "all@unicef.test",
+        &[Role::Submitter, Role::Reviewer, Role::PortfolioOwner],
+    );
+    let case = format!("/use-cases/{}", c["id"].as_str().unwrap());
+    let names = [
+        ("ar", "العربية"),
+        ("zh", "中文"),
+        ("en", "English"),
+        ("fr", "Français"),
+        ("ru", "Русский"),
+        ("es", "Español"),
+    ];
+    for (lang, _) in names {
+        let dir = if lang == "ar" { "rtl" } else { "ltr" };
+        for path in [
+            "/",
+            "/use-cases/new",
+            case.as_str(),
+            "/queue",
+            "/portfolio",
+            "/login",
+        ] {
+            let r = app.send(get(&format!("{path}?lang={lang}"), &cookie)).await;
+            assert_eq!(r.status, StatusCode::OK, "{path} {lang}");
+            assert!(
+                r.text
+                    .contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")),
+                "{path} in {lang}"
+            );
+            for (code, name) in names {
+                let link = format!("lang=\"{code}\" hreflang=\"{code}\"");
+                assert!(
+                    r.text.contains(&link) && r.text.contains(&format!(">{name}</a>")),
+                    "{path} in {lang} links to {code}"
+                );
+            }
+            assert!(
+                r.text.contains(&format!(
+                    "hreflang=\"{lang}\" dir=\"{dir}\" aria-current=\"true\""
+                )),
+                "{path}: the current language is marked"
+            );
+        }
+    }
+    let ar = app.send(get("/?lang=ar", &cookie)).await;
     assert!(
-        missing.is_empty() && extra.is_empty(),
-        "missing in fr: {missing:?}; only in fr: {extra:?}"
+        ar.text.contains("حالات الاستخدام"),
+        "Arabic text on an Arabic page"
+    );
+    let zh = app.send(get("/portfolio?lang=zh", &cookie)).await;
+    assert!(
+        zh.text.contains("优先级雷达图"),
+        "Chinese text on a Chinese page"
+    );
+}
+
+/// With no cookie and no `?lang=`, the browser's Accept-Language decides, by its quality
+/// values; languages the service does not have are passed over, never refused.
+#[actix_web::test]
+async fn without_a_choice_the_browsers_preferred_language_is_used() {
+    let app = TestApp::sqlite().await;
+    let lang_of = |header: &'static str| {
+        let req = TestRequest::get()
+            .uri("/login")
+            .insert_header(("Accept-Language", header));
+        let app = &app;
+        async move {
+            let r = app.send(req).await;
+            assert_eq!(r.status, StatusCode::OK, "{header}");
+            let at = r.text.find("<html lang=\"").unwrap() + 12;
+            r.text[at..at + 2].to_string()
+        }
+    };
+    assert_eq!(lang_of("de-DE, ru;q=0.9, en;q=0.8").await, "ru");
+    assert_eq!(lang_of("en;q=0.2, es-419;q=0.7").await, "es");
+    assert_eq!(lang_of("ar-EG").await, "ar");
+    assert_eq!(lang_of("zh-CN;q=0, fr;q=0.1").await, "fr");
+    assert_eq!(lang_of("de, pt;q=0.5").await, "en");
+    assert_eq!(lang_of("*").await, "en");
+    let unknown = app.send(TestRequest::get().uri("/login?lang=xx")).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert!(unknown.text.contains("<html lang=\"en\""));
+    assert_eq!(
+        cookie_set(&unknown, "aitriage_lang"),
+        None,
+        "an unknown language is not remembered"
+    );
+}
+
+/// The `name=value` of the cookie `name` a response sets, if it sets one.
+fn cookie_set(r: &Resp, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    r.headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&prefix))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+}
+
+/// A language chosen on the sign-in page stays chosen: through sign-in, to the page it leads
+/// to, and on the pages linked from there; the switch keeps the page's other parameters.
+#[actix_web::test]
+async fn a_language_chosen_before_signing_in_stays_chosen_after() {
+    let app = TestApp::sqlite().await;
+    user_with_password(&app, "ana@unicef.test", "correct horse battery");
+    let login = app
+        .send(TestRequest::get().uri("/login?next=%2Fportfolio&lang=ru"))
+        .await;
+    assert!(login.text.contains("<html lang=\"ru\""));
+    assert!(
+        login.text.contains(&format!(
+            "href=\"{}\"",
+            handlebars::html_escape("?next=%2Fportfolio&lang=ar")
+        )),
+        "switching language on the sign-in page keeps where it leads"
+    );
+    let lang_cookie = cookie_set(&login, "aitriage_lang").expect("the choice is remembered");
+    assert_eq!(lang_cookie, "aitriage_lang=ru");
+    let signed_in = app
+        .send(
+            sign_in_attempt("ana@unicef.test", "correct horse battery")
+                .insert_header(("Cookie", format!("aitriage_login=abc123; {lang_cookie}"))),
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    let session = cookie_set(&signed_in, "aitriage_session").expect("a session");
+    let cookies = format!("{session}; {lang_cookie}");
+    let with = |path: &str| {
+        TestRequest::get()
+            .uri(path)
+            .insert_header(("Cookie", cookies.clone()))
+    };
+    let after = app.send(with("/portfolio")).await;
+    assert!(after.text.contains("<html lang=\"ru\""), "after sign-in");
+    assert!(after.text.contains("Радар приоритизации"));
+    let linked = app.send(with("/")).await;
+    assert!(
+        linked.text.contains("<html lang=\"ru\""),
+        "on a linked page"
+    );
+    let filtered = app.send(with("/?status=draft")).await;
+    assert!(
+        filtered.text.contains(&format!(
+            "href=\"{}\"",
+            handlebars::html_escape("?status=draft&lang=es")
+        )),
+        "the switch keeps the list's filter"
     );
 }
 
@@ -778,17 +970,23 @@ async fn a_language_chosen_with_lang_is_remembered_for_the_next_pages() {
     );
 }
 
-/// The shipped pack is French throughout: every text it can translate has a French entry.
+/// The shipped pack is whole in the five languages besides English: every text it can
+/// translate has an entry in each (what `rules check` reports otherwise).
 #[test]
-fn the_rule_pack_is_translated_into_french_whole() {
+fn the_rule_pack_is_translated_whole_into_every_official_language() {
     let rules = rules();
-    let fr = rules.translations.get("fr").expect("rules/i18n/fr.toml");
-    let missing: Vec<String> = aitriage::rules::i18n::keys(&rules)
-        .into_iter()
-        .filter(|(k, _)| !fr.0.contains_key(k))
-        .map(|(k, _)| k)
-        .collect();
-    assert!(missing.is_empty(), "not translated: {missing:?}");
+    for lang in ["ar", "zh", "fr", "ru", "es"] {
+        let texts = rules
+            .translations
+            .get(lang)
+            .unwrap_or_else(|| panic!("rules/i18n/{lang}.toml"));
+        let missing: Vec<String> = texts
+            .missing(&rules)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
 }
 
 /// A translation changes what people read, never a triage: not the rules version either; a
@@ -841,14 +1039,16 @@ async fn french_pages_show_the_questionnaire_and_the_rules_in_french() {
         .find(|r| r.id == fired)
         .unwrap()
         .title;
-    let french = &rules.translations["fr"].0[&format!("rules.{fired}.title")];
+    let french = rules.translations["fr"]
+        .get(&format!("rules.{fired}.title"))
+        .unwrap();
     let page = app
         .send(fr(&format!("/use-cases/{}", c["id"].as_str().unwrap())))
         .await;
     assert_eq!(page.status, 200);
     let escaped = french.replace('\'', "&#x27;");
     assert!(
-        page.text.contains(french.as_str()) || page.text.contains(&escaped),
+        page.text.contains(french) || page.text.contains(&escaped),
         "{french}"
     );
     assert!(!page.text.contains(english.as_str()), "{english}");

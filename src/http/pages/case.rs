@@ -10,6 +10,7 @@ use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
 use super::forms::Form;
+use super::locale::Formats;
 use super::render::{redirect, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::app;
@@ -176,8 +177,9 @@ fn case_id(path: &str) -> Result<String, PageError> {
         .to_string())
 }
 
-fn stamp(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+/// A moment as the page's language writes it; times are kept in UTC and say so.
+fn stamp(f: &Formats, t: chrono::NaiveDateTime) -> String {
+    format!("{} UTC", f.datetime(t))
 }
 
 fn points(v: f64) -> String {
@@ -193,6 +195,7 @@ fn answer_text(
     q: Option<&crate::rules::model::Question>,
     (yes, no): (&str, &str),
     tx: Localizer,
+    f: &Formats,
 ) -> String {
     let label = |v: &str| {
         q.and_then(|q| q.option(v).map(|o| tx.option(q, o)))
@@ -200,8 +203,8 @@ fn answer_text(
     };
     match a {
         Answer::Bool(b) => (if *b { yes } else { no }).to_string(),
-        Answer::Int(i) => i.to_string(),
-        Answer::Number(n) => n.to_string(),
+        Answer::Int(i) => f.integer(*i),
+        Answer::Number(n) => f.number(*n),
         Answer::Text(t) => label(t),
         Answer::Choices(v) => v.iter().map(|c| label(c)).collect::<Vec<_>>().join("; "),
     }
@@ -322,7 +325,7 @@ fn triage_view(
         route_label: t(format!("route_{}", tr.route)),
         required_approvals: tr.required_approvals,
         senior_required: tr.senior_required,
-        review_groups: tr.review_groups.join(", "),
+        review_groups: tr.review_groups.join(&t("list_separator".into())),
         current_rules: tr.rules_version == rules.version,
         rules_version: tr.rules_version,
         risk_score: tr.risk_score,
@@ -343,6 +346,7 @@ fn answer_views(
     mut hints: Vec<HintView>,
     t: Tr,
     tx: Localizer,
+    f: &Formats,
 ) -> Vec<AnswerView> {
     let (yes, no) = (t("yes".into()), t("no".into()));
     q.questions
@@ -353,7 +357,7 @@ fn answer_views(
             hints = rest;
             let value = answers
                 .get(&question.id)
-                .map(|a| answer_text(a, Some(question), (&yes, &no), tx));
+                .map(|a| answer_text(a, Some(question), (&yes, &no), tx, f));
             (value.is_some() || !about.is_empty()).then(|| AnswerView {
                 label: tx.prompt(question),
                 value: value.unwrap_or_else(|| t("not_answered".into())),
@@ -367,11 +371,12 @@ fn event_views(
     events: Vec<audit::StoredEvent>,
     emails: &HashMap<String, String>,
     t: Tr,
+    f: &Formats,
 ) -> Vec<EventView> {
     events
         .into_iter()
         .map(|e| EventView {
-            at: stamp(e.created_at),
+            at: stamp(f, e.created_at),
             by: e.actor_id.as_ref().map_or_else(
                 || t("system".into()),
                 |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
@@ -395,6 +400,7 @@ fn history_views(
     revisions: Vec<cases::Revision>,
     decisions: Vec<reviews::DecisionRecord>,
     t: Tr,
+    f: &Formats,
 ) -> (Vec<RevisionView>, Vec<DecisionView>) {
     let revisions = revisions
         .into_iter()
@@ -403,13 +409,13 @@ fn history_views(
             tier_label: t(format!("tier_{}", r.tier)),
             route_label: t(format!("route_{}", r.route)),
             rules_version: r.rules_version,
-            at: stamp(r.at),
+            at: stamp(f, r.at),
         })
         .collect();
     let decisions = decisions
         .into_iter()
         .map(|d| DecisionView {
-            at: stamp(d.at),
+            at: stamp(f, d.at),
             by: d.by,
             action: t(format!("action_{}", d.action)),
             rationale: d.rationale,
@@ -455,6 +461,7 @@ fn next_step(
     case: &cases::Case,
     decisions: &[reviews::DecisionRecord],
     rules: &RuleSet,
+    f: &Formats,
 ) -> Result<(Option<Requested>, Option<String>), AppError> {
     let status = case.status()?;
     let requested = if status == Status::ChangesRequested {
@@ -464,7 +471,7 @@ fn next_step(
             .find(|d| d.action == Action::RequestChanges.as_str())
             .map(|d| Requested {
                 by: d.by.clone(),
-                at: stamp(d.at),
+                at: stamp(f, d.at),
                 rationale: d.rationale.clone(),
             })
     } else {
@@ -476,7 +483,7 @@ fn next_step(
             .routing
             .route_for(tier)
             .sla_working_days
-            .map(|days| stamp(crate::domain::workflow::add_working_days(at, days))),
+            .map(|days| stamp(f, crate::domain::workflow::add_working_days(at, days))),
         _ => None,
     };
     Ok((requested, due))
@@ -553,6 +560,7 @@ async fn render(
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
     let tx = Localizer::of(&rules, lang);
+    let f = pages.formats(lang);
     let answers = case.answers()?;
     let text = CaseText {
         title: &case.row.title,
@@ -569,10 +577,10 @@ async fn render(
         .iter()
         .filter(|d| d.action == "approve" && d.revision == case.row.revision)
         .count();
-    let (requested, due) = next_step(&case, &decisions, &rules)?;
+    let (requested, due) = next_step(&case, &decisions, &rules, f)?;
     let declared = case.declarations()?;
     let triage = stored::<Triage>(case.row.triage.as_deref())?;
-    let (revisions, decisions) = history_views(revisions, decisions, &t);
+    let (revisions, decisions) = history_views(revisions, decisions, &t, f);
     let able = abilities(&case, &viewer.user, &allowed, &t)?;
     let r = &case.row;
     let page = CasePage {
@@ -603,10 +611,10 @@ async fn render(
             tx,
         ),
         triage: triage.map(|tr| triage_view(tr, approvals_given, (&rules, &declared), &t, tx)),
-        answers: answer_views(&rules.questionnaire, &answers, hints, &t, tx),
+        answers: answer_views(&rules.questionnaire, &answers, hints, &t, tx, f),
         revisions,
         decisions,
-        events: event_views(events, &emails, &t),
+        events: event_views(events, &emails, &t, f),
         able,
         notice,
         error,

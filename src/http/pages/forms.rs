@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::locale::{Formats, NumberError};
+use super::render::Tr;
 use crate::domain::answers::{Answer, Answers};
 use crate::domain::FieldError;
 use crate::rules::model::{Kind, Question, Questionnaire};
@@ -36,10 +38,13 @@ impl Form {
 }
 
 /// The answers in a form, as the JSON the API takes, plus fields that could not be read as
-/// their kind (a number that is not one) and the raw text typed into them.
+/// their kind (a number that is not one, in the page's language) and the raw text typed into
+/// them.
 pub fn answers_json(
     q: &Questionnaire,
     form: &Form,
+    f: &Formats,
+    t: Tr,
 ) -> (Map<String, Value>, Vec<FieldError>, HashMap<String, String>) {
     let mut out = Map::new();
     let mut errors = Vec::new();
@@ -65,14 +70,12 @@ pub fn answers_json(
                     Kind::Scale => v
                         .parse::<i64>()
                         .map(Value::from)
-                        .map_err(|_| "must be a whole number"),
-                    Kind::Number => typed_number(v)
-                        .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
-                        .ok_or("must be a number"),
+                        .map_err(|_| "must be a whole number".to_string()),
+                    Kind::Number => number(v, f, t),
                     Kind::Bool => match v {
                         "true" => Ok(Value::Bool(true)),
                         "false" => Ok(Value::Bool(false)),
-                        _ => Err("must be yes or no"),
+                        _ => Err("must be yes or no".to_string()),
                     },
                     _ => Ok(Value::from(v)),
                 };
@@ -123,34 +126,27 @@ pub struct SectionView {
     pub questions: Vec<QuestionView>,
 }
 
-/// A number as people type it: spaces (also non-breaking ones), underscores and apostrophes
-/// between digit groups are ignored; commas are thousands separators when they group digits by
-/// three (`250,000`), otherwise a single comma is the decimal mark (`2,5`).
-fn typed_number(v: &str) -> Option<f64> {
-    let s: String = v
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '_' | '\''))
-        .collect();
-    let (int, frac) = s
-        .split_once('.')
-        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
-    let digits = int.trim_start_matches('-');
-    let groups: Vec<&str> = digits.split(',').collect();
-    let thousands = groups.len() > 1
-        && (1..=3).contains(&groups[0].len())
-        && groups[1..].iter().all(|g| g.len() == 3);
-    let normal = if thousands {
-        let mut n = int.replace(',', "");
-        if let Some(f) = frac {
-            n = format!("{n}.{f}");
+/// A number typed in the page's language, or why it was not read, in that language: an
+/// ambiguous one names both readings, each written so that it is no longer ambiguous.
+fn number(typed: &str, f: &Formats, t: Tr) -> Result<Value, String> {
+    match f.read_number(typed) {
+        Ok(n) => serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| t("number_invalid".into())),
+        Err(NumberError::NotANumber) => Err(t("number_invalid".into())),
+        Err(NumberError::Ambiguous { whole }) => {
+            let decimal = whole / 1000.0;
+            let decimal = if decimal.fract() == 0.0 {
+                f.number(decimal)
+            } else {
+                f.fixed(decimal, 4)
+            };
+            Err(t("number_ambiguous".into())
+                .replace("{typed}", typed)
+                .replace("{whole}", &f.number(whole))
+                .replace("{decimal}", &decimal))
         }
-        n
-    } else if frac.is_none() && s.matches(',').count() == 1 {
-        s.replace(',', ".")
-    } else {
-        s
-    };
-    normal.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
 }
 
 /// The choices a choice question offers, those in `answer` checked.
@@ -207,11 +203,12 @@ fn question_view(
     error: Option<String>,
     yes_no: (&str, &str),
     tx: Localizer,
+    f: &Formats,
 ) -> QuestionView {
     let value = raw.cloned().unwrap_or_else(|| match answer {
         Some(Answer::Text(t)) if question.kind == Kind::Text => t.clone(),
-        Some(Answer::Number(n)) => n.to_string(),
-        Some(Answer::Int(n)) if question.kind == Kind::Number => n.to_string(),
+        Some(Answer::Number(n)) => f.editable(*n),
+        Some(Answer::Int(n)) if question.kind == Kind::Number => f.integer(*n),
         _ => String::new(),
     });
     QuestionView {
@@ -240,6 +237,7 @@ pub fn questionnaire_form(
     errors: &[FieldError],
     yes_no: (&str, &str),
     tx: Localizer,
+    f: &Formats,
 ) -> Vec<SectionView> {
     let error_for = |id: &str| {
         let field = format!("answers.{id}");
@@ -265,6 +263,7 @@ pub fn questionnaire_form(
                         error_for(&question.id),
                         yes_no,
                         tx,
+                        f,
                     )
                 })
                 .collect(),
@@ -277,20 +276,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_read_as_people_type_them() {
-        for (typed, want) in [
-            ("250000", 250000.0),
-            ("250,000", 250000.0),
-            ("250 000", 250000.0),
-            ("250\u{a0}000", 250000.0),
-            ("1,250,000.5", 1250000.5),
-            ("2,5", 2.5),
-            ("-5", -5.0),
-        ] {
-            assert_eq!(typed_number(typed), Some(want), "{typed:?}");
-        }
-        for bad in ["", "abc", "1,2,3", "NaN", "inf"] {
-            assert_eq!(typed_number(bad), None, "{bad:?}");
-        }
+    fn an_ambiguous_number_is_refused_naming_both_readings_in_the_pages_language() {
+        let pages = crate::http::pages::Pages::new().unwrap();
+        let said = |lang: &str, typed: &str| {
+            number(typed, pages.formats(lang), &|k: String| pages.t(lang, &k)).unwrap_err()
+        };
+        let en = said("en", "250.000");
+        assert!(en.contains("250,000") && en.contains(" 250"), "{en}");
+        let fr = said("fr", "250,000");
+        assert!(fr.contains("250\u{202f}000") && fr.contains("250"), "{fr}");
+        let es = said("es", "1,125");
+        assert!(es.contains("1125") && es.contains("1,1250"), "{es}");
+        assert_eq!(said("en", "abc"), pages.t("en", "number_invalid"));
+        assert_eq!(
+            number("250.000", pages.formats("es"), &|k: String| pages
+                .t("es", &k)),
+            Ok(Value::from(250000.0))
+        );
     }
 }

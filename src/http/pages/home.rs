@@ -46,7 +46,7 @@ pub fn row_view(state: &AppState, lang: &str, c: &Case) -> CaseRowView {
             .priority
             .map(|p| p.to_string())
             .unwrap_or_else(|| "—".into()),
-        updated: c.row.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+        updated: state.pages.formats(lang).datetime(c.row.updated_at),
     }
 }
 

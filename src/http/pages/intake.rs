@@ -190,6 +190,7 @@ fn render(
             errors,
             (&pages.t(lang, "yes"), &pages.t(lang, "no")),
             tx,
+            pages.formats(lang),
         ),
     };
     pages.render("intake", &page, status)
@@ -249,11 +250,13 @@ fn import_fields(form: &Form) -> [String; 3] {
 /// Reads the form; returns what was filled and every problem with it.
 fn read(
     state: &AppState,
+    lang: &str,
     form: &Form,
 ) -> (Filled, Result<(Answers, Declarations), Vec<FieldError>>) {
     let rules = state.rules();
     let q = &rules.questionnaire;
-    let (json, mut errors, raw) = answers_json(q, form);
+    let t = |k: String| state.pages.t(lang, &k);
+    let (json, mut errors, raw) = answers_json(q, form, state.pages.formats(lang), &t);
     let filled = Filled {
         title: form.text("title"),
         summary: form.text("summary"),
@@ -352,7 +355,7 @@ pub async fn create(
     let form = Form(body.form()?);
     viewer.check_csrf(form.get("csrf"))?;
     require_submitter(&viewer)?;
-    let (filled, parsed) = read(&state, &form);
+    let (filled, parsed) = read(&state, viewer.lang, &form);
     // "Submit" on a new form that is not complete stores nothing: the form comes back with
     // what is missing (a draft is saved only when asked to).
     let submitting = form.get("action") == Some("submit");
@@ -457,7 +460,7 @@ pub async fn update(
         .get("version")
         .and_then(|v| v.parse().ok())
         .unwrap_or(case.row.version);
-    let (filled, parsed) = read(&state, &form);
+    let (filled, parsed) = read(&state, viewer.lang, &form);
     let action = format!("/use-cases/{}/edit", case.row.id);
     let (answers, declared) = match parsed {
         Ok(a) => a,
@@ -527,7 +530,8 @@ pub async fn preview(
     viewer.check_csrf(form.get("csrf"))?;
     let rules = state.rules();
     let q = &rules.questionnaire;
-    let (json, _, _) = answers_json(q, &form);
+    let t = |k: String| state.pages.t(viewer.lang, &k);
+    let (json, _, _) = answers_json(q, &form, state.pages.formats(viewer.lang), &t);
     let mut answers = lenient(q, &json);
     // Declarations that do not check yet are left out of the preview, not refused.
     let declared =

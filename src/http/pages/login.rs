@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::forms::Form;
-use super::render::{redirect, Base, PageError};
+use super::render::{language_links, redirect, Base, PageError};
 use super::session::{constant_time_eq, cookie, language, Viewer, SESSION_COOKIE};
 use crate::db;
 use crate::http::extract::Body;
@@ -131,8 +131,11 @@ fn login_page(
         db::users::hex(&b)
     };
     let pages = &state.pages;
+    let mut base = Base::new(pages, lang, pages.t(lang, "sign_in"), None);
+    // Switching language on the sign-in page keeps where it leads afterwards (`next`).
+    base.languages = language_links(lang, req.query_string());
     let page = LoginPage {
-        base: Base::new(pages, lang, pages.t(lang, "sign_in"), None),
+        base,
         login_csrf: token.clone(),
         next: next.to_string(),
         email: email.to_string(),

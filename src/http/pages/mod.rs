@@ -7,6 +7,7 @@ mod case;
 mod forms;
 mod home;
 mod intake;
+mod locale;
 mod login;
 mod portfolio;
 mod queue;

@@ -214,7 +214,8 @@ struct PortfolioPage<'a> {
     markers: Vec<PointView>,
     /// The table's rows, in the order asked for.
     points: Vec<PointView>,
-    count: usize,
+    /// How many cases are shown, as the page's language writes numbers.
+    count: String,
     #[serde(flatten)]
     chart: Chart,
     #[serde(flatten)]
@@ -553,7 +554,9 @@ pub async fn page(
     let base_query = q.query();
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
-        count: points.len(),
+        count: pages
+            .formats(lang)
+            .integer(i64::try_from(points.len()).unwrap_or(i64::MAX)),
         markers: {
             let mut by_severity: Vec<&Point> = points.iter().collect();
             by_severity.sort_by_key(|p| severity(&p.tier));

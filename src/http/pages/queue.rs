@@ -5,6 +5,7 @@ use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::locale::Formats;
 use super::render::{Base, PageError, Tr};
 use super::session::Viewer;
 use crate::app::reviews::{self, QueueFilter};
@@ -58,13 +59,12 @@ struct QueuePage<'a> {
 }
 
 /// How long a case has waited, in words: hours within the first working day, then working
-/// days with one decimal in the language's own decimal mark.
-fn waited(age_hours: i64, working_days: f64, t: Tr) -> String {
+/// days with one decimal, written as the language writes numbers.
+fn waited(age_hours: i64, working_days: f64, t: Tr, f: &Formats) -> String {
     if working_days >= 1.0 {
-        let days = format!("{working_days:.1}").replace('.', &t("decimal_mark".into()));
-        t("age_days".into()).replace("{n}", &days)
+        t("age_days".into()).replace("{n}", &f.fixed(working_days, 1))
     } else if age_hours >= 1 {
-        t("age_hours".into()).replace("{n}", &age_hours.to_string())
+        t("age_hours".into()).replace("{n}", &f.integer(age_hours))
     } else {
         t("age_under_an_hour".into())
     }
@@ -116,7 +116,7 @@ pub async fn page(
                     tier_label: t(format!("tier_{tier}")),
                     tier,
                     status_label: t(format!("status_{}", e.case.row.status)),
-                    age: waited(e.age_hours, e.working_days, &t),
+                    age: waited(e.age_hours, e.working_days, &t, pages.formats(lang)),
                     sla: e
                         .sla_working_days
                         .map(|d| d.to_string())
@@ -131,7 +131,7 @@ pub async fn page(
                         .claimed_by
                         .as_ref()
                         .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
-                    pending: e.pending_groups.join(", "),
+                    pending: e.pending_groups.join(&t("list_separator".into())),
                     version: e.case.row.version,
                 }
             })
@@ -158,11 +158,19 @@ mod tests {
     #[test]
     fn waiting_time_reads_in_hours_then_working_days_in_the_languages_decimal_mark() {
         let pages = crate::http::pages::Pages::new().unwrap();
-        let en = |k: String| pages.t("en", &k);
-        let fr = |k: String| pages.t("fr", &k);
-        assert_eq!(waited(0, 0.0, &en), "under an hour");
-        assert_eq!(waited(5, 0.4, &en), "5 h");
-        assert_eq!(waited(40, 2.5, &en), "2.5 working days");
-        assert_eq!(waited(40, 2.5, &fr), "2,5 jours ouvrés");
+        let waited_in = |lang: &str, hours, days| {
+            waited(
+                hours,
+                days,
+                &|k: String| pages.t(lang, &k),
+                pages.formats(lang),
+            )
+        };
+        assert_eq!(waited_in("en", 0, 0.0), "under an hour");
+        assert_eq!(waited_in("en", 5, 0.4), "5 h");
+        assert_eq!(waited_in("en", 40, 2.5), "2.5 working days");
+        assert_eq!(waited_in("fr", 40, 2.5), "2,5 jours ouvrés");
+        assert_eq!(waited_in("ru", 40, 2.46), "2,5 рабочего дня");
+        assert_eq!(waited_in("es", 40, 12.0), "12,0 días hábiles");
     }
 }

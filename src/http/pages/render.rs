@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use handlebars::Handlebars;
 use serde::Serialize;
 
+use super::locale::{Formats, FormatsError, LANGUAGES};
 use super::session::Viewer;
 use crate::domain::access::Role;
 use crate::error::AppError;
@@ -28,9 +29,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-pub const LANGUAGES: &[(&str, &str)] = &[
+/// The interface strings of each page language (`locale::LANGUAGES`), compiled in.
+pub const STRINGS: &[(&str, &str)] = &[
+    ("ar", include_str!("../../../templates/i18n/ar.toml")),
+    ("zh", include_str!("../../../templates/i18n/zh.toml")),
     ("en", include_str!("../../../templates/i18n/en.toml")),
     ("fr", include_str!("../../../templates/i18n/fr.toml")),
+    ("ru", include_str!("../../../templates/i18n/ru.toml")),
+    ("es", include_str!("../../../templates/i18n/es.toml")),
 ];
 
 /// A page template or a language's strings that do not compile (a build defect).
@@ -48,6 +54,8 @@ pub enum PagesError {
         #[source]
         source: toml::de::Error,
     },
+    #[error(transparent)]
+    Formats(#[from] FormatsError),
 }
 
 impl From<(&'static str, handlebars::TemplateError)> for PagesError {
@@ -65,6 +73,7 @@ pub type Tr<'a> = &'a dyn Fn(String) -> String;
 pub struct Pages {
     hbs: Handlebars<'static>,
     strings: BTreeMap<&'static str, Strings>,
+    formats: BTreeMap<&'static str, Formats>,
 }
 
 impl Pages {
@@ -76,16 +85,29 @@ impl Pages {
                 .map_err(|e| PagesError::from((*name, e)))?;
         }
         let mut strings = BTreeMap::new();
-        for (lang, text) in LANGUAGES {
+        for (lang, text) in STRINGS {
             let s: Strings =
                 toml::from_str(text).map_err(|source| PagesError::Strings { lang, source })?;
             strings.insert(*lang, s);
         }
-        Ok(Pages { hbs, strings })
+        let mut formats = BTreeMap::new();
+        for lang in LANGUAGES {
+            formats.insert(lang.code, Formats::new(lang)?);
+        }
+        Ok(Pages {
+            hbs,
+            strings,
+            formats,
+        })
     }
 
     pub fn strings(&self, lang: &str) -> &Strings {
         self.strings.get(lang).unwrap_or(&self.strings["en"])
+    }
+
+    /// How `lang` writes numbers and dates.
+    pub fn formats(&self, lang: &str) -> &Formats {
+        self.formats.get(lang).unwrap_or(&self.formats["en"])
     }
 
     /// One string, falling back to its key (templates are strict; Rust callers are forgiving).
@@ -144,6 +166,48 @@ pub struct UserView {
     pub roles: String,
 }
 
+/// A link to the page in one language, named in that language.
+#[derive(Serialize)]
+pub struct LanguageLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub dir: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The language switch: every language, each link keeping the page's other query parameters.
+pub fn language_links(current: &str, query: &str) -> Vec<LanguageLink> {
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+        .collect();
+    LANGUAGES
+        .iter()
+        .map(|l| {
+            let mut params = kept.clone();
+            let lang = format!("lang={}", l.code);
+            params.push(&lang);
+            LanguageLink {
+                code: l.code,
+                name: l.name,
+                dir: dir_of(l.code),
+                href: format!("?{}", params.join("&")),
+                current: l.code == current,
+            }
+        })
+        .collect()
+}
+
+/// `rtl` for a right-to-left language, `ltr` otherwise.
+pub fn dir_of(lang: &str) -> &'static str {
+    if LANGUAGES.iter().any(|l| l.code == lang && l.rtl) {
+        "rtl"
+    } else {
+        "ltr"
+    }
+}
+
 #[derive(Serialize)]
 pub struct Nav {
     pub submit: bool,
@@ -155,8 +219,8 @@ pub struct Nav {
 pub struct Base<'a> {
     pub t: &'a Strings,
     pub lang: &'a str,
-    pub other_lang: &'a str,
-    pub other_lang_name: &'a str,
+    pub dir: &'static str,
+    pub languages: Vec<LanguageLink>,
     pub title: String,
     pub user: Option<UserView>,
     pub csrf: String,
@@ -170,17 +234,12 @@ impl<'a> Base<'a> {
         title: String,
         viewer: Option<&Viewer>,
     ) -> Base<'a> {
-        let other = if lang == "fr" { "en" } else { "fr" };
         let user = viewer.map(|v| &v.user);
         Base {
             t: pages.strings(lang),
             lang,
-            other_lang: other,
-            other_lang_name: if other == "fr" {
-                "Français"
-            } else {
-                "English"
-            },
+            dir: dir_of(lang),
+            languages: language_links(lang, viewer.map_or("", |v| v.query.as_str())),
             title,
             user: user.map(|u| UserView {
                 email: u.email.clone(),
@@ -190,7 +249,7 @@ impl<'a> Base<'a> {
                     .iter()
                     .map(|r| pages.t(lang, &format!("role_{r}")))
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join(&pages.t(lang, "list_separator")),
             }),
             csrf: viewer.map(|v| v.csrf.clone()).unwrap_or_default(),
             nav: Nav {

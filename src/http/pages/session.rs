@@ -5,10 +5,10 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 
+use super::locale;
 use super::render::PageError;
 use crate::db;
 use crate::domain::access::Principal;
@@ -19,26 +19,8 @@ pub const LANG_COOKIE: &str = "aitriage_lang";
 
 /// The page language: `?lang=`, then the language cookie, then Accept-Language; English by default.
 pub fn language(req: &HttpRequest) -> &'static str {
-    let pick = |s: &str| match s.trim().get(..2) {
-        Some("fr") => Some("fr"),
-        Some("en") => Some("en"),
-        _ => None,
-    };
-    let from_query = req
-        .query_string()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("lang="))
-        .and_then(pick);
-    from_query
-        .or_else(|| req.cookie(LANG_COOKIE).and_then(|c| pick(c.value())))
-        .or_else(|| {
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(pick)
-        })
-        .unwrap_or("en")
+    let cookie = req.cookie(LANG_COOKIE);
+    locale::negotiate(req, cookie.as_ref().map(|c| c.value()))
 }
 
 /// Cookies are `Secure` when the request came over TLS (directly or through a proxy that says so).
@@ -66,6 +48,8 @@ pub struct Viewer {
     pub user: Principal,
     pub csrf: String,
     pub lang: &'static str,
+    /// The page's query string, kept by the language switch's links.
+    pub query: String,
 }
 
 impl Viewer {
@@ -92,6 +76,7 @@ impl FromRequest for Viewer {
         let state = req.app_data::<Data<AppState>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         let lang = language(req);
+        let query = req.query_string().to_string();
         let next = req
             .uri()
             .path_and_query()
@@ -109,27 +94,28 @@ impl FromRequest for Viewer {
                 Some((user, _)) if user.roles.is_empty() => Err(PageError::App(
                     crate::error::AppError::Forbidden(crate::http::auth::NO_ROLE.into()),
                 )),
-                Some((user, csrf)) => Ok(Viewer { user, csrf, lang }),
+                Some((user, csrf)) => Ok(Viewer {
+                    user,
+                    csrf,
+                    lang,
+                    query,
+                }),
                 None => Err(PageError::SignIn(next)),
             }
         })
     }
 }
 
-/// Middleware: a page asked for with `?lang=` remembers that language in a cookie, so the next
+/// Middleware: a page asked for with `?lang=` (a supported language) remembers that language in a cookie, so the next
 /// link, a form's reply and the page after sign-in stay in it.
 pub async fn remember_language(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let asked = req
-        .query_string()
-        .split('&')
-        .any(|kv| kv.starts_with("lang="));
-    let lang = language(req.request());
+    let asked = locale::asked(req.request());
     let secure = is_tls(req.request());
     let mut res = next.call(req).await?;
-    if asked {
+    if let Some(lang) = asked {
         let cookie = actix_web::cookie::Cookie::build(LANG_COOKIE, lang)
             .path("/")
             .max_age(actix_web::cookie::time::Duration::days(365))
