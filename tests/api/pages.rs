@@ -1199,3 +1199,20 @@ async fn radar_markers_do_not_hide_each_other() {
         .unwrap();
     assert!(banned_at > low_at, "the prohibited case is drawn on top");
 }
+
+/// A case page shown again after a form post has language links to the address it was posted
+/// to; following one leads back to the case page in that language.
+#[actix_web::test]
+async fn a_language_link_on_a_re_shown_case_page_leads_to_the_case() {
+    let app = TestApp::sqlite().await;
+    let (cookie, _) = session(&app, "UNICEF", "s@unicef.test", &[Role::Submitter]);
+    let id = "01a20ee0-c79b-70f0-91dd-1b3d5c0abb89";
+    let r = app
+        .send(get(&format!("/use-cases/{id}/act?lang=fr"), &cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers.get("location").unwrap(),
+        &format!("/use-cases/{id}?lang=fr")
+    );
+}

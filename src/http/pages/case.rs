@@ -670,6 +670,17 @@ fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) 
     )
 }
 
+/// `GET /use-cases/{id}/act`: the address a re-shown case page was posted to (its language
+/// links point here); it leads to the case page, keeping the query (`?lang=`).
+pub async fn act_page(req: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let id =
+        uuid::Uuid::parse_str(&path).map_or_else(|_| String::new(), |u| u.hyphenated().to_string());
+    match req.query_string() {
+        "" => redirect(&format!("/use-cases/{id}")),
+        q => redirect(&format!("/use-cases/{id}?{q}")),
+    }
+}
+
 /// `POST /use-cases/{id}/act`: `op` is submit, withdraw, decide, claim or release.
 pub async fn act(
     state: Data<AppState>,

@@ -51,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/use-cases/{id}/edit", web::get().to(intake::edit_form))
     .route("/use-cases/{id}/edit", web::post().to(intake::update))
     .route("/use-cases/{id}/act", web::post().to(case::act))
+    .route("/use-cases/{id}/act", web::get().to(case::act_page))
     .route("/queue", web::get().to(queue::page))
     .route("/portfolio", web::get().to(portfolio::page))
     .route("/portfolio.csv", web::get().to(portfolio::csv));
