@@ -148,7 +148,7 @@ fn limits_text(t: &Tool, tr: Tr) -> String {
     if let Some(r) = l.max_external_recipients {
         parts.push(format!("{} {r}", tr("limit_recipients".into())));
     }
-    parts.join("; ")
+    parts.join(&tr("list_separator".into()))
 }
 
 fn approval_text(t: &Tool, tr: Tr) -> String {
@@ -234,7 +234,7 @@ pub fn view(
                         .iter()
                         .map(|v| data_label(v))
                         .collect::<Vec<_>>()
-                        .join(", "),
+                        .join(&tr("list_separator".into())),
                     limits: limits_text(t, tr),
                     approval: approval_text(t, tr),
                     flags: flags_of(&format!("{}/{}", a.id, t.name)),
