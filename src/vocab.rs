@@ -3,71 +3,93 @@
 //! layers do not import each other.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-/// An enum spelled in snake_case strings in JSON, the database and the rules.
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
+/// The names the rest of the code calls on a vocabulary enum (`ALL`, `as_str`, `parse`), over
+/// what strum derives for it. Each such enum derives serde's and strum's traits with
+/// `rename_all`/`serialize_all = "snake_case"`, so JSON, the database and the rules spell it
+/// one way, and is followed by `words!(Name)`; each module's `one_spelling` test checks that
+/// serde and strum agree.
+macro_rules! words {
+    ($name:ident) => {
         impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: &'static [$name] = <$name as strum::VariantArray>::VARIANTS;
 
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
+                self.into()
             }
 
             pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                s.parse().ok()
             }
         }
     };
 }
 
+/// Asserts that every variant of each enum is spelled the same by
+/// serde (both ways), strum (`Display`, `EnumString`) and `as_str`/`parse`.
+#[cfg(test)]
+macro_rules! assert_one_spelling {
+    ($($name:ident);+ $(;)?) => {$(
+        for &v in <$name>::ALL {
+            let s = v.as_str();
+            assert_eq!(serde_json::to_value(v).ok(), Some(serde_json::Value::from(s)), "{v:?}");
+            assert_eq!(serde_json::from_value::<$name>(s.into()).ok(), Some(v), "{s}");
+            assert_eq!(v.to_string(), s);
+            assert_eq!(s.parse::<$name>().ok(), Some(v), "{s}");
+            assert_eq!(<$name>::parse(s), Some(v), "{s}");
+        }
+    )+};
+}
+
 pub mod agents;
 
-string_enum!(
-    /// Risk tiers, ordered from least to most severe.
-    Tier {
-        Low = "low",
-        Medium = "medium",
-        High = "high",
-        Critical = "critical",
-        Prohibited = "prohibited",
-    }
-);
+/// Risk tiers, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Tier {
+    Low,
+    Medium,
+    High,
+    Critical,
+    Prohibited,
+}
 
-string_enum!(
-    /// What triage does with a case.
-    Route {
-        AutoClear = "auto_clear",
-        FunctionalReview = "functional_review",
-        HumanApproval = "human_approval",
-        Blocked = "blocked",
-    }
-);
+words!(Tier);
 
-string_enum!(
-    Status {
-        Draft = "draft",
-        Submitted = "submitted",
-        InReview = "in_review",
-        AwaitingApproval = "awaiting_approval",
-        ChangesRequested = "changes_requested",
-        Approved = "approved",
-        Rejected = "rejected",
-        Blocked = "blocked",
-        Withdrawn = "withdrawn",
-    }
-);
+/// What triage does with a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Route {
+    AutoClear,
+    FunctionalReview,
+    HumanApproval,
+    Blocked,
+}
+
+words!(Route);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Submitted,
+    InReview,
+    AwaitingApproval,
+    ChangesRequested,
+    Approved,
+    Rejected,
+    Blocked,
+    Withdrawn,
+}
+
+words!(Status);
 
 /// One answer, typed by its question's kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,5 +154,40 @@ impl<'de> Deserialize<'de> for Answer {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agents::{
+        ApprovalPoint, AuthScheme, Each, Effect, Guardrail, IdentityKind, ImportFormat,
+    };
+    use super::*;
+
+    #[test]
+    fn one_spelling() {
+        assert_one_spelling!(
+            Tier; Route; Status; Effect; IdentityKind; ApprovalPoint; Guardrail; Each; ImportFormat;
+            AuthScheme;
+        );
+    }
+
+    #[test]
+    fn all_lists_every_variant_in_declaration_order() {
+        assert_eq!(
+            Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            [
+                "draft",
+                "submitted",
+                "in_review",
+                "awaiting_approval",
+                "changes_requested",
+                "approved",
+                "rejected",
+                "blocked",
+                "withdrawn"
+            ]
+        );
+        assert!(Tier::ALL.windows(2).all(|w| w[0] < w[1]));
     }
 }

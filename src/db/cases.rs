@@ -18,7 +18,10 @@ use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::{Agent, Declarations, Delegation};
 
-#[derive(Debug, Clone, Queryable)]
+/// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
+/// written whole with `insert_into(use_cases::table).values(&row)`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = use_cases)]
 pub struct CaseRow {
     pub id: String,
     pub agency_id: String,
@@ -159,7 +162,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> AppResult<Option
     let mut q = use_cases::table
         .inner_join(agencies::table)
         .filter(use_cases::id.eq(id))
-        .select((use_cases::all_columns, agencies::code))
+        .select((CaseRow::as_select(), agencies::code))
         .into_boxed();
     if let Some(ids) = scope_ids(scope) {
         q = q.filter(use_cases::agency_id.eq_any(ids));
@@ -176,7 +179,7 @@ pub fn list(
 ) -> AppResult<(Vec<Case>, Option<String>)> {
     let mut q = use_cases::table
         .inner_join(agencies::table)
-        .select((use_cases::all_columns, agencies::code))
+        .select((CaseRow::as_select(), agencies::code))
         .into_boxed();
     if let Some(ids) = scope_ids(scope) {
         q = q.filter(use_cases::agency_id.eq_any(ids));
@@ -258,73 +261,56 @@ pub fn insert_draft(
     content: (&Answers, &Declarations),
     import_key: Option<&str>,
 ) -> AppResult<Case> {
-    let id = new_id();
     let t = now();
-    let answers_json = serde_json::to_string(content.0)?;
-    let declarations_json = serde_json::to_string(content.1)?;
+    let row = CaseRow {
+        id: new_id(),
+        agency_id: who.agency_id.to_string(),
+        title: fields.title,
+        summary: fields.summary,
+        business_function: fields.business_function,
+        status: Status::Draft.as_str().to_string(),
+        version: 1,
+        revision: 0,
+        answers: serde_json::to_string(content.0)?,
+        created_by: who.user_id.to_string(),
+        created_at: t,
+        updated_at: t,
+        submitted_at: None,
+        business_value: None,
+        feasibility: None,
+        readiness: None,
+        priority: None,
+        quadrant: None,
+        tier: None,
+        route: None,
+        rules_version: None,
+        scores: None,
+        triage: None,
+        escalated: false,
+        claimed_by: None,
+        claimed_at: None,
+        import_key: import_key.map(String::from),
+        declarations: serde_json::to_string(content.1)?,
+    };
     super::write(conn, |conn| {
         diesel::insert_into(use_cases::table)
-            .values((
-                use_cases::id.eq(&id),
-                use_cases::agency_id.eq(who.agency_id),
-                use_cases::title.eq(&fields.title),
-                use_cases::summary.eq(&fields.summary),
-                use_cases::business_function.eq(&fields.business_function),
-                use_cases::status.eq(Status::Draft.as_str()),
-                use_cases::version.eq(1),
-                use_cases::revision.eq(0),
-                use_cases::answers.eq(&answers_json),
-                use_cases::created_by.eq(who.user_id),
-                use_cases::created_at.eq(t),
-                use_cases::updated_at.eq(t),
-                use_cases::import_key.eq(import_key),
-                use_cases::declarations.eq(&declarations_json),
-            ))
+            .values(&row)
             .execute(conn)?;
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(&id),
+                use_case_id: Some(&row.id),
                 actor_id: Some(who.user_id),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
-                details: json!({ "title": fields.title }),
+                details: json!({ "title": row.title }),
             }],
         )
     })?;
     // The row as written (reading it back would cost a query on the intake path).
     Ok(Case {
-        row: CaseRow {
-            id,
-            agency_id: who.agency_id.to_string(),
-            title: fields.title,
-            summary: fields.summary,
-            business_function: fields.business_function,
-            status: Status::Draft.as_str().to_string(),
-            version: 1,
-            revision: 0,
-            answers: answers_json,
-            created_by: who.user_id.to_string(),
-            created_at: t,
-            updated_at: t,
-            submitted_at: None,
-            business_value: None,
-            feasibility: None,
-            readiness: None,
-            priority: None,
-            quadrant: None,
-            tier: None,
-            route: None,
-            rules_version: None,
-            scores: None,
-            triage: None,
-            escalated: false,
-            claimed_by: None,
-            claimed_at: None,
-            import_key: import_key.map(String::from),
-            declarations: declarations_json,
-        },
+        row,
         agency: who.agency_code.to_string(),
     })
 }

@@ -105,7 +105,7 @@ fn export_page(
         .inner_join(users::table.on(users::id.eq(use_cases::created_by)))
         .filter(use_cases::id.gt(after))
         .select((
-            use_cases::all_columns,
+            cases::CaseRow::as_select(),
             agencies::code,
             agencies::name,
             users::email,
@@ -511,39 +511,38 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
     super::write(conn, |conn| {
         let agency = agency_id(conn, &r.agency, &r.agency_name)?;
         let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
+        let row = cases::CaseRow {
+            id: r.id.clone(),
+            agency_id: agency.clone(),
+            title: r.title.clone(),
+            summary: r.summary.clone(),
+            business_function: r.business_function.clone(),
+            status: r.status.clone(),
+            version: r.version,
+            revision: r.revision,
+            answers: r.answers.to_string(),
+            created_by: creator,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            submitted_at: r.submitted_at.map(utc),
+            business_value: int(&r.scores, "business_value"),
+            feasibility: int(&r.scores, "feasibility"),
+            readiness: int(&r.scores, "readiness"),
+            priority: int(&r.scores, "priority"),
+            quadrant: string(&r.scores, "quadrant"),
+            tier: string(&r.triage, "tier"),
+            route: string(&r.triage, "route"),
+            rules_version: string(&r.triage, "rules_version"),
+            scores: text(&r.scores),
+            triage: text(&r.triage),
+            escalated: r.escalated,
+            claimed_by: None,
+            claimed_at: None,
+            import_key: r.import_key.clone(),
+            declarations: r.declarations.to_string(),
+        };
         diesel::insert_into(use_cases::table)
-            .values((
-                (
-                    use_cases::id.eq(&r.id),
-                    use_cases::agency_id.eq(&agency),
-                    use_cases::title.eq(&r.title),
-                    use_cases::summary.eq(&r.summary),
-                    use_cases::business_function.eq(&r.business_function),
-                    use_cases::status.eq(&r.status),
-                    use_cases::version.eq(r.version),
-                    use_cases::revision.eq(r.revision),
-                    use_cases::answers.eq(r.answers.to_string()),
-                    use_cases::created_by.eq(&creator),
-                    use_cases::created_at.eq(utc(r.created_at)),
-                    use_cases::updated_at.eq(utc(r.updated_at)),
-                    use_cases::submitted_at.eq(r.submitted_at.map(utc)),
-                ),
-                (
-                    use_cases::business_value.eq(int(&r.scores, "business_value")),
-                    use_cases::feasibility.eq(int(&r.scores, "feasibility")),
-                    use_cases::readiness.eq(int(&r.scores, "readiness")),
-                    use_cases::priority.eq(int(&r.scores, "priority")),
-                    use_cases::quadrant.eq(string(&r.scores, "quadrant")),
-                    use_cases::tier.eq(string(&r.triage, "tier")),
-                    use_cases::route.eq(string(&r.triage, "route")),
-                    use_cases::rules_version.eq(string(&r.triage, "rules_version")),
-                    use_cases::scores.eq(text(&r.scores)),
-                    use_cases::triage.eq(text(&r.triage)),
-                    use_cases::escalated.eq(r.escalated),
-                    use_cases::import_key.eq(&r.import_key),
-                    use_cases::declarations.eq(r.declarations.to_string()),
-                ),
-            ))
+            .values(&row)
             .execute(conn)?;
         restore_history(conn, r, &agency)?;
         audit::append(

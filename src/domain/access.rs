@@ -2,16 +2,21 @@
 //! The data layer applies [`Scope`] to every query, so a case outside it does not exist.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-string_enum!(
-    Role {
-        Submitter = "submitter",
-        Reviewer = "reviewer",
-        SeniorReviewer = "senior_reviewer",
-        PortfolioOwner = "portfolio_owner",
-        Admin = "admin",
-    }
-);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    Submitter,
+    Reviewer,
+    SeniorReviewer,
+    PortfolioOwner,
+    Admin,
+}
+
+words!(Role);
 
 /// The agencies whose cases a query may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +134,11 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_spelling() {
+        assert_one_spelling!(Role);
+    }
 
     #[test]
     fn reading_every_agency_does_not_widen_what_a_reviewer_decides() {

@@ -11,19 +11,24 @@
 //! - An escalated case is decided by senior reviewers only.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use super::access::{Principal, Role};
 use super::case::{Route, Status};
 
-string_enum!(
-    Action {
-        Approve = "approve",
-        Reject = "reject",
-        RequestChanges = "request_changes",
-        Escalate = "escalate",
-        Comment = "comment",
-    }
-);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    Approve,
+    Reject,
+    RequestChanges,
+    Escalate,
+    Comment,
+}
+
+words!(Action);
 
 /// The case as a decision sees it.
 #[derive(Debug, Clone)]
@@ -281,6 +286,11 @@ pub fn add_working_days(start: chrono::NaiveDateTime, days: u32) -> chrono::Naiv
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_spelling() {
+        assert_one_spelling!(Action);
+    }
 
     #[test]
     fn an_sla_falls_due_after_working_days_only() {

@@ -17,6 +17,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
 use crate::db::{DbConnection, Pool};
+use crate::domain::access::Scope;
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 pub use metrics::Metrics;
@@ -30,34 +31,43 @@ pub struct AppState {
     pub metrics: Metrics,
     pages: pages::Pages,
     login_throttle: pages::Throttle,
-    portfolio_cache: PortfolioCache,
-    /// The similarity index of the last scope asked for, with the audit head it reflects.
-    similar_index: std::sync::Mutex<Option<(String, i64, Arc<crate::domain::similar::Index>)>>,
+    /// Serialized portfolio responses by (scope, filters). A few entries at most: the radar at
+    /// 100k cases is tens of megabytes.
+    portfolio_cache: HeadCache<web::Bytes>,
+    /// The similarity index of the last scope asked for.
+    similar_index: HeadCache<Arc<crate::domain::similar::Index>>,
 }
 
-/// Serialized portfolio responses by (scope, filters), valid while the audit head has not
-/// moved. A few entries at most: the radar at 100k cases is tens of megabytes.
-#[derive(Default)]
-pub struct PortfolioCache(std::sync::Mutex<Vec<(String, i64, web::Bytes)>>);
+/// Values computed from the cases a scope may see, each kept with the audit head it reflects.
+/// Every change to a case appends an audit event and so moves the head: an entry is served
+/// only while nothing has changed since it was computed. The least recently used entry goes
+/// first when the cache is full.
+struct HeadCache<V>(moka::sync::Cache<String, (i64, V)>);
 
-impl PortfolioCache {
-    const ENTRIES: usize = 8;
-
-    fn get(&self, key: &str, seq: i64) -> Option<web::Bytes> {
-        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .find(|(k, s, _)| k == key && *s == seq)
-            .map(|(_, _, b)| b.clone())
+impl<V: Clone + Send + Sync + 'static> HeadCache<V> {
+    fn new(entries: u64) -> Self {
+        HeadCache(
+            moka::sync::Cache::builder()
+                .max_capacity(entries)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build(),
+        )
     }
 
-    fn put(&self, key: String, seq: i64, body: web::Bytes) {
-        let mut entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|(k, _, _)| *k != key);
-        if entries.len() >= Self::ENTRIES {
-            entries.remove(0);
-        }
-        entries.push((key, seq, body));
+    fn get(&self, key: &str, seq: i64) -> Option<V> {
+        self.0.get(key).and_then(|(s, v)| (s == seq).then_some(v))
+    }
+
+    fn put(&self, key: String, seq: i64, value: V) {
+        self.0.insert(key, (seq, value));
+    }
+}
+
+/// The cache key part for a scope: who may see what.
+fn scope_key(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "*".into(),
+        Scope::Agencies(ids) => ids.join(","),
     }
 }
 
@@ -71,8 +81,8 @@ impl AppState {
             metrics: Metrics::default(),
             pages: pages::Pages::new()?,
             login_throttle: pages::Throttle::default(),
-            portfolio_cache: PortfolioCache::default(),
-            similar_index: std::sync::Mutex::new(None),
+            portfolio_cache: HeadCache::new(8),
+            similar_index: HeadCache::new(1),
         })
     }
 
@@ -136,17 +146,12 @@ impl AppState {
     /// The similarity index of every case in `scope`, rebuilt only after a change.
     pub async fn similar_index(
         &self,
-        scope: crate::domain::access::Scope,
+        scope: Scope,
     ) -> AppResult<Arc<crate::domain::similar::Index>> {
-        let key = match &scope {
-            crate::domain::access::Scope::All => "*".to_string(),
-            crate::domain::access::Scope::Agencies(ids) => ids.join(","),
-        };
+        let key = scope_key(&scope);
         let seq = self.db(crate::db::audit::head_seq).await?;
-        if let Some((k, s, idx)) = &*self.similar_index.lock().unwrap_or_else(|e| e.into_inner()) {
-            if *k == key && *s == seq {
-                return Ok(idx.clone());
-            }
+        if let Some(hit) = self.similar_index.get(&key, seq) {
+            return Ok(hit);
         }
         let docs = self
             .db(move |c| crate::db::portfolio::documents(c, &scope))
@@ -156,8 +161,7 @@ impl AppState {
                 .await
                 .map_err(|e| AppError::internal("similarity index", e))?,
         );
-        *self.similar_index.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((key, seq, idx.clone()));
+        self.similar_index.put(key, seq, idx.clone());
         Ok(idx)
     }
 

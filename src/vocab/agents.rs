@@ -4,65 +4,86 @@
 //! storage and the API.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 use utoipa::ToSchema;
 
-string_enum!(
-    /// What calling a tool does, the most consequential effect it has.
-    #[derive(ToSchema)]
-    Effect {
-        Read = "read",
-        Write = "write",
-        Destructive = "destructive",
-        ExternalCommunication = "external_communication",
-        Financial = "financial",
-        CodeExecution = "code_execution",
-        Physical = "physical",
-    }
-);
+/// What calling a tool does, the most consequential effect it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum Effect {
+    Read,
+    Write,
+    Destructive,
+    ExternalCommunication,
+    Financial,
+    CodeExecution,
+    Physical,
+}
 
-string_enum!(
-    /// Under whose identity an agent acts: its own service identity (a workload or service
-    /// account), or a person's identity delegated to it (it acts as that user).
-    #[derive(ToSchema)]
-    IdentityKind {
-        Service = "service",
-        DelegatedUser = "delegated_user",
-    }
-);
+words!(Effect);
 
-string_enum!(
-    /// Where a person approves a tool's calls: never, each call, or a call whose amount is
-    /// above the tool's `approval_threshold`.
-    #[derive(ToSchema)]
-    ApprovalPoint {
-        None = "none",
-        EveryCall = "every_call",
-        AboveThreshold = "above_threshold",
-    }
-);
+/// Under whose identity an agent acts: its own service identity (a workload or service
+/// account), or a person's identity delegated to it (it acts as that user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum IdentityKind {
+    Service,
+    DelegatedUser,
+}
 
-string_enum!(
-    /// How the other side of a delegation proves who it is (the A2A security scheme types).
-    #[derive(ToSchema)]
-    AuthScheme {
-        None = "none",
-        ApiKey = "api_key",
-        Http = "http",
-        Oauth2 = "oauth2",
-        OpenidConnect = "openid_connect",
-        MutualTls = "mutual_tls",
-    }
-);
+words!(IdentityKind);
 
-string_enum!(
-    /// What a runtime gateway does with a call, from least to most restrictive.
-    #[derive(ToSchema)]
-    Guardrail {
-        Allow = "allow",
-        Approve = "approve",
-        Deny = "deny",
-    }
-);
+/// Where a person approves a tool's calls: never, each call, or a call whose amount is
+/// above the tool's `approval_threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum ApprovalPoint {
+    None,
+    EveryCall,
+    AboveThreshold,
+}
+
+words!(ApprovalPoint);
+
+/// How the other side of a delegation proves who it is (the A2A security scheme types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum AuthScheme {
+    None,
+    ApiKey,
+    Http,
+    Oauth2,
+    OpenidConnect,
+    MutualTls,
+}
+
+words!(AuthScheme);
+
+/// What a runtime gateway does with a call, from least to most restrictive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum Guardrail {
+    Allow,
+    Approve,
+    Deny,
+}
+
+words!(Guardrail);
 
 /// An agentic use case's declarations. Empty for a system that declares no agents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -212,45 +233,31 @@ pub struct Delegation {
     pub skills: Vec<String>,
 }
 
-string_enum!(
-    /// What a rule evaluated once per declared element concerns.
-    #[derive(ToSchema)]
-    Each {
-        Agent = "agent",
-        Tool = "tool",
-        Delegation = "delegation",
-    }
-);
-
-string_enum!(
-    /// What builders already have, to import as declarations: the result of an MCP server's
-    /// `tools/list` (its tools join an agent), or an A2A Agent Card (an agent delegates to the
-    /// agent it describes).
-    #[derive(ToSchema)]
-    ImportFormat {
-        McpToolsList = "mcp_tools_list",
-        A2aAgentCard = "a2a_agent_card",
-    }
-);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// JSON, the rules and the pages spell every value alike.
-    #[test]
-    fn every_value_has_one_spelling() {
-        fn same<T: Copy + Serialize + std::fmt::Display>(all: &[T]) {
-            for v in all {
-                assert_eq!(serde_json::to_value(v).unwrap(), v.to_string());
-            }
-        }
-        same(Effect::ALL);
-        same(IdentityKind::ALL);
-        same(ApprovalPoint::ALL);
-        same(AuthScheme::ALL);
-        same(Guardrail::ALL);
-        same(Each::ALL);
-        same(ImportFormat::ALL);
-    }
+/// What a rule evaluated once per declared element concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum Each {
+    Agent,
+    Tool,
+    Delegation,
 }
+
+words!(Each);
+
+/// What builders already have, to import as declarations: the result of an MCP server's
+/// `tools/list` (its tools join an agent), or an A2A Agent Card (an agent delegates to the
+/// agent it describes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(ToSchema)]
+pub enum ImportFormat {
+    McpToolsList,
+    A2aAgentCard,
+}
+
+words!(ImportFormat);

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use aitriage::domain::access::{ReviewScope, Role};
 use aitriage::domain::similar::{Doc, Index};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -136,5 +136,25 @@ both_backends! {
         assert_eq!(d.status, 200, "{}", d.text);
         let cluster: Vec<&str> = d.json["clusters"][0]["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
         assert!(cluster.contains(&first["id"].as_str().unwrap()) && cluster.contains(&second["id"].as_str().unwrap()), "{}", d.text);
+    }
+}
+
+both_backends! {
+    /// The similarity index is kept between requests, but never outlives a change: a case
+    /// created after the index was built is found at once, in every scope that may see it.
+    async fn a_change_rebuilds_the_similarity_index(app) {
+        let unicef = app.submitter("UNICEF");
+        let owner = app.user("UNICC", "po@unicc.test", &[Role::PortfolioOwner], ReviewScope::Own);
+        let first = app.post("/api/v1/use-cases", &unicef, &case_body("back_office_email_sorting")).await.json;
+        let similar = |id: &Value| format!("/api/v1/use-cases/{}/similar", id["id"].as_str().unwrap());
+        for who in [&owner, &unicef] {
+            assert_eq!(app.get(&similar(&first), who).await.status, 200);
+            assert_eq!(app.get(&similar(&first), who).await.status, 200, "served from the cache");
+        }
+        let second = app.post("/api/v1/use-cases", &unicef, &case_body("public_faq_chatbot")).await.json;
+        for who in [&owner, &unicef] {
+            let r = app.get(&similar(&second), who).await;
+            assert_eq!(r.status, 200, "a stale similarity index was served: {}", r.text);
+        }
     }
 }

@@ -4,12 +4,12 @@ use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::db::portfolio::{self, RadarFilter};
-use crate::domain::access::{Principal, Scope};
+use crate::domain::access::Principal;
 use crate::domain::case::{Status, Tier};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
-use crate::http::AppState;
+use crate::http::{scope_key, AppState};
 
 fn radar_filter(query: &str) -> AppResult<RadarFilter> {
     let params = crate::http::extract::query_params(query)?;
@@ -40,14 +40,6 @@ fn radar_filter(query: &str) -> AppResult<RadarFilter> {
         Ok(f)
     } else {
         Err(AppError::Validation(errors))
-    }
-}
-
-/// The cache key part for a scope: who may see what.
-fn scope_key(scope: &Scope) -> String {
-    match scope {
-        Scope::All => "*".into(),
-        Scope::Agencies(ids) => ids.join(","),
     }
 }
 
