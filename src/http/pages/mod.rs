@@ -9,6 +9,7 @@ mod intake;
 mod login;
 mod portfolio;
 mod queue;
+mod radar;
 mod render;
 mod session;
 pub use session::remember_language;
