@@ -167,8 +167,8 @@ impl Driver {
         }
     }
 
-    /// Moves keyboard focus to an element and presses Enter, as a keyboard user would.
-    async fn press_enter_on(&self, css: &str) {
+    /// Moves keyboard focus to an element, as Tab would.
+    async fn focus(&self, css: &str) {
         let e = self.find(css).await;
         self.client
             .execute(
@@ -177,6 +177,11 @@ impl Driver {
             )
             .await
             .unwrap();
+    }
+
+    /// Moves keyboard focus to an element and presses Enter, as a keyboard user would.
+    async fn press_enter_on(&self, css: &str) {
+        self.focus(css).await;
         let enter = KeyActions::new("keyboard".into())
             .then(KeyAction::Down {
                 value: Key::Enter.into(),
@@ -230,6 +235,34 @@ impl Driver {
         self.client.set_window_size(width, height).await.unwrap();
     }
 
+    /// The page's width when it scrolls sideways (wider than its window), or None.
+    async fn sideways_overflow(&self) -> Option<i64> {
+        let sizes = self
+            .client
+            .execute(
+                "var e = document.documentElement; return [e.scrollWidth, e.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (wide, window) = (sizes[0].as_i64().unwrap(), sizes[1].as_i64().unwrap());
+        (wide > window).then_some(wide)
+    }
+
+    /// Whether an element is painted (its computed visibility), as CSS alone decides it.
+    async fn visible(&self, css: &str) -> bool {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "return getComputedStyle(arguments[0]).visibility === 'visible';",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    }
+
     async fn screenshot(&self, path: &Path) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(path, png).unwrap();
@@ -272,6 +305,13 @@ impl Checker {
             .await;
         for v in d.axe(&self.axe).await {
             self.violations.push(format!("{name} (phone): {v}"));
+        }
+        for width in [390, 320] {
+            d.size(width, 844).await;
+            if let Some(wide) = d.sideways_overflow().await {
+                self.violations
+                    .push(format!("{name}: {wide} px wide in a {width} px window"));
+            }
         }
         d.size(1280, 900).await;
     }
@@ -469,6 +509,11 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     // for a pointer; every point is a focusable link).
     d.goto(&format!("{base}/portfolio")).await;
     check.page(&d, "portfolio").await;
+    // A point's name shows on focus (CSS alone), from the layer drawn above every mark.
+    let name = format!("a.point[href='{case_path}'] .name");
+    assert!(!d.visible(&name).await, "names are hidden until asked for");
+    d.focus(&format!("a.point[href='{case_path}']")).await;
+    assert!(d.visible(&name).await, "a focused point shows its name");
     d.press_enter_on(&format!("a.point[href='{case_path}']"))
         .await;
     d.wait_until("the radar point leads to its case", async || {
@@ -476,6 +521,13 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     })
     .await;
     assert_eq!(d.text("h1").await, "Browser-tested drafting agent");
+    // A part of the radar, as a group opens it, with the quadrant filter.
+    d.goto(&format!(
+        "{base}/portfolio?quadrant=reconsider&value_min=0&value_max=49&feasibility_min=0&feasibility_max=49#cases"
+    ))
+    .await;
+    assert!(d.has("p.zoom").await);
+    check.page(&d, "portfolio-part").await;
 
     d.close().await;
     assert!(
