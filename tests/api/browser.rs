@@ -528,6 +528,10 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     .await;
     assert!(d.has("p.zoom").await);
     check.page(&d, "portfolio-part").await;
+    // An unknown address: an HTML page with the menu, not raw JSON.
+    d.goto(&format!("{base}/no/such/page")).await;
+    assert!(d.has("nav a[href='/portfolio']").await, "the menu on a 404");
+    check.page(&d, "not-found").await;
 
     d.close().await;
     assert!(

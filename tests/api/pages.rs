@@ -1154,3 +1154,127 @@ async fn radar_names_are_drawn_above_every_mark_and_quadrants_filter() {
         .text
         .contains(&format!("<option value=\"{others}\" selected>")));
 }
+
+/// Uptime monitors and link checkers use HEAD: every page answers it as it answers GET, with
+/// the same status and headers and no body.
+#[actix_web::test]
+async fn head_on_every_page_answers_like_get_without_a_body() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "back_office_email_sorting").await;
+    let id = c["id"].as_str().unwrap();
+    let (cookie, _) = session(
+        &app,
+        "UNICEF",
+        "all@unicef.test",
+        &[
+            Role::Submitter,
+            Role::Reviewer,
+            Role::PortfolioOwner,
+            Role::Admin,
+        ],
+    );
+    let case = format!("/use-cases/{id}");
+    for path in [
+        "/login",
+        "/",
+        "/use-cases/new",
+        case.as_str(),
+        "/queue",
+        "/portfolio",
+        "/portfolio.csv",
+        "/static/style.css",
+        "/healthz",
+    ] {
+        let got = app.send(get(path, &cookie)).await;
+        let head = app
+            .send(get(path, &cookie).method(actix_web::http::Method::HEAD))
+            .await;
+        assert_eq!(head.status, got.status, "{path}");
+        assert_eq!(head.status, 200, "{path}");
+        assert_eq!(
+            head.headers.get("content-type"),
+            got.headers.get("content-type"),
+            "{path}"
+        );
+        assert!(head.text.is_empty(), "{path}: HEAD has no body");
+        assert!(!got.text.is_empty(), "{path}");
+    }
+    let anonymous = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri("/"),
+        )
+        .await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::SEE_OTHER,
+        "HEAD / signs in first, as GET does"
+    );
+}
+
+/// An unknown address asked for by a browser is an HTML page with the menu; an API client
+/// still gets problem+json; a page's error (here a case that does not exist) has the menu too.
+#[actix_web::test]
+async fn unknown_addresses_and_page_errors_are_html_pages_with_the_menu_for_browsers() {
+    let app = TestApp::sqlite().await;
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let html = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+    let page = app
+        .send(get("/no/such/page?lang=fr", &cookie).insert_header(("Accept", html)))
+        .await;
+    assert_eq!(page.status, 404);
+    assert!(
+        page.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert!(page.text.contains("<html lang=\"fr\""), "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/portfolio\""),
+        "the menu: {}",
+        page.text
+    );
+    assert!(page.text.contains("Page introuvable"), "{}", page.text);
+    assert!(page.headers.get("x-request-id").is_some());
+    let api = app
+        .send(get("/no/such/page", &cookie).insert_header(("Accept", "application/json")))
+        .await;
+    api.problem(404);
+    let under_api = app
+        .send(get("/api/v1/nothing", &cookie).insert_header(("Accept", html)))
+        .await;
+    under_api.problem(404);
+    let anonymous = app
+        .send(
+            TestRequest::get()
+                .uri("/nowhere")
+                .insert_header(("Accept", html)),
+        )
+        .await;
+    assert_eq!(anonymous.status, 404);
+    assert!(
+        anonymous.text.contains("class=\"site\""),
+        "{}",
+        anonymous.text
+    );
+    let missing = app
+        .send(get(
+            "/use-cases/00000000-0000-0000-0000-000000000000",
+            &cookie,
+        ))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.text.contains("href=\"/portfolio\""),
+        "{}",
+        missing.text
+    );
+    assert!(missing.text.contains("Page not found"), "{}", missing.text);
+}

@@ -3,6 +3,7 @@
 //! every page is sent with a strict Content-Security-Policy (no inline script or style).
 
 mod case;
+mod errors;
 mod forms;
 mod home;
 mod intake;
@@ -12,6 +13,7 @@ mod queue;
 mod radar;
 mod render;
 mod session;
+pub use errors::{head_as_get, not_found, with_menu};
 pub use session::remember_language;
 
 use actix_web::{web, HttpResponse};
