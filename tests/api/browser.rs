@@ -249,6 +249,20 @@ impl Driver {
         (wide > window).then_some(wide)
     }
 
+    /// An element's rendered width in CSS pixels.
+    async fn width(&self, css: &str) -> f64 {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "return arguments[0].getBoundingClientRect().width;",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    }
+
     /// Whether an element is painted (its computed visibility), as CSS alone decides it.
     async fn visible(&self, css: &str) -> bool {
         let e = self.find(css).await;
@@ -409,6 +423,22 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     })
     .await;
     check.page(&d, "intake").await;
+    // On a phone one section at a time, each reached from the list of sections, without
+    // script; a checkbox keeps its size beside a long label.
+    d.size(390, 844).await;
+    assert!(
+        !d.displayed("#s-risk").await,
+        "one section at a time on a phone"
+    );
+    d.click("nav.form-sections a[href='#s-risk']").await;
+    assert!(d.displayed("#s-risk").await);
+    assert!(!d.displayed("#s-basics").await);
+    let box_width = d
+        .width("input[name='q_data_categories'][value='sensitive_personal']")
+        .await;
+    assert!(box_width >= 16.0, "a checkbox {box_width} px wide");
+    d.click("nav.form-sections a[href='#s-basics']").await;
+    d.size(1280, 900).await;
     d.type_into("#in-title", "Browser-tested drafting agent")
         .await;
     d.type_into("#in-function", "Communications").await;
@@ -422,6 +452,28 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
             d.click(&format!("input[name='q_{q}'][value='{v}']")).await;
         }
     }
+    // Each section's progress follows the answers.
+    d.wait_until("the value section's progress follows", async || {
+        d.text("#pg-value").await.starts_with("4 of 4")
+    })
+    .await;
+    // "None of these" is exclusive, both ways.
+    d.click("input[name='q_prohibited_practices'][value='social_scoring']")
+        .await;
+    assert!(!d
+        .find("input[name='q_prohibited_practices'][value='none']")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
+    d.click("input[name='q_prohibited_practices'][value='none']")
+        .await;
+    assert!(!d
+        .find("input[name='q_prohibited_practices'][value='social_scoring']")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
     d.click("input[name='q_autonomy_level'][value='3']").await;
     d.wait_until("the agentic questions appear", async || {
         d.displayed("#q-tool_actions").await

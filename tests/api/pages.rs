@@ -1278,3 +1278,102 @@ async fn unknown_addresses_and_page_errors_are_html_pages_with_the_menu_for_brow
     );
     assert!(missing.text.contains("Page not found"), "{}", missing.text);
 }
+
+/// The intake form lists its sections with how many required questions each has answered
+/// (rendered by the server, updated by the preview), links each section to the next, and
+/// says beside each point of a scale what it means.
+#[actix_web::test]
+async fn the_intake_form_shows_sections_with_progress_and_what_scale_points_mean() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let form = app.send(get("/use-cases/new", &cookie)).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.text
+            .contains("<a href=\"#s-value\">Business value</a>"),
+        "{}",
+        form.text
+    );
+    assert!(form
+        .text
+        .contains("id=\"pg-value\">0 of 4 required answered<"));
+    assert!(form
+        .text
+        .contains("<section aria-labelledby=\"h-value\" class=\"card\" id=\"s-value\">"));
+    assert!(form
+        .text
+        .contains("href=\"#s-feasibility\">Next section: Technical feasibility<"));
+    assert!(
+        form.text.contains("<span>0 – not at all</span>"),
+        "scale points say what they mean"
+    );
+    assert!(form
+        .text
+        .contains("<span>4 – central to a top strategic priority</span>"));
+    let typed = app
+        .send(post_form(
+            "/use-cases/new",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("title", "Half-filled"),
+                ("action", "submit"),
+                ("q_urgency", "high"),
+                ("q_replicability", "system_wide"),
+            ],
+        ))
+        .await;
+    assert_eq!(typed.status, 422);
+    assert!(
+        typed
+            .text
+            .contains("id=\"pg-value\">2 of 4 required answered<"),
+        "{}",
+        typed.text
+    );
+    let live = app
+        .send(post_form(
+            "/use-cases/preview",
+            &cookie,
+            &[("csrf", &csrf), ("q_urgency", "high")],
+        ))
+        .await;
+    let value = live.json["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "value")
+        .cloned()
+        .unwrap();
+    assert_eq!(value[1], "1 of 4 required answered", "{}", live.text);
+    let fr = app.send(get("/use-cases/new?lang=fr", &cookie)).await;
+    assert!(
+        fr.text.contains("0 sur 4 réponses obligatoires"),
+        "{}",
+        fr.text
+    );
+    assert!(fr.text.contains("<span>0 – pas du tout</span>"));
+}
+
+/// "None" beside another option of the same question is refused, naming the question, and
+/// nothing is stored.
+#[actix_web::test]
+async fn none_with_another_option_is_refused_naming_the_question() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let mut body = case_body("back_office_email_sorting");
+    body["answers"]["prohibited_practices"] = json!(["none", "social_scoring"]);
+    let before = app.counts();
+    let r = app.post("/api/v1/use-cases", &t, &body).await;
+    let p = r.problem(422);
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "answers.prohibited_practices"),
+        "{}",
+        r.text
+    );
+    assert_eq!(app.counts(), before);
+}
