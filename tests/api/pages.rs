@@ -1377,3 +1377,134 @@ async fn none_with_another_option_is_refused_naming_the_question() {
     );
     assert_eq!(app.counts(), before);
 }
+
+/// Two agencies' cases, alike enough to be offered as duplicates of each other.
+async fn twin_cases(app: &TestApp) -> (String, String) {
+    let a = app
+        .submitted(&app.submitter("UNICEF"), "back_office_email_sorting")
+        .await;
+    let b = app
+        .submitted(&app.submitter("UNHCR"), "back_office_email_sorting")
+        .await;
+    (
+        a["id"].as_str().unwrap().to_string(),
+        b["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The case page shows each similar case with its score and reasons; a reviewer may say it is
+/// not a duplicate: stored with an audit event, and the pair is no longer offered, on the case
+/// page or among the portfolio's duplicates.
+#[actix_web::test]
+async fn a_reviewer_says_two_similar_cases_are_not_duplicates_and_they_are_no_longer_offered() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    let page = app.send(get(&format!("/use-cases/{a}"), &cookie)).await;
+    let panel = &page.text[page.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        panel.contains(&format!("href=\"/use-cases/{b}\"")),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("similarity") && panel.contains("shared terms"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("value=\"not_duplicate\""),
+        "a reviewer may say so"
+    );
+    let owner = app.user(
+        "UNICC",
+        "po@unicc.test",
+        &[Role::PortfolioOwner],
+        ReviewScope::Own,
+    );
+    let dupes = app.get("/api/v1/portfolio/duplicates", &owner).await;
+    let before = dupes.text.clone();
+    assert!(before.contains(&b), "offered as duplicates: {before}");
+    let events_before = app.counts()[2];
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{a}/act"),
+            &cookie,
+            &[("csrf", &csrf), ("op", "not_duplicate"), ("other", &b)],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(app.counts()[2], events_before + 1, "one audit event");
+    let after = app
+        .send(get(&format!("/use-cases/{a}?done=not_duplicate"), &cookie))
+        .await;
+    let panel = &after.text[after.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        !panel.contains(&format!("href=\"/use-cases/{b}\"")),
+        "{panel}"
+    );
+    assert!(after.text.contains("Marked not a duplicate"));
+    assert!(after.text.contains("The pair is no longer offered"));
+    let other_side = app.send(get(&format!("/use-cases/{b}"), &cookie)).await;
+    let panel = &other_side.text[other_side.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        !panel.contains(&format!("href=\"/use-cases/{a}\"")),
+        "either way round"
+    );
+    let dupes = app.get("/api/v1/portfolio/duplicates", &owner).await;
+    assert!(!dupes.text.contains(&b), "{}", dupes.text);
+    // Saying it again changes nothing.
+    app.send(post_form(
+        &format!("/use-cases/{a}/act"),
+        &cookie,
+        &[("csrf", &csrf), ("op", "not_duplicate"), ("other", &b)],
+    ))
+    .await;
+    assert_eq!(app.counts()[2], events_before + 1);
+}
+
+/// Only reviewers may say it, with the form's CSRF token, about two different cases they can
+/// see; every refusal stores nothing.
+#[actix_web::test]
+async fn saying_not_a_duplicate_is_refused_to_other_roles_and_for_bad_pairs() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let mark = |cookie: &str, csrf: &str, other: &str| {
+        post_form(
+            &format!("/use-cases/{a}/act"),
+            cookie,
+            &[("csrf", csrf), ("op", "not_duplicate"), ("other", other)],
+        )
+    };
+    let before = app.counts();
+    for (email, role) in [
+        ("po@unicc.test", Role::PortfolioOwner),
+        ("admin@unicc.test", Role::Admin),
+    ] {
+        let (cookie, csrf) = session(&app, "UNICC", email, &[role]);
+        let page = app.send(get(&format!("/use-cases/{a}"), &cookie)).await;
+        assert!(!page.text.contains("value=\"not_duplicate\""), "{email}");
+        let r = app.send(mark(&cookie, &csrf, &b)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{email}: {}", r.text);
+    }
+    let (cookie, csrf) = session(&app, "UNICEF", "sub@unicef.test", &[Role::Submitter]);
+    let r = app.send(mark(&cookie, &csrf, &b)).await;
+    assert!(
+        r.status == StatusCode::FORBIDDEN || r.status == StatusCode::NOT_FOUND,
+        "{}",
+        r.status
+    );
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    assert_eq!(
+        app.send(mark(&cookie, "wrong", &b)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.send(mark(&cookie, &csrf, &a)).await.status, 422);
+    let missing = app
+        .send(mark(&cookie, &csrf, "00000000-0000-0000-0000-000000000000"))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(app.counts()[2], before[2], "no audit event");
+    let mut c = app.pool.get().unwrap();
+    assert!(aitriage::db::duplicates::distinct(&mut c)
+        .unwrap()
+        .is_empty());
+}

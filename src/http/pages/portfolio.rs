@@ -302,7 +302,10 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
     });
 }
 
-fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
+fn similar_views(
+    index: &crate::domain::similar::Index,
+    apart: &std::collections::HashSet<(String, String)>,
+) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
         CaseLink {
@@ -313,7 +316,7 @@ fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     };
     SimilarViews {
         clusters: index
-            .clusters(crate::http::api::portfolio::DUPLICATE)
+            .clusters(crate::http::api::portfolio::DUPLICATE, apart)
             .into_iter()
             .take(20)
             .map(|g| g.into_iter().map(link).collect())
@@ -618,6 +621,7 @@ pub async fn page(
         })
         .collect();
     let index = state.similar_index(viewer.user.read_scope()).await?;
+    let apart = state.db(crate::db::duplicates::distinct).await?;
     let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
     let desc = q.dir.as_deref() != Some("asc");
     sort_points(&mut points, &sort, desc);
@@ -650,7 +654,7 @@ pub async fn page(
         filters: filter_options(&everything, &q, &rules.scoring, &t, tx),
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
-        similar: similar_views(&index),
+        similar: similar_views(&index, &apart),
         unverified,
     };
     pages.render("portfolio", &page, StatusCode::OK)
