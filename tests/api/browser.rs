@@ -584,6 +584,17 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     d.goto(&format!("{base}/no/such/page")).await;
     assert!(d.has("nav a[href='/portfolio']").await, "the menu on a 404");
     check.page(&d, "not-found").await;
+    // The administrator's own page.
+    d.click("form[action='/logout'] button").await;
+    d.wait_until("signed out", async || d.has("#email").await)
+        .await;
+    sign_in(&d, &base, "admin@unicc.demo", &password).await;
+    d.click("nav a[href='/admin']").await;
+    d.wait_until("the admin page opens", async || {
+        d.has("form[action='/admin'] button[value=disable]").await
+    })
+    .await;
+    check.page(&d, "admin").await;
 
     d.close().await;
     assert!(

@@ -1508,3 +1508,120 @@ async fn saying_not_a_duplicate_is_refused_to_other_roles_and_for_bad_pairs() {
         .unwrap()
         .is_empty());
 }
+
+/// The admin's page lists users and tokens and changes them through the same service as the
+/// admin API: disable and enable a user, set roles, revoke a token; each takes effect at once.
+#[actix_web::test]
+async fn an_admin_manages_users_and_tokens_from_their_page() {
+    let app = TestApp::sqlite().await;
+    let token = app.submitter("UNICEF");
+    let (cookie, csrf) = session(&app, "UNICC", "admin@unicc.test", &[Role::Admin]);
+    let page = app.send(get("/admin", &cookie)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/admin\""),
+        "the menu links the page"
+    );
+    let mut c = app.pool.get().unwrap();
+    let users = aitriage::db::users::list(&mut c).unwrap();
+    let sub = users
+        .iter()
+        .find(|u| u.email.ends_with("@unicef.test"))
+        .unwrap();
+    assert!(page.text.contains(&sub.email));
+    let me = users
+        .iter()
+        .find(|u| u.email == "admin@unicc.test")
+        .unwrap();
+    let act = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        post_form("/admin", &cookie, &all)
+    };
+    let r = app.send(act(&[("op", "disable"), ("id", &sub.id)])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 401);
+    app.send(act(&[("op", "enable"), ("id", &sub.id)])).await;
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
+    app.send(act(&[
+        ("op", "roles"),
+        ("id", &sub.id),
+        ("role", "submitter"),
+        ("role", "reviewer"),
+    ]))
+    .await;
+    assert_eq!(app.get("/api/v1/review-queue", &token).await.status, 200);
+    let tokens = aitriage::db::users::tokens(&mut c, Some(&sub.id)).unwrap();
+    app.send(act(&[("op", "revoke"), ("id", &tokens[0].id)]))
+        .await;
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 401);
+    let after = app.send(get("/admin?done=revoke", &cookie)).await;
+    assert!(after.text.contains("The token is revoked."));
+    // An admin cannot lock themselves out, and bad requests change nothing.
+    let events = app.counts()[2];
+    let own = app.send(act(&[("op", "disable"), ("id", &me.id)])).await;
+    assert_eq!(own.status, 409);
+    assert!(
+        own.text.contains("href=\"/admin\""),
+        "the error page has the menu"
+    );
+    assert_eq!(
+        app.send(act(&[("op", "disable"), ("id", "nobody")]))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.send(act(&[("op", "explode"), ("id", &sub.id)]))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(app.counts()[2], events);
+}
+
+/// Deny by default: every other role gets 403 on the page and on its form, and a post without
+/// the CSRF token is refused; nothing changes.
+#[actix_web::test]
+async fn the_admin_page_is_refused_to_every_other_role_and_without_csrf() {
+    let app = TestApp::sqlite().await;
+    let token = app.submitter("UNICEF");
+    let mut c = app.pool.get().unwrap();
+    let sub = aitriage::db::users::list(&mut c).unwrap().remove(0);
+    let events = app.counts()[2];
+    for (email, role) in [
+        ("s@unicc.test", Role::Submitter),
+        ("r@unicc.test", Role::Reviewer),
+        ("sr@unicc.test", Role::SeniorReviewer),
+        ("po@unicc.test", Role::PortfolioOwner),
+    ] {
+        let (cookie, csrf) = session(&app, "UNICC", email, &[role]);
+        let page = app.send(get("/admin", &cookie)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{email}");
+        assert!(
+            !page.text.contains("href=\"/admin\""),
+            "{email}: no menu entry"
+        );
+        let r = app
+            .send(post_form(
+                "/admin",
+                &cookie,
+                &[("csrf", &csrf), ("op", "disable"), ("id", &sub.id)],
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{email}");
+    }
+    let (cookie, _) = session(&app, "UNICC", "admin@unicc.test", &[Role::Admin]);
+    let forged = app
+        .send(post_form(
+            "/admin",
+            &cookie,
+            &[("op", "disable"), ("id", &sub.id)],
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.counts()[2], events, "no audit event");
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
+    let signed_out = app.send(TestRequest::get().uri("/admin")).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+}

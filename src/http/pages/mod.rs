@@ -2,6 +2,7 @@
 //! the case page, the review queue and the portfolio radar. Every form carries a CSRF token;
 //! every page is sent with a strict Content-Security-Policy (no inline script or style).
 
+mod admin;
 mod case;
 mod errors;
 mod forms;
@@ -54,5 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/use-cases/{id}/act", web::post().to(case::act))
     .route("/queue", web::get().to(queue::page))
     .route("/portfolio", web::get().to(portfolio::page))
-    .route("/portfolio.csv", web::get().to(portfolio::csv));
+    .route("/portfolio.csv", web::get().to(portfolio::csv))
+    .route("/admin", web::get().to(admin::page))
+    .route("/admin", web::post().to(admin::act));
 }

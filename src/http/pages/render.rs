@@ -18,6 +18,7 @@ pub type Strings = BTreeMap<String, String>;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../../../templates/layout.hbs")),
     ("error", include_str!("../../../templates/error.hbs")),
+    ("admin", include_str!("../../../templates/admin.hbs")),
     ("login", include_str!("../../../templates/login.hbs")),
     ("home", include_str!("../../../templates/home.hbs")),
     ("intake", include_str!("../../../templates/intake.hbs")),
@@ -149,6 +150,7 @@ pub struct UserView {
 pub struct Nav {
     pub submit: bool,
     pub review: bool,
+    pub admin: bool,
 }
 
 /// What the layout needs on every page.
@@ -197,6 +199,7 @@ impl<'a> Base<'a> {
             nav: Nav {
                 submit: user.is_some_and(|u| u.has(Role::Submitter)),
                 review: user.is_some_and(|u| u.is_reviewer()),
+                admin: user.is_some_and(|u| u.has(Role::Admin)),
             },
         }
     }
