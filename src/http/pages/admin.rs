@@ -130,8 +130,8 @@ pub async fn act(
     let roles: Vec<Role> = form
         .all("role")
         .into_iter()
-        .filter_map(Role::parse)
-        .collect();
+        .map(|r| Role::parse(r).ok_or_else(|| AppError::invalid("role", "not a role")))
+        .collect::<Result<_, _>>()?;
     let who = viewer.user.clone();
     let done = op.clone();
     state
