@@ -186,8 +186,51 @@ fn sign_up(
     Ok(Some((line, submitter)))
 }
 
-/// Creates the example cases, shared round the submitters; every fifth stays a draft, so the
-/// demo shows work in progress too. Returns how many were created.
+/// Where a demo case stands on value and feasibility: its answers to the questions that give
+/// those two dimensions their points. The rule pack's example cases are written to test the
+/// risk rules and nearly all describe the same modest pilot; a real portfolio also holds
+/// flagships, strategic bets not yet feasible, quick wins and long shots. None of these
+/// questions is read by a risk rule, so each case keeps the tier its example expects.
+fn profile(i: usize) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let valuable = [
+        ("mandate_alignment", json!(4)),
+        ("people_served", json!(250_000)),
+        ("efficiency_gain", json!("transformative")),
+        ("urgency", json!("high")),
+        ("replicability", json!("system_wide")),
+    ];
+    let modest = [
+        ("mandate_alignment", json!(1)),
+        ("people_served", json!(300)),
+        ("efficiency_gain", json!("some")),
+        ("urgency", json!("low")),
+        ("replicability", json!("agency_specific")),
+    ];
+    let ready = [
+        ("stage", json!("production")),
+        ("data_availability", json!("available_curated")),
+        ("integration_complexity", json!("standalone")),
+        ("cost_estimate", json!("under_50k")),
+    ];
+    let far_off = [
+        ("stage", json!("idea")),
+        ("data_availability", json!("partial")),
+        ("integration_complexity", json!("legacy_core")),
+        ("cost_estimate", json!("over_1m")),
+    ];
+    let (value, feasibility) = match i % 4 {
+        0 => (valuable, ready),
+        1 => (valuable, far_off),
+        2 => (modest, ready),
+        _ => (modest, far_off),
+    };
+    value.into_iter().chain(feasibility).collect()
+}
+
+/// Creates the example cases, shared round the submitters and each given one of the four
+/// value-and-feasibility profiles in turn; every fifth stays a draft, so the demo shows work
+/// in progress too. Returns how many were created.
 fn seed_cases(
     conn: &mut DbConnection,
     rules: &RuleSet,
@@ -198,7 +241,9 @@ fn seed_cases(
     let mut count = 0;
     for (i, ex) in examples.iter().enumerate() {
         let who = &submitters[i % submitters.len()];
-        let Ok(parsed) = answers::parse(&rules.questionnaire, &ex.answers) else {
+        let mut given = ex.answers.clone();
+        given.extend(profile(i).into_iter().map(|(q, v)| (q.to_string(), v)));
+        let Ok(parsed) = answers::parse(&rules.questionnaire, &given) else {
             tracing::warn!(case = %ex.name, "example case does not fit the questionnaire; not seeded");
             continue;
         };

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod duplicates;
 pub mod idempotency;
 pub mod policy;
 pub mod reviews;

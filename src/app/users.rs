@@ -3,7 +3,7 @@
 //! applies on the next request on every instance (authentication reads the database).
 
 use crate::db::audit::{self, Event};
-use crate::db::users::{self, TokenInfo};
+use crate::db::users::{self, TokenInfo, UserInfo};
 use crate::db::{self as store, DbConnection};
 use crate::domain::access::{Principal, Role};
 use crate::error::{AppError, AppResult};
@@ -68,6 +68,12 @@ pub fn issue_token(conn: &mut DbConnection, by: By, user_id: &str) -> AppResult<
         )?;
         Ok(token)
     })
+}
+
+/// Every user, for an administrator.
+pub fn users(conn: &mut DbConnection, by: By) -> AppResult<Vec<UserInfo>> {
+    by.actor()?;
+    users::list(conn)
 }
 
 /// The API tokens of one user, or of everyone.

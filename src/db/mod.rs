@@ -22,6 +22,7 @@ macro_rules! update_at_version {
 pub mod agencies;
 pub mod audit;
 pub mod cases;
+pub mod duplicates;
 pub mod exchange;
 pub mod idempotency;
 pub mod integrity;

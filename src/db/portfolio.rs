@@ -18,6 +18,10 @@ pub struct RadarFilter {
     pub business_function: Option<String>,
     pub tier: Option<Tier>,
     pub status: Option<Status>,
+    /// A quadrant id of the rule pack.
+    pub quadrant: Option<String>,
+    /// Inclusive score ranges: (business value, feasibility).
+    pub window: Option<((i32, i32), (i32, i32))>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +93,14 @@ pub fn radar(conn: &mut DbConnection, scope: &Scope, f: &RadarFilter) -> AppResu
     }
     if let Some(s) = f.status {
         q = q.filter(use_cases::status.eq(s.as_str()));
+    }
+    if let Some(quadrant) = &f.quadrant {
+        q = q.filter(use_cases::quadrant.eq(quadrant));
+    }
+    if let Some(((v0, v1), (f0, f1))) = f.window {
+        q = q
+            .filter(use_cases::business_value.between(v0, v1))
+            .filter(use_cases::feasibility.between(f0, f1));
     }
     let rows: Vec<PointRow> = q
         .order((use_cases::priority.desc(), use_cases::id.asc()))

@@ -148,6 +148,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head,
     decisions,
+    distinct_pairs,
     idempotency_keys,
     outbox,
     sessions
@@ -174,5 +175,14 @@ diesel::table! {
         csrf -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    distinct_pairs (case_a, case_b) {
+        case_a -> Text,
+        case_b -> Text,
+        decided_by -> Text,
+        created_at -> Timestamp,
     }
 }

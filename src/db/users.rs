@@ -316,3 +316,47 @@ pub fn set_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> AppR
         .execute(conn)?
         == 1)
 }
+
+/// A user as an administrator sees it.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub agency: String,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+}
+
+/// Every user, by e-mail address.
+pub fn list(conn: &mut DbConnection) -> AppResult<Vec<UserInfo>> {
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+    )> = users::table
+        .inner_join(agencies::table)
+        .select((
+            users::id,
+            users::email,
+            agencies::code,
+            users::roles,
+            users::disabled_at,
+        ))
+        .order(users::email.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, email, agency, roles, disabled_at)| UserInfo {
+            id,
+            email,
+            agency,
+            roles: split_list(&roles)
+                .iter()
+                .filter_map(|r| Role::parse(r))
+                .collect(),
+            disabled: disabled_at.is_some(),
+        })
+        .collect())
+}

@@ -8,7 +8,7 @@ use cel::Value;
 use super::FieldError;
 use crate::rules::condition::{answers_value, Facts, LazyCel};
 use crate::rules::declared::Declared;
-use crate::rules::model::{Kind, Questionnaire};
+use crate::rules::model::{Kind, Question, Questionnaire};
 use crate::vocab::agents::Declarations;
 
 pub use crate::vocab::Answer;
@@ -328,14 +328,7 @@ pub fn check_complete(
         .iter()
         .zip(&eff.visible)
         .filter(|(question, &shown)| {
-            shown
-                && question.required
-                && match answers.get(&question.id) {
-                    None => true,
-                    Some(Answer::Text(s)) => s.is_empty(),
-                    Some(Answer::Choices(v)) => v.is_empty(),
-                    Some(_) => false,
-                }
+            shown && question.required && !answered(answers.get(&question.id))
         })
         .map(|(question, _)| FieldError::new(field(&question.id), "an answer is required"))
         .collect();
@@ -344,6 +337,48 @@ pub fn check_complete(
     } else {
         Err(errors)
     }
+}
+
+/// Whether an answer says something (an empty text or an empty choice says nothing).
+fn answered(answer: Option<&Answer>) -> bool {
+    match answer {
+        None => false,
+        Some(Answer::Text(s)) => !s.is_empty(),
+        Some(Answer::Choices(v)) => !v.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// How far a section of the form is filled in: its required questions that apply to this case,
+/// and how many of them are answered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    pub section: String,
+    pub answered: usize,
+    pub required: usize,
+}
+
+/// Each section's progress, in questionnaire order.
+pub fn progress(q: &Questionnaire, answers: &Answers, eff: &Effective) -> Vec<Progress> {
+    q.sections
+        .iter()
+        .map(|s| {
+            let due: Vec<&Question> = s
+                .questions
+                .iter()
+                .filter(|&&i| eff.visible[i] && q.questions[i].required)
+                .map(|&i| &q.questions[i])
+                .collect();
+            Progress {
+                section: s.id.clone(),
+                answered: due
+                    .iter()
+                    .filter(|question| answered(answers.get(&question.id)))
+                    .count(),
+                required: due.len(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

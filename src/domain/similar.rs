@@ -3,9 +3,18 @@
 //! can check (the shared terms that weigh most, the same business function). Explainable and
 //! fast: one query touches only the cases that share a term with it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+
+/// Two cases as one unordered pair: the smaller id first, so (a, b) and (b, a) are the same.
+pub fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
 
 /// A case as the similarity search sees it.
 #[derive(Debug, Clone)]
@@ -260,8 +269,9 @@ impl Index {
     }
 
     /// Groups of likely duplicates across agencies: cases linked (transitively) by a
-    /// similarity of at least `min` to a case in another agency. Largest groups first.
-    pub fn clusters(&self, min: f64) -> Vec<Vec<usize>> {
+    /// similarity of at least `min` to a case in another agency, except pairs in `apart` (said
+    /// not to be duplicates, as [`pair`] orders them). Largest groups first.
+    pub fn clusters(&self, min: f64, apart: &HashSet<(String, String)>) -> Vec<Vec<usize>> {
         let mut parent: Vec<usize> = (0..self.docs.len()).collect();
         fn root(p: &mut [usize], mut i: usize) -> usize {
             while p[i] != i {
@@ -273,7 +283,9 @@ impl Index {
         for i in 0..self.docs.len() {
             for m in self.similar_to(i, 5, min) {
                 let j = self.position_fast(&m.id, i);
-                if self.docs[i].agency != self.docs[j].agency {
+                if self.docs[i].agency != self.docs[j].agency
+                    && !apart.contains(&pair(&self.docs[i].id, &m.id))
+                {
                     let (a, b) = (root(&mut parent, i), root(&mut parent, j));
                     parent[a] = b;
                 }
@@ -376,6 +388,11 @@ mod tests {
             m.iter().all(|x| x.id != "1"),
             "a case is not similar to itself"
         );
-        assert_eq!(idx.clusters(0.3), vec![vec![0, 1]]);
+        assert_eq!(idx.clusters(0.3, &HashSet::new()), vec![vec![0, 1]]);
+        let apart = [pair(&idx.doc(1).id, &idx.doc(0).id)].into_iter().collect();
+        assert!(
+            idx.clusters(0.3, &apart).is_empty(),
+            "a pair said apart is no cluster"
+        );
     }
 }

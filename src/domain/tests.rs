@@ -485,3 +485,30 @@ fn simulating_the_rules_in_force_changes_no_example_case() {
         );
     }
 }
+
+#[test]
+fn progress_counts_the_required_questions_that_apply_in_each_section() {
+    let q = &shipped().questionnaire;
+    let parse = |v: serde_json::Value| answers::parse(q, v.as_object().unwrap()).unwrap();
+    let full = parse(benign());
+    let eff = answers::effective(q, &full);
+    let all = answers::progress(q, &full, &eff);
+    assert_eq!(all.len(), q.sections.len());
+    assert!(
+        all.iter()
+            .all(|p| p.answered == p.required && p.required > 0),
+        "{all:?}"
+    );
+    // No automation: the agentic questions do not apply, and nothing is answered yet.
+    let some = parse(json!({"autonomy_level": 0, "urgency": "high"}));
+    let eff = answers::effective(q, &some);
+    let part = answers::progress(q, &some, &eff);
+    let risk = part.iter().find(|p| p.section == "risk").unwrap();
+    let risk_full = all.iter().find(|p| p.section == "risk").unwrap();
+    assert_eq!(risk.answered, 1);
+    assert!(risk.required < risk_full.required, "{risk:?} {risk_full:?}");
+    assert_eq!(
+        part.iter().find(|p| p.section == "value").unwrap().answered,
+        1
+    );
+}

@@ -191,9 +191,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 .wrap(from_fn(metrics::record))
                 .wrap(from_fn(request_id::tag))
                 .wrap(from_fn(pages::remember_language))
+                .wrap(from_fn(pages::with_menu))
+                .wrap(from_fn(pages::head_as_get))
                 .configure(api::routes)
                 .configure(pages::routes)
-                .default_service(web::to(api::not_found)),
+                .default_service(web::to(pages::not_found)),
         );
     }
 }

@@ -75,6 +75,10 @@
         set("pv-readiness", p.readiness);
         set("pv-priority", p.priority);
         set("pv-missing", p.missing);
+        (p.progress || []).forEach(function (s) {
+          var el = document.getElementById("pg-" + s[0]);
+          if (el) { el.textContent = s[1]; el.className = s[2] ? "progress complete" : "progress"; }
+        });
         showHints(p.hints || []);
       }
     }).catch(function () { /* the form works without the preview */ });
@@ -83,7 +87,22 @@
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(refresh, ms);
   }
-  form.addEventListener("change", function () { later(150); });
+  // "None" is exclusive: ticking it clears the other options of its question, and ticking
+  // another option clears it (the server refuses the two together).
+  function exclusive(box) {
+    if (box.type !== "checkbox" || !box.checked) { return; }
+    var all = form.querySelectorAll("input[type=checkbox]");
+    for (var i = 0; i < all.length; i++) {
+      var other = all[i];
+      if (other !== box && other.name === box.name && (box.value === "none" || other.value === "none")) {
+        other.checked = false;
+      }
+    }
+  }
+  form.addEventListener("change", function (e) {
+    if (e.target) { exclusive(e.target); }
+    later(150);
+  });
   // Hints follow the text as it is typed, after a pause.
   form.addEventListener("input", function (e) {
     if (e.target && (e.target.tagName === "TEXTAREA" || e.target.type === "text")) { later(500); }

@@ -167,8 +167,8 @@ impl Driver {
         }
     }
 
-    /// Moves keyboard focus to an element and presses Enter, as a keyboard user would.
-    async fn press_enter_on(&self, css: &str) {
+    /// Moves keyboard focus to an element, as Tab would.
+    async fn focus(&self, css: &str) {
         let e = self.find(css).await;
         self.client
             .execute(
@@ -177,6 +177,11 @@ impl Driver {
             )
             .await
             .unwrap();
+    }
+
+    /// Moves keyboard focus to an element and presses Enter, as a keyboard user would.
+    async fn press_enter_on(&self, css: &str) {
+        self.focus(css).await;
         let enter = KeyActions::new("keyboard".into())
             .then(KeyAction::Down {
                 value: Key::Enter.into(),
@@ -249,6 +254,34 @@ impl Driver {
         )
     }
 
+    /// An element's rendered width in CSS pixels.
+    async fn width(&self, css: &str) -> f64 {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "return arguments[0].getBoundingClientRect().width;",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    }
+
+    /// Whether an element is painted (its computed visibility), as CSS alone decides it.
+    async fn visible(&self, css: &str) -> bool {
+        let e = self.find(css).await;
+        self.client
+            .execute(
+                "return getComputedStyle(arguments[0]).visibility === 'visible';",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    }
+
     async fn screenshot(&self, path: &Path) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(path, png).unwrap();
@@ -291,6 +324,14 @@ impl Checker {
             .await;
         for v in d.axe(&self.axe).await {
             self.violations.push(format!("{name} (phone): {v}"));
+        }
+        for width in [390, 320] {
+            d.size(width, 844).await;
+            let (over, _, _) = d.overflow().await;
+            if over > 0 {
+                self.violations
+                    .push(format!("{name}: {over} px too wide in a {width} px window"));
+            }
         }
         d.size(1280, 900).await;
     }
@@ -399,6 +440,22 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     })
     .await;
     check.page(&d, "intake").await;
+    // On a phone one section at a time, each reached from the list of sections, without
+    // script; a checkbox keeps its size beside a long label.
+    d.size(390, 844).await;
+    assert!(
+        !d.displayed("#s-risk").await,
+        "one section at a time on a phone"
+    );
+    d.click("nav.form-sections a[href='#s-risk']").await;
+    assert!(d.displayed("#s-risk").await);
+    assert!(!d.displayed("#s-basics").await);
+    let box_width = d
+        .width("input[name='q_data_categories'][value='sensitive_personal']")
+        .await;
+    assert!(box_width >= 16.0, "a checkbox {box_width} px wide");
+    d.click("nav.form-sections a[href='#s-basics']").await;
+    d.size(1280, 900).await;
     d.type_into("#in-title", "Browser-tested drafting agent")
         .await;
     d.type_into("#in-function", "Communications").await;
@@ -412,6 +469,28 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
             d.click(&format!("input[name='q_{q}'][value='{v}']")).await;
         }
     }
+    // Each section's progress follows the answers.
+    d.wait_until("the value section's progress follows", async || {
+        d.text("#pg-value").await.starts_with("4 of 4")
+    })
+    .await;
+    // "None of these" is exclusive, both ways.
+    d.click("input[name='q_prohibited_practices'][value='social_scoring']")
+        .await;
+    assert!(!d
+        .find("input[name='q_prohibited_practices'][value='none']")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
+    d.click("input[name='q_prohibited_practices'][value='none']")
+        .await;
+    assert!(!d
+        .find("input[name='q_prohibited_practices'][value='social_scoring']")
+        .await
+        .is_selected()
+        .await
+        .unwrap());
     d.click("input[name='q_autonomy_level'][value='3']").await;
     d.wait_until("the agentic questions appear", async || {
         d.displayed("#q-tool_actions").await
@@ -499,6 +578,11 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     // for a pointer; every point is a focusable link).
     d.goto(&format!("{base}/portfolio")).await;
     check.page(&d, "portfolio").await;
+    // A point's name shows on focus (CSS alone), from the layer drawn above every mark.
+    let name = format!("a.point[href='{case_path}'] .name");
+    assert!(!d.visible(&name).await, "names are hidden until asked for");
+    d.focus(&format!("a.point[href='{case_path}']")).await;
+    assert!(d.visible(&name).await, "a focused point shows its name");
     d.press_enter_on(&format!("a.point[href='{case_path}']"))
         .await;
     d.wait_until("the radar point leads to its case", async || {
@@ -506,6 +590,28 @@ async fn the_product_works_in_a_real_browser_and_its_pages_pass_axe() {
     })
     .await;
     assert_eq!(d.text("h1").await, "Browser-tested drafting agent");
+    // A part of the radar, as a group opens it, with the quadrant filter.
+    d.goto(&format!(
+        "{base}/portfolio?quadrant=reconsider&value_min=0&value_max=49&feasibility_min=0&feasibility_max=49#cases"
+    ))
+    .await;
+    assert!(d.has("p.zoom").await);
+    check.page(&d, "portfolio-part").await;
+    // An unknown address: an HTML page with the menu, not raw JSON.
+    d.goto(&format!("{base}/no/such/page")).await;
+    assert!(d.has("nav a[href='/portfolio']").await, "the menu on a 404");
+    check.page(&d, "not-found").await;
+    // The administrator's own page.
+    d.click("form[action='/logout'] button").await;
+    d.wait_until("signed out", async || d.has("#email").await)
+        .await;
+    sign_in(&d, &base, "admin@unicc.demo", &password).await;
+    d.click("nav a[href='/admin']").await;
+    d.wait_until("the admin page opens", async || {
+        d.has("form[action='/admin'] button[value=disable]").await
+    })
+    .await;
+    check.page(&d, "admin").await;
 
     // An agentic case: its agents, tools and delegations as tables and a graph.
     let agentic = {

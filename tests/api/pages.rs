@@ -1216,3 +1216,633 @@ async fn a_language_link_on_a_re_shown_case_page_leads_to_the_case() {
         &format!("/use-cases/{id}?lang=fr")
     );
 }
+/// `n` copies of the submitted case `id`, at scattered scores (the same spread each run) and
+/// every tier, with titles that share no word, inserted directly.
+fn scatter_copies(app: &TestApp, id: &str, n: usize) {
+    use diesel::connection::SimpleConnection;
+    const COLUMNS: &[&str] = &[
+        "id",
+        "agency_id",
+        "title",
+        "summary",
+        "business_function",
+        "status",
+        "version",
+        "revision",
+        "answers",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "business_value",
+        "feasibility",
+        "readiness",
+        "priority",
+        "quadrant",
+        "tier",
+        "route",
+        "rules_version",
+        "scores",
+        "triage",
+        "escalated",
+        "claimed_by",
+        "claimed_at",
+        "import_key",
+    ];
+    let value = |c: &str| {
+        match c {
+        "id" => "'bulk-' || printf('%05d', i)".to_string(),
+        // Distinct words, so that the duplicate finder sees no clusters to form.
+        "title" => "'Q' || printf('%05d', i)".into(),
+        "summary" => "''".into(),
+        "answers" => "'{}'".into(),
+        "business_value" => "(i * 37) % 101".into(),
+        "feasibility" => "(i * 61 + i / 7) % 101".into(),
+        "readiness" => "(i * 13) % 101".into(),
+        "quadrant" => "CASE WHEN (i * 37) % 101 >= 50 THEN CASE WHEN (i * 61 + i / 7) % 101 >= 50 THEN 'pursue_now' ELSE 'prepare' END ELSE CASE WHEN (i * 61 + i / 7) % 101 >= 50 THEN 'quick_win' ELSE 'reconsider' END END".into(),
+        "tier" => "CASE i % 5 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' WHEN 3 THEN 'critical' ELSE 'prohibited' END".into(),
+        // Not cleared automatically: the trail of a copy would not vouch for that.
+        "route" => "'functional_review'".into(),
+        "import_key" => "NULL".into(),
+        other => format!("c.{other}"),
+    }
+    };
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         INSERT INTO use_cases ({}) SELECT {} FROM n, use_cases c WHERE c.id = '{id}'",
+        COLUMNS.join(", "),
+        COLUMNS
+            .iter()
+            .map(|c| value(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    app.pool.get().unwrap().batch_execute(&sql).unwrap();
+}
+
+/// The links of the radar's SVG: (case ids of single markers, hrefs of groups).
+fn radar_links(page: &str) -> (Vec<String>, Vec<String>) {
+    let svg = &page[page.find("<svg").unwrap()..page.find("</svg>").unwrap()];
+    let links = &svg[svg.find("class=\"links\"").expect("a link layer")..];
+    let mut cases = Vec::new();
+    let mut groups = Vec::new();
+    for part in links.split("<a href=\"").skip(1) {
+        let href = part[..part.find('"').unwrap()]
+            .replace("&#x3D;", "=")
+            .replace("&amp;", "&");
+        match href.strip_prefix("/use-cases/") {
+            Some(id) => cases.push(id.to_string()),
+            None => groups.push(href),
+        }
+    }
+    (cases, groups)
+}
+
+/// At 3,000 cases the radar draws a bounded number of marks (crowded cells become numbered
+/// groups), and opening groups reaches every case.
+#[actix_web::test]
+async fn a_radar_of_three_thousand_cases_stays_bounded_and_its_groups_reach_every_case() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let first = app.submitted(&t, "back_office_email_sorting").await;
+    scatter_copies(&app, first["id"].as_str().unwrap(), 2999);
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app.send(get("/portfolio", &cookie)).await;
+    assert_eq!(page.status, 200);
+    let (cases, groups) = radar_links(&page.text);
+    assert!(!groups.is_empty(), "crowded cells are grouped");
+    assert!(
+        cases.len() + groups.len() <= 400,
+        "{} marks for 3,000 cases",
+        cases.len() + groups.len()
+    );
+    assert!(
+        page.text.contains("class=\"group worst-prohibited\""),
+        "a group is ringed in its most severe tier"
+    );
+    let mut reached: std::collections::HashSet<String> = cases.into_iter().collect();
+    let mut open = groups;
+    let mut pages = 0;
+    while let Some(href) = open.pop() {
+        pages += 1;
+        assert!(pages < 1000, "opening groups ends");
+        let inner = app.send(get(&href, &cookie)).await;
+        assert_eq!(inner.status, 200, "{href}");
+        assert!(
+            inner.text.contains("id=\"cases\""),
+            "{href} lists its cases"
+        );
+        let (cases, groups) = radar_links(&inner.text);
+        reached.extend(cases);
+        open.extend(groups);
+    }
+    assert_eq!(
+        reached.len(),
+        3000,
+        "every case is reachable from the radar"
+    );
+}
+
+/// Each mark's name is in the link layer drawn after every mark, and the quadrant filter
+/// keeps only the cases of that quadrant.
+#[actix_web::test]
+async fn radar_names_are_drawn_above_every_mark_and_quadrants_filter() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "back_office_email_sorting").await;
+    let quadrant = c["scores"]["quadrant"].as_str().unwrap().to_string();
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app.send(get("/portfolio", &cookie)).await;
+    let svg = &page.text[page.text.find("<svg").unwrap()..page.text.find("</svg>").unwrap()];
+    let last_mark = svg.rfind("class=\"marker").unwrap();
+    let name = svg
+        .find("class=\"name\">Procurement e-mail sorting")
+        .expect("a visible name");
+    assert!(name > last_mark, "names come after every mark");
+    let others = ["pursue_now", "prepare", "quick_win", "reconsider"]
+        .into_iter()
+        .find(|q| *q != quadrant)
+        .unwrap();
+    let same = app
+        .send(get(&format!("/portfolio?quadrant={quadrant}"), &cookie))
+        .await;
+    assert_eq!(radar_links(&same.text).0.len(), 1);
+    let other = app
+        .send(get(&format!("/portfolio?quadrant={others}"), &cookie))
+        .await;
+    assert!(radar_links(&other.text).0.is_empty());
+    assert!(other
+        .text
+        .contains(&format!("<option value=\"{others}\" selected>")));
+}
+
+/// Uptime monitors and link checkers use HEAD: every page answers it as it answers GET, with
+/// the same status and headers and no body.
+#[actix_web::test]
+async fn head_on_every_page_answers_like_get_without_a_body() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let c = app.submitted(&t, "back_office_email_sorting").await;
+    let id = c["id"].as_str().unwrap();
+    let (cookie, _) = session(
+        &app,
+        "UNICEF",
+        "all@unicef.test",
+        &[
+            Role::Submitter,
+            Role::Reviewer,
+            Role::PortfolioOwner,
+            Role::Admin,
+        ],
+    );
+    let case = format!("/use-cases/{id}");
+    for path in [
+        "/login",
+        "/",
+        "/use-cases/new",
+        case.as_str(),
+        "/queue",
+        "/portfolio",
+        "/portfolio.csv",
+        "/static/style.css",
+        "/healthz",
+    ] {
+        let got = app.send(get(path, &cookie)).await;
+        let head = app
+            .send(get(path, &cookie).method(actix_web::http::Method::HEAD))
+            .await;
+        assert_eq!(head.status, got.status, "{path}");
+        assert_eq!(head.status, 200, "{path}");
+        assert_eq!(
+            head.headers.get("content-type"),
+            got.headers.get("content-type"),
+            "{path}"
+        );
+        assert!(head.text.is_empty(), "{path}: HEAD has no body");
+        assert!(!got.text.is_empty(), "{path}");
+    }
+    let anonymous = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri("/"),
+        )
+        .await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::SEE_OTHER,
+        "HEAD / signs in first, as GET does"
+    );
+}
+
+/// An unknown address asked for by a browser is an HTML page with the menu; an API client
+/// still gets problem+json; a page's error (here a case that does not exist) has the menu too.
+#[actix_web::test]
+async fn unknown_addresses_and_page_errors_are_html_pages_with_the_menu_for_browsers() {
+    let app = TestApp::sqlite().await;
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let html = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+    let page = app
+        .send(get("/no/such/page?lang=fr", &cookie).insert_header(("Accept", html)))
+        .await;
+    assert_eq!(page.status, 404);
+    assert!(
+        page.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert!(page.text.contains("<html lang=\"fr\""), "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/portfolio\""),
+        "the menu: {}",
+        page.text
+    );
+    assert!(page.text.contains("Page introuvable"), "{}", page.text);
+    assert!(page.headers.get("x-request-id").is_some());
+    let api = app
+        .send(get("/no/such/page", &cookie).insert_header(("Accept", "application/json")))
+        .await;
+    api.problem(404);
+    let under_api = app
+        .send(get("/api/v1/nothing", &cookie).insert_header(("Accept", html)))
+        .await;
+    under_api.problem(404);
+    let anonymous = app
+        .send(
+            TestRequest::get()
+                .uri("/nowhere")
+                .insert_header(("Accept", html)),
+        )
+        .await;
+    assert_eq!(anonymous.status, 404);
+    assert!(
+        anonymous.text.contains("class=\"site\""),
+        "{}",
+        anonymous.text
+    );
+    let missing = app
+        .send(get(
+            "/use-cases/00000000-0000-0000-0000-000000000000",
+            &cookie,
+        ))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.text.contains("href=\"/portfolio\""),
+        "{}",
+        missing.text
+    );
+    assert!(missing.text.contains("Page not found"), "{}", missing.text);
+}
+
+/// The intake form lists its sections with how many required questions each has answered
+/// (rendered by the server, updated by the preview), links each section to the next, and
+/// says beside each point of a scale what it means.
+#[actix_web::test]
+async fn the_intake_form_shows_sections_with_progress_and_what_scale_points_mean() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let form = app.send(get("/use-cases/new", &cookie)).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.text
+            .contains("<a href=\"#s-value\">Business value</a>"),
+        "{}",
+        form.text
+    );
+    assert!(form
+        .text
+        .contains("id=\"pg-value\">0 of 4 required answered<"));
+    assert!(form
+        .text
+        .contains("<section aria-labelledby=\"h-value\" class=\"card\" id=\"s-value\">"));
+    assert!(form
+        .text
+        .contains("href=\"#s-feasibility\">Next section: Technical feasibility<"));
+    assert!(
+        form.text.contains("<span>0 – not at all</span>"),
+        "scale points say what they mean"
+    );
+    assert!(form
+        .text
+        .contains("<span>4 – central to a top strategic priority</span>"));
+    let typed = app
+        .send(post_form(
+            "/use-cases/new",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("title", "Half-filled"),
+                ("action", "submit"),
+                ("q_urgency", "high"),
+                ("q_replicability", "system_wide"),
+            ],
+        ))
+        .await;
+    assert_eq!(typed.status, 422);
+    assert!(
+        typed
+            .text
+            .contains("id=\"pg-value\">2 of 4 required answered<"),
+        "{}",
+        typed.text
+    );
+    let live = app
+        .send(post_form(
+            "/use-cases/preview",
+            &cookie,
+            &[("csrf", &csrf), ("q_urgency", "high")],
+        ))
+        .await;
+    let value = live.json["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "value")
+        .cloned()
+        .unwrap();
+    assert_eq!(value[1], "1 of 4 required answered", "{}", live.text);
+    let fr = app.send(get("/use-cases/new?lang=fr", &cookie)).await;
+    assert!(
+        fr.text.contains("0 sur 4 réponses obligatoires"),
+        "{}",
+        fr.text
+    );
+    assert!(fr.text.contains("<span>0 – pas du tout</span>"));
+}
+
+/// "None" beside another option of the same question is refused, naming the question, and
+/// nothing is stored.
+#[actix_web::test]
+async fn none_with_another_option_is_refused_naming_the_question() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let mut body = case_body("back_office_email_sorting");
+    body["answers"]["prohibited_practices"] = json!(["none", "social_scoring"]);
+    let before = app.counts();
+    let r = app.post("/api/v1/use-cases", &t, &body).await;
+    let p = r.problem(422);
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "answers.prohibited_practices"),
+        "{}",
+        r.text
+    );
+    assert_eq!(app.counts(), before);
+}
+
+/// Two agencies' cases, alike enough to be offered as duplicates of each other.
+async fn twin_cases(app: &TestApp) -> (String, String) {
+    let a = app
+        .submitted(&app.submitter("UNICEF"), "back_office_email_sorting")
+        .await;
+    let b = app
+        .submitted(&app.submitter("UNHCR"), "back_office_email_sorting")
+        .await;
+    (
+        a["id"].as_str().unwrap().to_string(),
+        b["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The case page shows each similar case with its score and reasons; a reviewer may say it is
+/// not a duplicate: stored with an audit event, and the pair is no longer offered, on the case
+/// page or among the portfolio's duplicates.
+#[actix_web::test]
+async fn a_reviewer_says_two_similar_cases_are_not_duplicates_and_they_are_no_longer_offered() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    let page = app.send(get(&format!("/use-cases/{a}"), &cookie)).await;
+    let panel = &page.text[page.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        panel.contains(&format!("href=\"/use-cases/{b}\"")),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("similarity") && panel.contains("shared terms"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("value=\"not_duplicate\""),
+        "a reviewer may say so"
+    );
+    let owner = app.user(
+        "UNICC",
+        "po@unicc.test",
+        &[Role::PortfolioOwner],
+        ReviewScope::Own,
+    );
+    let dupes = app.get("/api/v1/portfolio/duplicates", &owner).await;
+    let before = dupes.text.clone();
+    assert!(before.contains(&b), "offered as duplicates: {before}");
+    let events_before = app.counts()[2];
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{a}/act"),
+            &cookie,
+            &[("csrf", &csrf), ("op", "not_duplicate"), ("other", &b)],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(app.counts()[2], events_before + 1, "one audit event");
+    let after = app
+        .send(get(&format!("/use-cases/{a}?done=not_duplicate"), &cookie))
+        .await;
+    let panel = &after.text[after.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        !panel.contains(&format!("href=\"/use-cases/{b}\"")),
+        "{panel}"
+    );
+    assert!(after.text.contains("Marked not a duplicate"));
+    assert!(after.text.contains("The pair is no longer offered"));
+    let other_side = app.send(get(&format!("/use-cases/{b}"), &cookie)).await;
+    let panel = &other_side.text[other_side.text.find("id=\"h-similar\"").unwrap()..];
+    assert!(
+        !panel.contains(&format!("href=\"/use-cases/{a}\"")),
+        "either way round"
+    );
+    let dupes = app.get("/api/v1/portfolio/duplicates", &owner).await;
+    assert!(!dupes.text.contains(&b), "{}", dupes.text);
+    // Saying it again changes nothing.
+    app.send(post_form(
+        &format!("/use-cases/{a}/act"),
+        &cookie,
+        &[("csrf", &csrf), ("op", "not_duplicate"), ("other", &b)],
+    ))
+    .await;
+    assert_eq!(app.counts()[2], events_before + 1);
+}
+
+/// Only reviewers may say it, with the form's CSRF token, about two different cases they can
+/// see; every refusal stores nothing.
+#[actix_web::test]
+async fn saying_not_a_duplicate_is_refused_to_other_roles_and_for_bad_pairs() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let mark = |cookie: &str, csrf: &str, other: &str| {
+        post_form(
+            &format!("/use-cases/{a}/act"),
+            cookie,
+            &[("csrf", csrf), ("op", "not_duplicate"), ("other", other)],
+        )
+    };
+    let before = app.counts();
+    for (email, role) in [
+        ("po@unicc.test", Role::PortfolioOwner),
+        ("admin@unicc.test", Role::Admin),
+    ] {
+        let (cookie, csrf) = session(&app, "UNICC", email, &[role]);
+        let page = app.send(get(&format!("/use-cases/{a}"), &cookie)).await;
+        assert!(!page.text.contains("value=\"not_duplicate\""), "{email}");
+        let r = app.send(mark(&cookie, &csrf, &b)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{email}: {}", r.text);
+    }
+    let (cookie, csrf) = session(&app, "UNICEF", "sub@unicef.test", &[Role::Submitter]);
+    let r = app.send(mark(&cookie, &csrf, &b)).await;
+    assert!(
+        r.status == StatusCode::FORBIDDEN || r.status == StatusCode::NOT_FOUND,
+        "{}",
+        r.status
+    );
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    assert_eq!(
+        app.send(mark(&cookie, "wrong", &b)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.send(mark(&cookie, &csrf, &a)).await.status, 422);
+    let missing = app
+        .send(mark(&cookie, &csrf, "00000000-0000-0000-0000-000000000000"))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(app.counts()[2], before[2], "no audit event");
+    let mut c = app.pool.get().unwrap();
+    assert!(aitriage::db::duplicates::distinct(&mut c)
+        .unwrap()
+        .is_empty());
+}
+
+/// The admin's page lists users and tokens and changes them through the same service as the
+/// admin API: disable and enable a user, set roles, revoke a token; each takes effect at once.
+#[actix_web::test]
+async fn an_admin_manages_users_and_tokens_from_their_page() {
+    let app = TestApp::sqlite().await;
+    let token = app.submitter("UNICEF");
+    let (cookie, csrf) = session(&app, "UNICC", "admin@unicc.test", &[Role::Admin]);
+    let page = app.send(get("/admin", &cookie)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("href=\"/admin\""),
+        "the menu links the page"
+    );
+    let mut c = app.pool.get().unwrap();
+    let users = aitriage::db::users::list(&mut c).unwrap();
+    let sub = users
+        .iter()
+        .find(|u| u.email.ends_with("@unicef.test"))
+        .unwrap();
+    assert!(page.text.contains(&sub.email));
+    let me = users
+        .iter()
+        .find(|u| u.email == "admin@unicc.test")
+        .unwrap();
+    let act = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        post_form("/admin", &cookie, &all)
+    };
+    let r = app.send(act(&[("op", "disable"), ("id", &sub.id)])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 401);
+    app.send(act(&[("op", "enable"), ("id", &sub.id)])).await;
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
+    app.send(act(&[
+        ("op", "roles"),
+        ("id", &sub.id),
+        ("role", "submitter"),
+        ("role", "reviewer"),
+    ]))
+    .await;
+    assert_eq!(app.get("/api/v1/review-queue", &token).await.status, 200);
+    let tokens = aitriage::db::users::tokens(&mut c, Some(&sub.id)).unwrap();
+    app.send(act(&[("op", "revoke"), ("id", &tokens[0].id)]))
+        .await;
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 401);
+    let after = app.send(get("/admin?done=revoke", &cookie)).await;
+    assert!(after.text.contains("The token is revoked."));
+    // An admin cannot lock themselves out, and bad requests change nothing.
+    let events = app.counts()[2];
+    let own = app.send(act(&[("op", "disable"), ("id", &me.id)])).await;
+    assert_eq!(own.status, 409);
+    assert!(
+        own.text.contains("href=\"/admin\""),
+        "the error page has the menu"
+    );
+    assert_eq!(
+        app.send(act(&[("op", "disable"), ("id", "nobody")]))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.send(act(&[("op", "explode"), ("id", &sub.id)]))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(app.counts()[2], events);
+}
+
+/// Deny by default: every other role gets 403 on the page and on its form, and a post without
+/// the CSRF token is refused; nothing changes.
+#[actix_web::test]
+async fn the_admin_page_is_refused_to_every_other_role_and_without_csrf() {
+    let app = TestApp::sqlite().await;
+    let token = app.submitter("UNICEF");
+    let mut c = app.pool.get().unwrap();
+    let sub = aitriage::db::users::list(&mut c).unwrap().remove(0);
+    let events = app.counts()[2];
+    for (email, role) in [
+        ("s@unicc.test", Role::Submitter),
+        ("r@unicc.test", Role::Reviewer),
+        ("sr@unicc.test", Role::SeniorReviewer),
+        ("po@unicc.test", Role::PortfolioOwner),
+    ] {
+        let (cookie, csrf) = session(&app, "UNICC", email, &[role]);
+        let page = app.send(get("/admin", &cookie)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{email}");
+        assert!(
+            !page.text.contains("href=\"/admin\""),
+            "{email}: no menu entry"
+        );
+        let r = app
+            .send(post_form(
+                "/admin",
+                &cookie,
+                &[("csrf", &csrf), ("op", "disable"), ("id", &sub.id)],
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{email}");
+    }
+    let (cookie, _) = session(&app, "UNICC", "admin@unicc.test", &[Role::Admin]);
+    let forged = app
+        .send(post_form(
+            "/admin",
+            &cookie,
+            &[("op", "disable"), ("id", &sub.id)],
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.counts()[2], events, "no audit event");
+    assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
+    let signed_out = app.send(TestRequest::get().uri("/admin")).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+}

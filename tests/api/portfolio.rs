@@ -87,3 +87,26 @@ async fn mine_high(app: &TestApp, owner: &str) -> String {
     let r = app.get("/api/v1/portfolio/radar?tier=high", owner).await;
     r.json["points"][0]["id"].as_str().unwrap().to_string()
 }
+
+/// The demo portfolio spreads over the radar's four quadrants, several cases in each, while
+/// every case keeps the risk tier its example expects (only value and feasibility vary).
+#[actix_web::test]
+async fn the_demo_portfolio_fills_every_quadrant_and_keeps_each_examples_tier() {
+    use aitriage::db::portfolio::{radar, RadarFilter};
+    use aitriage::domain::access::Scope;
+    let app = TestApp::sqlite().await;
+    let mut c = app.pool.get().unwrap();
+    aitriage::demo::seed(&mut c, &rules(), &rules_dir().join("cases")).unwrap();
+    let points = radar(&mut c, &Scope::All, &RadarFilter::default()).unwrap();
+    let mut by_quadrant = std::collections::BTreeMap::new();
+    for p in &points {
+        *by_quadrant.entry(p.quadrant.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(by_quadrant.len(), 4, "{by_quadrant:?}");
+    assert!(by_quadrant.values().all(|n| *n >= 5), "{by_quadrant:?}");
+    let examples = aitriage::rules::cases::load_cases(&rules_dir().join("cases")).unwrap();
+    for p in &points {
+        let ex = examples.iter().find(|e| e.title == p.title).unwrap();
+        assert_eq!(p.tier, ex.expect.tier.as_str(), "{}", ex.name);
+    }
+}

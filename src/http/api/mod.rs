@@ -169,6 +169,6 @@ async fn metrics(
 }
 
 /// Any path or method the API does not have.
-pub async fn not_found() -> Result<HttpResponse, AppError> {
+async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -171,8 +171,9 @@ pub const REUSE: f64 = 0.35;
 )]
 pub async fn duplicates(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     let idx = state.similar_index(who.read_scope()).await?;
+    let apart = state.db(crate::db::duplicates::distinct).await?;
     let clusters: Vec<serde_json::Value> = idx
-        .clusters(DUPLICATE)
+        .clusters(DUPLICATE, &apart)
         .iter()
         .map(|g| serde_json::json!({ "size": g.len(), "cases": g.iter().map(|&i| case_ref(idx.doc(i))).collect::<Vec<_>>() }))
         .collect();

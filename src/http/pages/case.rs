@@ -163,6 +163,8 @@ struct CasePage<'a> {
     error: Option<String>,
     rationale_value: String,
     similar: Vec<crate::domain::similar::Match>,
+    /// A reviewer may say that a similar case is not a duplicate.
+    may_mark_distinct: bool,
 }
 
 #[derive(Deserialize)]
@@ -553,10 +555,16 @@ async fn render(
         disagreements,
     } = load(state, viewer, id).await?;
     let index = state.similar_index(viewer.user.read_scope()).await?;
-    let similar = index
+    let distinct = state.db(crate::db::duplicates::distinct).await?;
+    // Pairs a reviewer has said are not duplicates are not offered again.
+    let similar: Vec<_> = index
         .position(&case.row.id)
-        .map(|i| index.similar_to(i, 5, 0.15))
-        .unwrap_or_default();
+        .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| !distinct.contains(&crate::domain::similar::pair(&case.row.id, &m.id)))
+        .take(5)
+        .collect();
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
     let tx = Localizer::of(&rules, lang);
@@ -620,6 +628,7 @@ async fn render(
         error,
         rationale_value: rationale,
         similar,
+        may_mark_distinct: viewer.user.is_reviewer(),
     };
     pages.render("case", &page, http_status)
 }
@@ -704,6 +713,7 @@ pub async fn act(
     }
     .to_string();
     let text = rationale.clone();
+    let other = form.text("other");
     let result = state
         .db(move |c| match op.as_str() {
             "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
@@ -716,6 +726,7 @@ pub async fn act(
             }
             "claim" => app::reviews::claim(c, &who, &case_id, true).map(|_| ()),
             "release" => app::reviews::claim(c, &who, &case_id, false).map(|_| ()),
+            "not_duplicate" => app::duplicates::mark_not_duplicate(c, &who, &case_id, &other),
             _ => Err(AppError::BadRequest("unknown operation".into())),
         })
         .await;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::locale::{Formats, NumberError};
 use super::render::Tr;
-use crate::domain::answers::{Answer, Answers};
+use crate::domain::answers::{self, Answer, Answers};
 use crate::domain::FieldError;
 use crate::rules::model::{Kind, Question, Questionnaire};
 
@@ -124,6 +124,40 @@ pub struct SectionView {
     pub id: String,
     pub title: String,
     pub questions: Vec<QuestionView>,
+    /// "3 of 5 required answered": the section's required questions that apply, answered.
+    pub progress: String,
+    pub complete: bool,
+    /// The section after this one, for a link at its end (the form shows one section at a
+    /// time on a phone).
+    pub next: Option<SectionLink>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct SectionLink {
+    pub id: String,
+    /// "Next section: Business value".
+    pub label: String,
+}
+
+/// A section's progress as the form and the live preview word it.
+pub fn progress_text(p: &answers::Progress, template: &str) -> String {
+    template
+        .replace("{answered}", &p.answered.to_string())
+        .replace("{required}", &p.required.to_string())
+}
+
+/// What each point of a scale means, as its help text says it: "0: not at all; 2: supports a
+/// stated objective; 4: …" (the shipped pack words every scale's help this way, in every
+/// language). Points the help does not name have no meaning shown.
+fn scale_meanings(help: &str) -> HashMap<i64, String> {
+    help.split(';')
+        .filter_map(|part| {
+            let (n, meaning) = part.split_once(':')?;
+            let n = n.trim().parse::<i64>().ok()?;
+            let meaning = meaning.trim().trim_end_matches('.').trim();
+            (!meaning.is_empty()).then(|| (n, meaning.to_string()))
+        })
+        .collect()
 }
 
 /// A number typed in the page's language, or why it was not read, in that language: an
@@ -175,10 +209,13 @@ fn choices(
                 question.min.unwrap_or(0.0) as i64,
                 question.max.unwrap_or(5.0) as i64,
             );
+            let meanings = scale_meanings(&tx.help(question));
             (lo..=hi)
                 .map(|n| ChoiceView {
                     value: n.to_string(),
-                    label: n.to_string(),
+                    label: meanings
+                        .get(&n)
+                        .map_or_else(|| n.to_string(), |m| format!("{n} – {m}")),
                     checked: matches!(answer, Some(Answer::Int(a)) if *a == n),
                 })
                 .collect()
@@ -229,16 +266,28 @@ fn question_view(
     }
 }
 
+/// The words the form needs besides the pack's: yes, no, and the progress template.
+pub struct FormWords<'a> {
+    pub yes: &'a str,
+    pub no: &'a str,
+    pub progress: &'a str,
+    /// "Next section: {title}".
+    pub next: &'a str,
+}
+
 /// The questionnaire as a form, filled with `answers` (and `raw` text for unreadable fields).
 pub fn questionnaire_form(
     q: &Questionnaire,
     answers: &Answers,
     raw: &HashMap<String, String>,
     errors: &[FieldError],
-    yes_no: (&str, &str),
+    words: &FormWords,
     tx: Localizer,
     f: &Formats,
 ) -> Vec<SectionView> {
+    let yes_no = (words.yes, words.no);
+    let eff = answers::effective(q, answers);
+    let progress = answers::progress(q, answers, &eff);
     let error_for = |id: &str| {
         let field = format!("answers.{id}");
         errors
@@ -246,11 +295,20 @@ pub fn questionnaire_form(
             .find(|e| e.field == field)
             .map(|e| e.message.clone())
     };
+    let link = |s: &crate::rules::model::Section| SectionLink {
+        id: s.id.clone(),
+        label: words.next.replace("{title}", &tx.section(&s.id, &s.title)),
+    };
     q.sections
         .iter()
-        .map(|s| SectionView {
+        .zip(&progress)
+        .enumerate()
+        .map(|(i, (s, p))| SectionView {
             id: s.id.clone(),
             title: tx.section(&s.id, &s.title),
+            progress: progress_text(p, words.progress),
+            complete: p.answered == p.required,
+            next: q.sections.get(i + 1).map(link),
             questions: s
                 .questions
                 .iter()
@@ -293,5 +351,18 @@ mod tests {
                 .t("es", &k)),
             Ok(Value::from(250000.0))
         );
+    }
+
+    #[test]
+    fn a_scale_help_names_what_its_points_mean() {
+        let m = scale_meanings(
+            "0: not at all; 2: supports a stated objective; 4: central to a top priority.",
+        );
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[&2], "supports a stated objective");
+        assert_eq!(m[&4], "central to a top priority");
+        let fr = scale_meanings("1\u{a0}: incomplètes ; 5\u{a0}: complètes.");
+        assert_eq!(fr[&1], "incomplètes");
+        assert!(scale_meanings("Think of the systems it reads from.").is_empty());
     }
 }

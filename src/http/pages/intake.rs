@@ -11,7 +11,9 @@ use actix_web::web::{self, Data};
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::forms::{answers_json, questionnaire_form, Form, SectionView};
+use super::forms::{
+    answers_json, progress_text, questionnaire_form, Form, FormWords, SectionLink, SectionView,
+};
 use super::render::{redirect, Base, PageError};
 use super::session::Viewer;
 use crate::app;
@@ -52,6 +54,8 @@ struct IntakePage<'a> {
     import_a2a: bool,
     import_error: Option<String>,
     errors: Vec<ErrorView>,
+    /// The link at the end of the overview to the questionnaire's first section.
+    first_section: Option<SectionLink>,
     sections: Vec<SectionView>,
 }
 
@@ -144,6 +148,21 @@ fn render(
     } else {
         "nav_new"
     };
+    let next = pages.t(lang, "next_section");
+    let sections = questionnaire_form(
+        &rules.questionnaire,
+        &f.answers,
+        &f.raw,
+        errors,
+        &FormWords {
+            yes: &pages.t(lang, "yes"),
+            no: &pages.t(lang, "no"),
+            progress: &pages.t(lang, "section_progress"),
+            next: &next,
+        },
+        tx,
+        pages.formats(lang),
+    );
     let page = IntakePage {
         base: Base::new(pages, lang, pages.t(lang, title_key), Some(viewer)),
         action,
@@ -183,15 +202,11 @@ fn render(
                 }
             })
             .collect(),
-        sections: questionnaire_form(
-            &rules.questionnaire,
-            &f.answers,
-            &f.raw,
-            errors,
-            (&pages.t(lang, "yes"), &pages.t(lang, "no")),
-            tx,
-            pages.formats(lang),
-        ),
+        first_section: sections.first().map(|s| SectionLink {
+            id: s.id.clone(),
+            label: next.replace("{title}", &s.title),
+        }),
+        sections,
     };
     pages.render("intake", &page, status)
 }
@@ -515,6 +530,8 @@ struct Preview {
     readiness: i32,
     priority: i32,
     missing: usize,
+    /// Each section's progress, worded: (section id, "3 of 5 required answered", complete).
+    progress: Vec<(String, String, bool)>,
     /// What the text suggests, with the words (shown beside the form as the submitter types).
     hints: Vec<HintView>,
 }
@@ -562,6 +579,17 @@ pub async fn preview(
         readiness: a.scores.readiness,
         priority: a.scores.priority,
         missing,
+        progress: answers::progress(q, &answers, &eff)
+            .iter()
+            .map(|p| {
+                let template = state.pages.t(lang, "section_progress");
+                (
+                    p.section.clone(),
+                    progress_text(p, &template),
+                    p.answered == p.required,
+                )
+            })
+            .collect(),
         hints: describe(
             &rules,
             lang,

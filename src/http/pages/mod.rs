@@ -2,8 +2,10 @@
 //! the case page, the review queue and the portfolio radar. Every form carries a CSRF token;
 //! every page is sent with a strict Content-Security-Policy (no inline script or style).
 
+mod admin;
 mod agents;
 mod case;
+mod errors;
 mod forms;
 mod home;
 mod intake;
@@ -11,8 +13,10 @@ mod locale;
 mod login;
 mod portfolio;
 mod queue;
+mod radar;
 mod render;
 mod session;
+pub use errors::{head_as_get, not_found, with_menu};
 pub use session::remember_language;
 
 use actix_web::{web, HttpResponse};
@@ -54,5 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/use-cases/{id}/act", web::get().to(case::act_page))
     .route("/queue", web::get().to(queue::page))
     .route("/portfolio", web::get().to(portfolio::page))
-    .route("/portfolio.csv", web::get().to(portfolio::csv));
+    .route("/portfolio.csv", web::get().to(portfolio::csv))
+    .route("/admin", web::get().to(admin::page))
+    .route("/admin", web::post().to(admin::act));
 }

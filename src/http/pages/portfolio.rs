@@ -1,15 +1,16 @@
 //! The portfolio: the prioritisation radar drawn on the server as SVG (feasibility across,
-//! business value up, readiness as size, tier as colour and shape), filters, a sortable table
-//! of the same cases (the chart's text alternative), and a CSV download.
+//! business value up, readiness as size, tier as colour and shape; crowded cells drawn as one
+//! numbered group that opens onto its cases), filters, a sortable table of the same cases (the
+//! chart's text alternative), and a CSV download.
 
 use crate::rules::i18n::Localizer;
-use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::radar::{self, label_at, marker, Window, H, PAD, W};
 use super::render::{form_urlencode, Base, PageError, Tr};
 use super::session::Viewer;
 use crate::db::portfolio::{self, Point, RadarFilter};
@@ -24,6 +25,12 @@ pub struct Filters {
     business_function: Option<String>,
     tier: Option<String>,
     status: Option<String>,
+    quadrant: Option<String>,
+    /// The part of the radar shown (a group opened): score ranges, 0–100 each.
+    value_min: Option<String>,
+    value_max: Option<String>,
+    feasibility_min: Option<String>,
+    feasibility_max: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
 }
@@ -31,115 +38,77 @@ pub struct Filters {
 impl Filters {
     fn radar(&self) -> RadarFilter {
         let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+        let w = self.window();
         RadarFilter {
             agency: nonempty(&self.agency),
             business_function: nonempty(&self.business_function),
             tier: nonempty(&self.tier).and_then(|t| Tier::parse(&t)),
             status: nonempty(&self.status).and_then(|s| Status::parse(&s)),
+            quadrant: nonempty(&self.quadrant),
+            window: (!w.is_full()).then_some((w.value, w.feasibility)),
         }
     }
 
-    /// The filters as a query string (without sorting).
-    fn query(&self) -> String {
-        [
+    /// The window asked for; a bound that is missing or not a score leaves the full range.
+    fn window(&self) -> Window {
+        let score = |s: &Option<String>, default: i32| {
+            s.as_deref()
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .map_or(default, |v| v.clamp(0, 100))
+        };
+        let range = |lo: &Option<String>, hi: &Option<String>| {
+            let (a, b) = (score(lo, 0), score(hi, 100));
+            (a.min(b), a.max(b))
+        };
+        Window {
+            value: range(&self.value_min, &self.value_max),
+            feasibility: range(&self.feasibility_min, &self.feasibility_max),
+        }
+    }
+
+    /// The filters as a query string (without sorting), showing `window`.
+    fn query_in(&self, window: Window) -> String {
+        let mut pairs: Vec<(&str, String)> = [
             ("agency", &self.agency),
             ("business_function", &self.business_function),
             ("tier", &self.tier),
             ("status", &self.status),
+            ("quadrant", &self.quadrant),
         ]
         .iter()
         .filter_map(|(k, v)| {
             v.as_ref()
                 .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", form_urlencode(v)))
+                .map(|v| (*k, v.clone()))
         })
-        .collect::<Vec<_>>()
-        .join("&")
-    }
-}
-
-const W: f64 = 640.0;
-const H: f64 = 480.0;
-const PAD: f64 = 56.0;
-
-fn x(feasibility: i32) -> f64 {
-    PAD + (W - 2.0 * PAD) * feasibility as f64 / 100.0
-}
-
-fn y(value: i32) -> f64 {
-    H - PAD - (H - 2.0 * PAD) * value as f64 / 100.0
-}
-
-/// A tier's marker as an SVG path centred on (cx, cy): shape as well as colour tells tiers apart.
-fn marker(tier: &str, cx: f64, cy: f64, r: f64) -> String {
-    match tier {
-        "low" => format!(
-            "M{:.1},{cy:.1}a{r:.1},{r:.1} 0 1,0 {:.1},0a{r:.1},{r:.1} 0 1,0 {:.1},0z",
-            cx - r,
-            2.0 * r,
-            -2.0 * r
-        ),
-        "medium" => format!(
-            "M{:.1},{:.1}h{:.1}v{:.1}h{:.1}z",
-            cx - r,
-            cy - r,
-            2.0 * r,
-            2.0 * r,
-            -2.0 * r
-        ),
-        "high" => format!(
-            "M{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}z",
-            cy - r * 1.2,
-            cx + r * 1.1,
-            cy + r * 0.9,
-            cx - r * 1.1,
-            cy + r * 0.9
-        ),
-        "critical" => format!(
-            "M{cx:.1},{:.1}L{:.1},{cy:.1}L{cx:.1},{:.1}L{:.1},{cy:.1}z",
-            cy - r * 1.3,
-            cx + r * 1.3,
-            cy + r * 1.3,
-            cx - r * 1.3
-        ),
-        _ => {
-            let d = r * 0.9;
-            let w = (r * 0.35).max(1.5);
-            format!(
-                "M{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}z",
-                cx - d,
-                cy - d + w,
-                cy - w,
-                cx + d,
-                cy - d + w,
-                cx + d - w,
-                cy - d,
-                cy - w,
-                cx - d + w,
-                cy - d
-            ) + &format!(
-                "M{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{cx:.1},{:.1}L{:.1},{:.1}z",
-                cx - d,
-                cy + d - w,
-                cy + w,
-                cx + d,
-                cy + d - w,
-                cx + d - w,
-                cy + d,
-                cy + w,
-                cx - d + w,
-                cy + d
-            )
+        .collect();
+        if !window.is_full() {
+            pairs.extend([
+                ("value_min", window.value.0.to_string()),
+                ("value_max", window.value.1.to_string()),
+                ("feasibility_min", window.feasibility.0.to_string()),
+                ("feasibility_max", window.feasibility.1.to_string()),
+            ]);
         }
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The filters as a query string (without sorting), in the window shown.
+    fn query(&self) -> String {
+        self.query_in(self.window())
     }
 }
 
+/// A row of the table.
 #[derive(Serialize)]
-struct PointView {
+struct Row {
     id: String,
     title: String,
     agency: String,
-    business_function: String,
     business_value: i32,
     feasibility: i32,
     readiness: i32,
@@ -148,8 +117,50 @@ struct PointView {
     tier: String,
     tier_label: String,
     status_label: String,
+}
+
+/// Where a marker's visible name is written (shown on hover and focus).
+#[derive(Serialize)]
+struct NameAt {
+    x: f64,
+    y: f64,
+    anchor: &'static str,
+}
+
+/// One case on the radar: its marker, and the link over it with its name.
+#[derive(Serialize)]
+struct MarkerView {
+    id: String,
+    tier: String,
     path: String,
+    /// The accessible name: title, agency, scores and tier.
     label: String,
+    /// The name shown on hover and focus.
+    name: String,
+    name_at: NameAt,
+}
+
+/// Several cases in one crowded cell: a numbered circle linking to them.
+#[derive(Serialize)]
+struct GroupView {
+    cx: f64,
+    cy: f64,
+    r: f64,
+    count: usize,
+    /// The most severe tier among its cases (the circle's ring).
+    worst: String,
+    href: String,
+    label: String,
+    name_at: NameAt,
+}
+
+/// The window shown when it is not the whole radar, and the way back.
+#[derive(Serialize)]
+struct Zoom {
+    text: String,
+    whole_href: String,
+    /// The window as hidden fields, so the filter form keeps it.
+    fields: Vec<(String, i32)>,
 }
 
 #[derive(Serialize)]
@@ -209,11 +220,14 @@ struct Reuse {
 struct PortfolioPage<'a> {
     #[serde(flatten)]
     base: Base<'a>,
-    /// The radar's markers, least severe first (drawn under the others), spread apart where
-    /// cases share a position.
-    markers: Vec<PointView>,
+    /// The radar's single cases, least severe first (drawn under the others), spread apart
+    /// where cases share a position.
+    markers: Vec<MarkerView>,
+    /// Crowded cells, each one numbered circle.
+    groups: Vec<GroupView>,
+    zoom: Option<Zoom>,
     /// The table's rows, in the order asked for.
-    points: Vec<PointView>,
+    points: Vec<Row>,
     /// How many cases are shown, as the page's language writes numbers.
     count: String,
     #[serde(flatten)]
@@ -244,8 +258,9 @@ struct Chart {
     plot_right: f64,
     plot_top: f64,
     plot_bottom: f64,
-    x_threshold: f64,
-    y_threshold: f64,
+    /// The quadrants' boundaries, where they fall inside the window.
+    x_threshold: Option<f64>,
+    y_threshold: Option<f64>,
     ticks_x: Vec<Tick>,
     ticks_y: Vec<Tick>,
     quadrants: Vec<QuadrantLabel>,
@@ -259,6 +274,7 @@ struct FilterOptions {
     functions: Vec<Option_>,
     tiers: Vec<Option_>,
     statuses: Vec<Option_>,
+    quadrant_options: Vec<Option_>,
 }
 
 /// Likely duplicates across agencies and reuse candidates.
@@ -287,7 +303,10 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
     });
 }
 
-fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
+fn similar_views(
+    index: &crate::domain::similar::Index,
+    apart: &std::collections::HashSet<(String, String)>,
+) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
         CaseLink {
@@ -298,7 +317,7 @@ fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     };
     SimilarViews {
         clusters: index
-            .clusters(crate::http::api::portfolio::DUPLICATE)
+            .clusters(crate::http::api::portfolio::DUPLICATE, apart)
             .into_iter()
             .take(20)
             .map(|g| g.into_iter().map(link).collect())
@@ -320,54 +339,11 @@ fn similar_views(index: &crate::domain::similar::Index) -> SimilarViews {
     }
 }
 
-/// Where each case's marker goes when several share a position: the first stays, the others
-/// spiral out from it (sunflower seeds: even spacing, no two on top of each other), so every
-/// case can be seen and clicked. Keyed by case id: the offset in pixels.
-fn spread(points: &[Point]) -> HashMap<String, (f64, f64)> {
-    const GOLDEN_ANGLE: f64 = 2.399_963_229_728_653;
-    let mut seen: HashMap<(i32, i32), usize> = HashMap::new();
-    points
-        .iter()
-        .map(|p| {
-            let k = seen.entry((p.feasibility, p.business_value)).or_default();
-            let n = *k as f64;
-            *k += 1;
-            let (rho, theta) = (11.0 * n.sqrt(), n * GOLDEN_ANGLE);
-            (p.id.clone(), (rho * theta.cos(), rho * theta.sin()))
-        })
-        .collect()
-}
-
-/// Tiers from least to most severe: markers are drawn in this order, so a prohibited or
-/// critical case is never hidden under a low one.
-fn severity(tier: &str) -> usize {
-    ["low", "medium", "high", "critical", "prohibited"]
-        .iter()
-        .position(|t| *t == tier)
-        .unwrap_or(0)
-}
-
-fn point_view(p: &Point, sc: &Scoring, t: Tr, tx: Localizer, (dx, dy): (f64, f64)) -> PointView {
-    let r = 5.0 + 9.0 * p.readiness as f64 / 100.0;
-    let tier_label = t(format!("tier_{}", p.tier));
-    PointView {
-        path: marker(&p.tier, x(p.feasibility) + dx, y(p.business_value) + dy, r),
-        label: format!(
-            "{} ({}): {} {}, {} {}, {} {}, {}",
-            p.title,
-            p.agency,
-            t("business_value".into()),
-            p.business_value,
-            t("feasibility".into()),
-            p.feasibility,
-            t("readiness".into()),
-            p.readiness,
-            tier_label
-        ),
+fn row(p: &Point, sc: &Scoring, t: Tr, tx: Localizer) -> Row {
+    Row {
         id: p.id.clone(),
         title: p.title.clone(),
         agency: p.agency.clone(),
-        business_function: p.business_function.clone(),
         business_value: p.business_value,
         feasibility: p.feasibility,
         readiness: p.readiness,
@@ -378,27 +354,107 @@ fn point_view(p: &Point, sc: &Scoring, t: Tr, tx: Localizer, (dx, dy): (f64, f64
             .find(|qd| qd.id == p.quadrant)
             .map_or(p.quadrant.clone(), |qd| tx.quadrant(&qd.id, &qd.label)),
         tier: p.tier.clone(),
-        tier_label,
+        tier_label: t(format!("tier_{}", p.tier)),
         status_label: t(format!("status_{}", p.status)),
     }
 }
 
-fn chart(sc: &Scoring, t: Tr, tx: Localizer) -> Chart {
+fn name_at(cx: f64, cy: f64, r: f64) -> NameAt {
+    let (x, y, anchor) = label_at(cx, cy, r);
+    NameAt { x, y, anchor }
+}
+
+/// A title short enough to be written on the chart (the accessible name keeps it whole).
+fn short(title: &str) -> String {
+    const MAX: usize = 40;
+    if title.chars().count() <= MAX {
+        title.to_string()
+    } else {
+        let cut: String = title.chars().take(MAX - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+fn marker_view(m: &radar::Placed, t: Tr) -> MarkerView {
+    let p = m.point;
+    MarkerView {
+        id: p.id.clone(),
+        tier: p.tier.clone(),
+        path: marker(&p.tier, m.cx, m.cy, m.r),
+        label: format!(
+            "{} ({}): {} {}, {} {}, {} {}, {}",
+            p.title,
+            p.agency,
+            t("business_value".into()),
+            p.business_value,
+            t("feasibility".into()),
+            p.feasibility,
+            t("readiness".into()),
+            p.readiness,
+            t(format!("tier_{}", p.tier))
+        ),
+        name: format!("{} ({})", short(&p.title), p.agency),
+        name_at: name_at(m.cx, m.cy, m.r),
+    }
+}
+
+/// "30–39", or "30" for a range of one score.
+fn span((lo, hi): radar::Range) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    }
+}
+
+/// The text that says which window is shown: "business value 30–39, feasibility 50–59".
+fn window_text(w: Window, key: &str, t: Tr) -> String {
+    t(key.into())
+        .replace("{value}", &span(w.value))
+        .replace("{feasibility}", &span(w.feasibility))
+}
+
+fn group_view(g: &radar::Group, q: &Filters, t: Tr) -> GroupView {
+    let worst = g
+        .cases
+        .iter()
+        .map(|p| p.tier.as_str())
+        .max_by_key(|tier| radar::severity(tier))
+        .unwrap_or("low")
+        .to_string();
+    GroupView {
+        cx: g.cx,
+        cy: g.cy,
+        r: g.r,
+        count: g.cases.len(),
+        href: format!("/portfolio?{}#cases", q.query_in(g.window)),
+        label: window_text(g.window, "radar_group", t)
+            .replace("{n}", &g.cases.len().to_string())
+            .replace("{tier}", &t(format!("tier_{worst}"))),
+        worst,
+        name_at: name_at(g.cx, g.cy, g.r),
+    }
+}
+
+fn chart(sc: &Scoring, w: Window, t: Tr, tx: Localizer) -> Chart {
     let quadrant_label = |hv: bool, hf: bool| {
         sc.quadrants
             .iter()
             .find(|q| q.high_value == hv && q.high_feasibility == hf)
             .map_or(String::new(), |q| tx.quadrant(&q.id, &q.label))
     };
-    let ticks = |at: fn(i32) -> f64| {
-        (0..=4)
-            .map(|i| Tick {
-                pos: at(i * 25),
-                label: (i * 25).to_string(),
+    let ticks = |(lo, hi): radar::Range, at: &dyn Fn(i32) -> f64| {
+        let mut v: Vec<i32> = (0..=4).map(|i| lo + (hi - lo) * i / 4).collect();
+        v.dedup();
+        v.into_iter()
+            .map(|s| Tick {
+                pos: at(s),
+                label: s.to_string(),
             })
             .collect()
     };
-    let split = x(sc.feasibility_threshold as i32) - 6.0;
+    let inside = |s: f64, (lo, hi): radar::Range| s > f64::from(lo) && s < f64::from(hi);
+    let split = w.x(sc.feasibility_threshold as i32) - 6.0;
     let quadrant = |x: f64, y: f64, hv: bool, hf: bool| {
         let label = quadrant_label(hv, hf);
         let (name, detail) = match label.split_once(':') {
@@ -425,16 +481,22 @@ fn chart(sc: &Scoring, t: Tr, tx: Localizer) -> Chart {
         plot_right: W - PAD,
         plot_top: PAD,
         plot_bottom: H - PAD,
-        x_threshold: x(sc.feasibility_threshold as i32),
-        y_threshold: y(sc.value_threshold as i32),
-        ticks_x: ticks(x),
-        ticks_y: ticks(y),
-        quadrants: vec![
-            quadrant(W - PAD - 6.0, PAD + 16.0, true, true),
-            quadrant(split, PAD + 16.0, true, false),
-            quadrant(W - PAD - 6.0, H - PAD - 8.0, false, true),
-            quadrant(split, H - PAD - 8.0, false, false),
-        ],
+        x_threshold: inside(sc.feasibility_threshold, w.feasibility)
+            .then(|| w.x(sc.feasibility_threshold as i32)),
+        y_threshold: inside(sc.value_threshold, w.value).then(|| w.y(sc.value_threshold as i32)),
+        ticks_x: ticks(w.feasibility, &|s| w.x(s)),
+        ticks_y: ticks(w.value, &|s| w.y(s)),
+        // Quadrant names only fit, and only mean what they say, on the whole radar.
+        quadrants: if w.is_full() {
+            vec![
+                quadrant(W - PAD - 6.0, PAD + 16.0, true, true),
+                quadrant(split, PAD + 16.0, true, false),
+                quadrant(W - PAD - 6.0, H - PAD - 8.0, false, true),
+                quadrant(split, H - PAD - 8.0, false, false),
+            ]
+        } else {
+            Vec::new()
+        },
         legend: ["low", "medium", "high", "critical", "prohibited"]
             .iter()
             .map(|tier| Legend {
@@ -446,7 +508,13 @@ fn chart(sc: &Scoring, t: Tr, tx: Localizer) -> Chart {
     }
 }
 
-fn filter_options(everything: &[Point], q: &Filters, t: Tr) -> FilterOptions {
+fn filter_options(
+    everything: &[Point],
+    q: &Filters,
+    sc: &Scoring,
+    t: Tr,
+    tx: Localizer,
+) -> FilterOptions {
     let distinct = |f: fn(&Point) -> &String, current: &Option<String>| {
         let mut v: Vec<String> = everything
             .iter()
@@ -481,6 +549,15 @@ fn filter_options(everything: &[Point], q: &Filters, t: Tr) -> FilterOptions {
                 value: s.to_string(),
                 label: t(format!("status_{s}")),
                 selected: q.status.as_deref() == Some(s.as_str()),
+            })
+            .collect(),
+        quadrant_options: sc
+            .quadrants
+            .iter()
+            .map(|qd| Option_ {
+                value: qd.id.clone(),
+                label: tx.quadrant(&qd.id, &qd.label),
+                selected: q.quadrant.as_deref() == Some(qd.id.as_str()),
             })
             .collect(),
     }
@@ -545,6 +622,7 @@ pub async fn page(
         })
         .collect();
     let index = state.similar_index(viewer.user.read_scope()).await?;
+    let apart = state.db(crate::db::duplicates::distinct).await?;
     let sort = q.sort.clone().unwrap_or_else(|| "priority".into());
     let desc = q.dir.as_deref() != Some("asc");
     sort_points(&mut points, &sort, desc);
@@ -552,32 +630,34 @@ pub async fn page(
     let t = |k: String| pages.t(lang, &k);
     let tx = Localizer::of(&rules, lang);
     let base_query = q.query();
+    let window = q.window();
+    let (groups, placed) = radar::layout(&points, window);
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
         count: pages
             .formats(lang)
             .integer(i64::try_from(points.len()).unwrap_or(i64::MAX)),
-        markers: {
-            let mut by_severity: Vec<&Point> = points.iter().collect();
-            by_severity.sort_by_key(|p| severity(&p.tier));
-            let offsets = spread(&points);
-            by_severity
-                .into_iter()
-                .map(|p| {
-                    let at = offsets.get(&p.id).copied().unwrap_or_default();
-                    point_view(p, &rules.scoring, &t, tx, at)
-                })
-                .collect()
-        },
+        markers: placed.iter().map(|m| marker_view(m, &t)).collect(),
+        groups: groups.iter().map(|g| group_view(g, &q, &t)).collect(),
+        zoom: (!window.is_full()).then(|| Zoom {
+            text: window_text(window, "radar_zoomed", &t),
+            whole_href: format!("/portfolio?{}", q.query_in(Window::FULL)),
+            fields: vec![
+                ("value_min".into(), window.value.0),
+                ("value_max".into(), window.value.1),
+                ("feasibility_min".into(), window.feasibility.0),
+                ("feasibility_max".into(), window.feasibility.1),
+            ],
+        }),
         points: points
             .iter()
-            .map(|p| point_view(p, &rules.scoring, &t, tx, (0.0, 0.0)))
+            .map(|p| row(p, &rules.scoring, &t, tx))
             .collect(),
-        chart: chart(&rules.scoring, &t, tx),
-        filters: filter_options(&everything, &q, &t),
+        chart: chart(&rules.scoring, window, &t, tx),
+        filters: filter_options(&everything, &q, &rules.scoring, &t, tx),
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
-        similar: similar_views(&index),
+        similar: similar_views(&index, &apart),
         unverified,
     };
     pages.render("portfolio", &page, StatusCode::OK)
@@ -646,8 +726,6 @@ pub async fn csv(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// One cell as the page's CSV writes it.
     fn cell(s: &str) -> String {
         let mut w = crate::csv_safe::Writer::new(Vec::new());
@@ -663,18 +741,5 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell("-1"), "'-1");
-    }
-
-    #[test]
-    fn every_tier_has_a_distinct_marker_shape() {
-        let shapes: Vec<String> = ["low", "medium", "high", "critical", "prohibited"]
-            .iter()
-            .map(|t| marker(t, 0.0, 0.0, 5.0))
-            .collect();
-        for (i, a) in shapes.iter().enumerate() {
-            for b in &shapes[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
     }
 }

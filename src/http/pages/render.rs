@@ -18,6 +18,8 @@ pub type Strings = BTreeMap<String, String>;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../../../templates/layout.hbs")),
+    ("error", include_str!("../../../templates/error.hbs")),
+    ("admin", include_str!("../../../templates/admin.hbs")),
     ("login", include_str!("../../../templates/login.hbs")),
     ("home", include_str!("../../../templates/home.hbs")),
     ("intake", include_str!("../../../templates/intake.hbs")),
@@ -212,6 +214,7 @@ pub fn dir_of(lang: &str) -> &'static str {
 pub struct Nav {
     pub submit: bool,
     pub review: bool,
+    pub admin: bool,
 }
 
 /// What the layout needs on every page.
@@ -255,6 +258,7 @@ impl<'a> Base<'a> {
             nav: Nav {
                 submit: user.is_some_and(|u| u.has(Role::Submitter)),
                 review: user.is_some_and(|u| u.is_reviewer()),
+                admin: user.is_some_and(|u| u.has(Role::Admin)),
             },
         }
     }
@@ -308,25 +312,44 @@ impl ResponseError for PageError {
         let detail = match self {
             PageError::App(e @ AppError::Internal { .. }) => {
                 tracing::error!(cause = %e.chain(), "page failed");
-                "The server could not show this page. The problem has been logged.".to_string()
+                Detail::Key("error_internal")
             }
-            PageError::App(AppError::NotFound) => {
-                "No such page, or it is not visible to you.".to_string()
-            }
-            PageError::App(e @ AppError::Validation(_)) => e.describe(),
-            other => other.to_string(),
+            PageError::App(AppError::NotFound) => Detail::Key("error_not_found"),
+            PageError::Csrf => Detail::Key("error_csrf"),
+            PageError::App(e @ AppError::Validation(_)) => Detail::Text(e.describe()),
+            other => Detail::Text(other.to_string()),
         };
+        // A bare page; `with_menu` replaces it with one in the site's layout.
         let title = status.canonical_reason().unwrap_or("Error");
-        html(
+        let text = match &detail {
+            Detail::Key(_) => title.to_string(),
+            Detail::Text(t) => t.clone(),
+        };
+        let mut res = html(
             status,
             format!(
                 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
                  <title>{title} – aitriage</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>\
                  <body><main id=\"main\" class=\"narrow\"><h1>{title}</h1><p>{}</p><p><a href=\"/\">aitriage</a></p></main></body></html>",
-                escape(&detail)
+                escape(&text)
             ),
-        )
+        );
+        res.extensions_mut().insert(ErrorPage { detail });
+        res
     }
+}
+
+/// What an error page says: a string of the interface, or a text made for this error.
+#[derive(Clone)]
+pub enum Detail {
+    Key(&'static str),
+    Text(String),
+}
+
+/// Marks a response as an error page to be shown in the site's layout.
+#[derive(Clone)]
+pub struct ErrorPage {
+    pub detail: Detail,
 }
 
 /// Percent-encodes a value for a query string (everything but RFC 3986 unreserved bytes).

@@ -1,0 +1,1 @@
+DROP TABLE distinct_pairs;
