@@ -521,3 +521,28 @@ fn rules_check_reports_an_extra_translation_at_its_key() {
         );
     }
 }
+
+/// Each migration has its own version (diesel runs one migration per version, so two folders
+/// sharing one silently skip the second), and both backends have the same migrations.
+#[test]
+fn migrations_have_distinct_versions_and_both_backends_the_same() {
+    let names = |backend: &str| -> Vec<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+    assert_eq!(sqlite, postgres);
+    let mut versions: Vec<&str> = sqlite
+        .iter()
+        .map(|n| n.split_once('_').map_or(n.as_str(), |(v, _)| v))
+        .collect();
+    versions.dedup();
+    assert_eq!(versions.len(), sqlite.len(), "{sqlite:?}");
+}
