@@ -92,6 +92,14 @@ impl Pages {
                 toml::from_str(text).map_err(|source| PagesError::Strings { lang, source })?;
             strings.insert(*lang, s);
         }
+        // A string a translation lacks shows in English rather than failing the page (the
+        // templates are strict); a test keeps every language complete.
+        let english = strings.get("en").cloned().unwrap_or_default();
+        for s in strings.values_mut() {
+            for (k, v) in &english {
+                s.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         let mut formats = BTreeMap::new();
         for lang in LANGUAGES {
             formats.insert(lang.code, Formats::new(lang)?);
