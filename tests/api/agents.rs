@@ -138,6 +138,11 @@ both_backends! {
         assert!(amended.json["triage"]["fired"].as_array().unwrap().iter()
             .all(|f| f["rule"] != "agents.code_execution_unsandboxed"));
 
+        // The amendment is in the trail: the case still agrees with its audit events.
+        let disagreements =
+            aitriage::db::integrity::check_all(&mut app.pool.get().unwrap(), 100).unwrap();
+        assert!(disagreements.is_empty(), "{disagreements:?}");
+
         let pending = app.get(&policy_url, &submitter).await;
         assert!(pending.problem(409)["detail"].as_str().unwrap().contains("?revision=1"), "{}", pending.text);
         let first = app.get(&format!("{policy_url}?revision=1"), &submitter).await;
