@@ -96,11 +96,7 @@ pub fn of(
     } = stored;
     let triage: Triage = serde_json::from_str(&triage)?;
     let declarations: Declarations = serde_json::from_str(&declarations)?;
-    let tier = Tier::parse(&tier).ok_or_else(|| {
-        AppError::broken(format!(
-            "use case {id} revision {revision} has the unknown tier {tier:?} in storage"
-        ))
-    })?;
+    let tier = store::stored_enum(id, "tier", &tier, Tier::parse)?;
     let approval = Approval {
         id: case.row.id.clone(),
         agency: case.agency.clone(),

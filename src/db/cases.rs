@@ -89,7 +89,7 @@ impl Case {
 
 /// A value stored as text for an enum; one no variant has (a corrupt row) is an internal
 /// error naming the case and the column, never read as some default or skipped.
-fn stored_enum<T>(
+pub(crate) fn stored_enum<T>(
     id: &str,
     column: &str,
     value: &str,

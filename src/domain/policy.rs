@@ -137,7 +137,7 @@ pub fn policy(approval: Approval, d: &Declarations, triage: &Triage) -> Policy {
                         ApprovalPoint::AboveThreshold => (Guardrail::Approve, t.approval_threshold),
                     };
                     let mut rules = Vec::new();
-                    let subject = format!("{}/{}", a.id, t.name);
+                    let subject = t.subject(a);
                     apply(
                         &mut decision,
                         &mut approve_above,
@@ -164,7 +164,7 @@ pub fn policy(approval: Approval, d: &Declarations, triage: &Triage) -> Policy {
                 .map(|g| {
                     let mut decision = Guardrail::Allow;
                     let mut rules = Vec::new();
-                    let subject = format!("{}->{}", g.from, g.to);
+                    let subject = g.subject();
                     apply(
                         &mut decision,
                         &mut None,

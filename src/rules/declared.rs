@@ -137,7 +137,7 @@ impl Declared {
         for (i, a) in d.agents.iter().enumerate() {
             let tools: Vec<Value> = a.tools.iter().map(|t| tool_value(a, t)).collect();
             tool_items.extend(a.tools.iter().zip(&tools).map(|(t, v)| Item {
-                subject: format!("{}/{}", a.id, t.name),
+                subject: t.subject(a),
                 agent: Some(i),
                 value: v.clone(),
             }));
@@ -151,7 +151,7 @@ impl Declared {
             .delegations
             .iter()
             .map(|g| Item {
-                subject: format!("{}->{}", g.from, g.to),
+                subject: g.subject(),
                 agent: d.agents.iter().position(|a| a.id == g.from),
                 value: delegation_value(g),
             })

@@ -178,6 +178,11 @@ fn no_approval() -> ApprovalPoint {
 }
 
 impl Tool {
+    /// How fired rules and policies name this tool of `agent`: `agent/tool`.
+    pub fn subject(&self, agent: &Agent) -> String {
+        format!("{}/{}", agent.id, self.name)
+    }
+
     /// Whether every effect of a call can be undone (undeclared: only reading can).
     pub fn is_reversible(&self) -> bool {
         self.reversible.unwrap_or(self.effect == Effect::Read)
@@ -209,6 +214,13 @@ pub struct Annotations {
     pub destructive: bool,
     pub idempotent: bool,
     pub open_world: bool,
+}
+
+impl Delegation {
+    /// How fired rules and policies name this delegation: `agent->other`.
+    pub fn subject(&self) -> String {
+        format!("{}->{}", self.from, self.to)
+    }
 }
 
 /// One agent handing work to another.

@@ -102,24 +102,35 @@ fn short(s: &str) -> String {
     }
 }
 
-/// Anchors of every element, keyed by the subject name fired rules use.
-fn anchors(d: &Declarations) -> HashMap<String, String> {
+fn agent_anchor(i: usize) -> String {
+    format!("agent-{i}")
+}
+
+fn tool_anchor(i: usize, j: usize) -> String {
+    format!("tool-{i}-{j}")
+}
+
+fn delegation_anchor(k: usize) -> String {
+    format!("delegation-{k}")
+}
+
+/// The row anchor of every declared element, keyed by the subject name fired rules use.
+pub fn anchors(d: &Declarations) -> HashMap<String, String> {
     let mut m = HashMap::new();
     for (i, a) in d.agents.iter().enumerate() {
-        m.insert(a.id.clone(), format!("agent-{i}"));
+        m.insert(a.id.clone(), agent_anchor(i));
         for (j, t) in a.tools.iter().enumerate() {
-            m.insert(format!("{}/{}", a.id, t.name), format!("tool-{i}-{j}"));
+            m.insert(t.subject(a), tool_anchor(i, j));
         }
     }
     for (k, g) in d.delegations.iter().enumerate() {
-        m.insert(format!("{}->{}", g.from, g.to), format!("delegation-{k}"));
+        m.insert(g.subject(), delegation_anchor(k));
     }
     m
 }
 
-/// Where each fired rule points: its subjects, linked to their rows.
-pub fn subject_links(d: &Declarations, f: &Fired) -> Vec<SubjectLink> {
-    let anchors = anchors(d);
+/// Where a fired rule points: its subjects, linked to their rows (`anchors` of the case).
+pub fn subject_links(anchors: &HashMap<String, String>, f: &Fired) -> Vec<SubjectLink> {
     f.subjects
         .iter()
         .filter_map(|s| {
@@ -197,7 +208,7 @@ pub fn view(
         .iter()
         .enumerate()
         .map(|(i, a)| AgentRow {
-            anchor: format!("agent-{i}"),
+            anchor: agent_anchor(i),
             id: a.id.clone(),
             name: a.name.clone(),
             purpose: a.purpose.clone(),
@@ -223,7 +234,7 @@ pub fn view(
                 .iter()
                 .enumerate()
                 .map(|(j, t)| ToolRow {
-                    anchor: format!("tool-{i}-{j}"),
+                    anchor: tool_anchor(i, j),
                     name: t.name.clone(),
                     description: t.description.clone(),
                     effect: tr(format!("effect_{}", t.effect)),
@@ -237,7 +248,7 @@ pub fn view(
                         .join(&tr("list_separator".into())),
                     limits: limits_text(t, tr),
                     approval: approval_text(t, tr),
-                    flags: flags_of(&format!("{}/{}", a.id, t.name)),
+                    flags: flags_of(&t.subject(a)),
                 })
                 .collect(),
         })
@@ -247,12 +258,12 @@ pub fn view(
         .iter()
         .enumerate()
         .map(|(k, g)| DelegationRow {
-            anchor: format!("delegation-{k}"),
+            anchor: delegation_anchor(k),
             from: g.from.clone(),
             to: g.to.clone(),
             external: yes_no(g.external),
             authentication: tr(format!("auth_{}", g.authentication)),
-            flags: flags_of(&format!("{}->{}", g.from, g.to)),
+            flags: flags_of(&g.subject()),
         })
         .collect();
     Some(AgentsView {
@@ -294,7 +305,7 @@ fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
         });
         agent_pos.insert(a.id.as_str(), (COLUMNS[0] + BOX, y));
         for (t, ty) in a.tools.iter().zip(y_tools) {
-            let risky = flags.contains_key(format!("{}/{}", a.id, t.name).as_str());
+            let risky = flags.contains_key(t.subject(a).as_str());
             nodes.push(GraphNode {
                 x: COLUMNS[1],
                 y: ty,
@@ -325,7 +336,7 @@ fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
         let Some(&(fx, fy)) = agent_pos.get(g.from.as_str()) else {
             continue;
         };
-        let risky = flags.contains_key(format!("{}->{}", g.from, g.to).as_str());
+        let risky = flags.contains_key(g.subject().as_str());
         let (x2, y2) = match agent_pos.get(g.to.as_str()).filter(|_| !g.external) {
             Some(&(tx, ty)) => (tx - BOX, ty + 12),
             None => {

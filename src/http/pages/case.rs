@@ -278,12 +278,12 @@ fn scores_view(s: Scores, q: &Questionnaire, tx: Localizer) -> ScoresView {
 fn fired_view(
     f: Fired,
     rules: &RuleSet,
-    declared: &Declarations,
+    anchors: &HashMap<String, String>,
     t: Tr,
     tx: Localizer,
 ) -> FiredView {
     FiredView {
-        subjects: super::agents::subject_links(declared, &f),
+        subjects: super::agents::subject_links(anchors, &f),
         node: rules
             .taxonomy
             .nodes
@@ -320,6 +320,7 @@ fn triage_view(
     t: Tr,
     tx: Localizer,
 ) -> TriageView {
+    let anchors = super::agents::anchors(declared);
     TriageView {
         approvals_given,
         tier_label: t(format!("tier_{}", tr.tier)),
@@ -335,7 +336,7 @@ fn triage_view(
         fired: tr
             .fired
             .into_iter()
-            .map(|f| fired_view(f, rules, declared, t, tx))
+            .map(|f| fired_view(f, rules, &anchors, t, tx))
             .collect(),
     }
 }
