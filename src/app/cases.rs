@@ -194,7 +194,7 @@ fn store_change(
     if case.status()? != Status::Approved {
         return store::store_edit(conn, &who.user_id, case, fields, content, details);
     }
-    db::atomically(conn, |conn| {
+    db::write(conn, |conn| {
         let edited = store::store_edit(conn, &who.user_id, case, fields, content, details)?;
         resubmit(conn, who, edited, rules)
     })
@@ -322,7 +322,7 @@ pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> Ap
         summary: &row.summary,
     };
     let complete = assess(rules, &parsed, text, true).is_ok();
-    db::atomically(conn, |conn| {
+    db::write(conn, |conn| {
         let who = exchange::importer(conn, &code, &row.agency_name)?;
         let fields = CaseFields {
             title: row.title.trim().chars().take(200).collect(),

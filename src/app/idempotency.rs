@@ -35,7 +35,7 @@ pub fn once(
     if let Some(earlier) = replay(conn, who, k)? {
         return Ok((earlier, Outcome::Replayed));
     }
-    let done = db::atomically(conn, |conn| {
+    let done = db::write(conn, |conn| {
         let case = f(conn)?;
         db::write(conn, |conn| {
             idempotency::record(conn, &who.user_id, &k.key, &k.request_sha256, &case.row.id)

@@ -31,8 +31,9 @@ pub mod portfolio;
 pub mod reviews;
 pub mod schema;
 pub mod users;
+pub mod writer;
 
-use std::sync::Mutex;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::AppError;
@@ -79,6 +80,8 @@ impl Backend {
 pub struct Manager {
     url: String,
     backend: Backend,
+    /// SQLite's group writer, held as long as the pool is.
+    writer: Arc<OnceLock<Arc<writer::Writer>>>,
 }
 
 fn sqlite_path(url: &str) -> &str {
@@ -132,6 +135,8 @@ pub enum DbError {
     },
     #[error("migrations failed")]
     Migrate(#[source] crate::error::BoxError),
+    #[error("cannot open the database's writer")]
+    Writer(#[source] crate::error::BoxError),
 }
 
 /// Connects, runs pending migrations, and returns a pool.
@@ -140,7 +145,9 @@ pub fn connect(url: &str) -> Result<Pool, DbError> {
     let manager = Manager {
         url: url.to_string(),
         backend,
+        writer: Arc::default(),
     };
+    let opener = manager.clone();
     let size = match backend {
         Backend::Sqlite => 8,
         Backend::Postgres => 16,
@@ -158,6 +165,16 @@ pub fn connect(url: &str) -> Result<Pool, DbError> {
         source,
     })?;
     migrate(&mut conn)?;
+    if backend == Backend::Sqlite {
+        let started = writer::Writer::start(&mut conn, || {
+            opener
+                .connect()
+                .map_err(|e| AppError::internal("opening the writer", e))
+        });
+        if let Some(w) = started.map_err(|e| DbError::Writer(Box::new(e)))? {
+            let _ = opener.writer.set(w);
+        }
+    }
     Ok(pool)
 }
 
@@ -184,54 +201,43 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Runs a write transaction. SQLite has one writer at a time; rather than let writers collide
-/// and back off in SQLite's busy handler (which sleeps in steps of up to 100 ms), writers in this
-/// process queue on a mutex, first come first served. PostgreSQL runs them concurrently.
+/// Runs a write transaction and answers once it is durable. On SQLite it joins the database's
+/// group commit (see [`writer`]); on PostgreSQL writers run concurrently, and the audit
+/// events it queued are chained once it has committed. Inside another transaction it is a
+/// savepoint of that one, so several writes can be made one.
 pub fn write<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    static SQLITE_WRITER: Mutex<()> = Mutex::new(());
-    let _turn = match conn {
-        DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())),
-        DbConnection::Pg(_) => None,
-    };
-    let done = conn.transaction::<T, AppError, _>(f)?;
-    chain_pending(conn);
-    Ok(done)
-}
-
-/// On PostgreSQL, once the outermost transaction has committed: chains the audit events it
-/// queued (and any others pending), so they are in the chain before the caller answers. A
-/// failure here loses nothing: the events stay queued for the next writer, and the write
-/// itself has succeeded, so it is logged, not returned.
-fn chain_pending(conn: &mut DbConnection) {
     use diesel::connection::TransactionManager;
-    if !matches!(conn, DbConnection::Pg(_)) {
-        return;
-    }
     let nested =
         <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
             .transaction_depth()
             .map_or(true, |depth| depth.is_some());
     if nested {
-        return;
+        return conn.transaction::<T, AppError, _>(f);
     }
-    if let Err(e) = audit::sequence(conn) {
-        tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
+    match conn {
+        DbConnection::Sqlite(_) => match writer::Writer::of(conn)? {
+            Some(w) => w.write(f),
+            None => conn.transaction::<T, AppError, _>(f),
+        },
+        DbConnection::Pg(_) => {
+            let done = conn.transaction::<T, AppError, _>(f)?;
+            chain_pending(conn);
+            Ok(done)
+        }
     }
 }
 
-/// Runs several writes as one transaction (an import row: its agency, user, case and
-/// submission). Unlike [`write`] it does not take the SQLite writer's turn: the writes inside
-/// take it themselves.
-pub fn atomically<T>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let done = conn.transaction::<T, AppError, _>(f)?;
-    chain_pending(conn);
-    Ok(done)
+/// On PostgreSQL, once a write has committed: chains the audit events it queued (and any
+/// others pending), so they are in the chain before the caller answers. A failure here loses
+/// nothing: the events stay queued for the next writer, and the write itself has succeeded,
+/// so it is logged, not returned.
+fn chain_pending(conn: &mut DbConnection) {
+    if let Err(e) = audit::sequence(conn) {
+        tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
+    }
 }
 
 /// Now, truncated to microseconds so both backends store and return the same value.

@@ -1,0 +1,233 @@
+//! SQLite's group commit. SQLite has one writer at a time, so every write transaction of a
+//! process on one database file runs on one shared connection, in turn, each inside its own
+//! savepoint; while other writers are queued the transaction stays open and the next one
+//! joins it, and the last of a run (or the one that fills a batch) commits for all. Each
+//! caller is answered only once the batch holding its work has committed; a writer whose work
+//! fails is rolled back to its savepoint alone and answered at once.
+//!
+//! Durability is SQLite's in WAL mode with `synchronous = NORMAL` (see the README): a
+//! committed batch survives the process crashing; a power cut can lose the last batches
+//! committed since the WAL was last synced to disk, never corrupt the database.
+//!
+//! The work runs on the caller's thread (it borrows the caller's data, and the audit key is
+//! per thread); only the connection is shared. Writers of a database find its writer by the
+//! file's path, which SQLite reports for any connection to it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel::sqlite::SqliteConnection;
+
+use super::DbConnection;
+use crate::error::{AppError, AppResult};
+
+/// The most writes one commit carries: bounds how long the first of a batch waits.
+const MAX_BATCH: usize = 64;
+
+/// How many failed commits are remembered for writers still to wake up and learn of them.
+const FAILURES_KEPT: usize = 64;
+
+/// The shared connection and where its batch stands.
+struct State {
+    conn: DbConnection,
+    /// A batch transaction is open.
+    open: bool,
+    /// The number of the open batch, or of the next one.
+    batch: u64,
+    /// Writes in the open batch so far.
+    in_batch: usize,
+    /// Every batch up to this one has committed or failed.
+    done: u64,
+    /// Recent batches whose commit failed, with why.
+    failed: VecDeque<(u64, String)>,
+}
+
+/// The group writer of one database file.
+pub struct Writer {
+    state: Mutex<State>,
+    committed: Condvar,
+    /// Writers waiting for their turn: while there are any, a batch is left open for them.
+    queued: AtomicUsize,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("queued", &self.queued)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writers of this process, by database file, alive as long as a pool holds them.
+static WRITERS: Mutex<Option<HashMap<String, Weak<Writer>>>> = Mutex::new(None);
+
+#[derive(QueryableByName)]
+struct File {
+    #[diesel(sql_type = Text)]
+    file: String,
+}
+
+/// The path of the file a connection has open as its main database; empty for a database in
+/// memory or a temporary one.
+fn main_file(conn: &mut DbConnection) -> AppResult<String> {
+    let f: File = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result(conn)?;
+    Ok(f.file)
+}
+
+fn registry() -> MutexGuard<'static, Option<HashMap<String, Weak<Writer>>>> {
+    WRITERS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Writer {
+    /// Opens the group writer of the SQLite database `conn` is connected to, through `open`
+    /// (a new connection to the same file), and registers it; None for a database that is not
+    /// a file (each connection to it is its own database, so there is nothing to share).
+    pub fn start(
+        conn: &mut DbConnection,
+        open: impl FnOnce() -> AppResult<DbConnection>,
+    ) -> AppResult<Option<Arc<Writer>>> {
+        let file = main_file(conn)?;
+        if file.is_empty() {
+            return Ok(None);
+        }
+        let mut writers = registry();
+        let writers = writers.get_or_insert_with(HashMap::new);
+        writers.retain(|_, w| w.strong_count() > 0);
+        if let Some(w) = writers.get(&file).and_then(Weak::upgrade) {
+            return Ok(Some(w));
+        }
+        let w = Arc::new(Writer {
+            state: Mutex::new(State {
+                conn: open()?,
+                open: false,
+                batch: 1,
+                in_batch: 0,
+                done: 0,
+                failed: VecDeque::new(),
+            }),
+            committed: Condvar::new(),
+            queued: AtomicUsize::new(0),
+        });
+        writers.insert(file, Arc::downgrade(&w));
+        Ok(Some(w))
+    }
+
+    /// The group writer of the database `conn` is connected to, if one is running.
+    pub fn of(conn: &mut DbConnection) -> AppResult<Option<Arc<Writer>>> {
+        let file = main_file(conn)?;
+        Ok(registry()
+            .as_ref()
+            .and_then(|w| w.get(&file))
+            .and_then(Weak::upgrade))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(poisoned) => {
+                // A writer panicked holding the connection, perhaps mid-way through its work:
+                // nothing of the open batch can be trusted, so it is rolled back and its
+                // writers told.
+                let mut s = poisoned.into_inner();
+                self.state.clear_poison();
+                if s.open {
+                    let _ = s.conn.batch_execute("ROLLBACK");
+                    reset_manager(&mut s.conn);
+                    let batch = s.batch;
+                    s.finish(Err("a writer failed mid-way; the batch was rolled back".into()));
+                    tracing::error!(batch, "a writer panicked; its batch was rolled back");
+                    self.committed.notify_all();
+                }
+                s
+            }
+        }
+    }
+
+    /// Runs `f` as one write: see the module's description.
+    pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> AppResult<T>) -> AppResult<T> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut s = self.lock();
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if !s.open {
+            begin_immediate(&mut s.conn)?;
+            s.open = true;
+        }
+        let mine = s.batch;
+        // A savepoint: diesel nests a transaction inside the open one.
+        let out = s.conn.transaction::<T, AppError, _>(f);
+        s.in_batch += 1;
+        if self.queued.load(Ordering::SeqCst) == 0 || s.in_batch >= MAX_BATCH {
+            let outcome = commit(&mut s.conn);
+            s.finish(outcome);
+            self.committed.notify_all();
+        }
+        let out = out?;
+        while s.done < mine {
+            s = self
+                .committed
+                .wait(s)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        match s.failed.iter().find(|(b, _)| *b == mine) {
+            Some((_, why)) => Err(AppError::internal(
+                "group commit",
+                std::io::Error::other(why.clone()),
+            )),
+            None => Ok(out),
+        }
+    }
+}
+
+impl State {
+    /// Closes the open batch with its outcome.
+    fn finish(&mut self, outcome: Result<(), String>) {
+        if let Err(why) = outcome {
+            self.failed.push_back((self.batch, why));
+            if self.failed.len() > FAILURES_KEPT {
+                self.failed.pop_front();
+            }
+        }
+        self.open = false;
+        self.in_batch = 0;
+        self.done = self.batch;
+        self.batch += 1;
+    }
+}
+
+/// The SQLite connection inside; the writer never holds another kind.
+fn sqlite(conn: &mut DbConnection) -> diesel::QueryResult<&mut SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Ok(c),
+        DbConnection::Pg(_) => Err(diesel::result::Error::BrokenTransactionManager),
+    }
+}
+
+/// Begins the batch's transaction, taking the write lock at once (so a read inside it can
+/// never be outdated by another process's commit before its first write).
+fn begin_immediate(conn: &mut DbConnection) -> AppResult<()> {
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")?;
+    Ok(())
+}
+
+/// Commits the batch; on failure rolls it back, so the connection is ready for the next.
+fn commit(conn: &mut DbConnection) -> Result<(), String> {
+    let done = sqlite(conn).and_then(AnsiTransactionManager::commit_transaction);
+    done.map_err(|e| {
+        let _ = conn.batch_execute("ROLLBACK");
+        reset_manager(conn);
+        tracing::error!(error = %e, "a group commit failed; its writers are told");
+        e.to_string()
+    })
+}
+
+/// Forgets any transaction diesel thinks is open on the connection, after it was ended by
+/// hand.
+fn reset_manager(conn: &mut DbConnection) {
+    *<DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn) =
+        Default::default();
+}
