@@ -1,6 +1,8 @@
 //! The portfolio: every scored case the caller may see, for the radar, and counts for the
 //! summary, computed in the database (indexed filters and GROUP BY).
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
@@ -58,11 +60,76 @@ type PointRow = (
     Option<NaiveDateTime>,
 );
 
+/// The agencies whose cases `f` and `scope` let through, by id: `None` for every agency.
+/// Resolving the agency code first keeps the counting queries on `use_cases` alone.
+fn agency_ids(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RadarFilter,
+) -> AppResult<Option<Vec<String>>> {
+    let mut ids = match scope {
+        Scope::All => None,
+        Scope::Agencies(ids) => Some(ids.clone()),
+    };
+    if let Some(a) = &f.agency {
+        let id: Option<String> = agencies::table
+            .filter(agencies::code.eq(super::agencies::code_key(a)))
+            .select(agencies::id)
+            .first(conn)
+            .optional()?;
+        ids = Some(match ids {
+            None => id.into_iter().collect(),
+            Some(v) => v.into_iter().filter(|x| Some(x) == id.as_ref()).collect(),
+        });
+    }
+    Ok(ids)
+}
+
+/// Narrows a boxed query over `use_cases` to the scored cases of `ids` (see [`agency_ids`])
+/// that match the filter `f`.
+macro_rules! matching {
+    ($q:expr, $ids:expr, $f:expr) => {{
+        let (ids, f): (&Option<Vec<String>>, &RadarFilter) = ($ids, $f);
+        let mut q = $q.filter(use_cases::priority.is_not_null());
+        if let Some(ids) = ids {
+            q = q.filter(use_cases::agency_id.eq_any(ids.clone()));
+        }
+        if let Some(b) = &f.business_function {
+            q = q.filter(use_cases::business_function.eq(b.clone()));
+        }
+        if let Some(t) = f.tier {
+            q = q.filter(use_cases::tier.eq(t.as_str()));
+        }
+        if let Some(s) = f.status {
+            q = q.filter(use_cases::status.eq(s.as_str()));
+        }
+        if let Some(quadrant) = &f.quadrant {
+            q = q.filter(use_cases::quadrant.eq(quadrant.clone()));
+        }
+        if let Some(((v0, v1), (f0, f1))) = f.window {
+            q = q
+                .filter(use_cases::business_value.between(v0, v1))
+                .filter(use_cases::feasibility.between(f0, f1));
+        }
+        q
+    }};
+}
+
 /// Every scored case in `scope` that matches `f`, highest priority first.
 pub fn radar(conn: &mut DbConnection, scope: &Scope, f: &RadarFilter) -> AppResult<Vec<Point>> {
-    let mut q = use_cases::table
+    let ids = agency_ids(conn, scope, f)?;
+    points(conn, &ids, f, None)
+}
+
+/// The scored cases of `ids` that match `f`, highest priority first, at most `limit`.
+fn points(
+    conn: &mut DbConnection,
+    ids: &Option<Vec<String>>,
+    f: &RadarFilter,
+    limit: Option<i64>,
+) -> AppResult<Vec<Point>> {
+    let q = use_cases::table
         .inner_join(agencies::table)
-        .filter(use_cases::priority.is_not_null())
         .select((
             use_cases::id,
             agencies::code,
@@ -79,32 +146,11 @@ pub fn radar(conn: &mut DbConnection, scope: &Scope, f: &RadarFilter) -> AppResu
             use_cases::submitted_at,
         ))
         .into_boxed();
-    if let Scope::Agencies(ids) = scope {
-        q = q.filter(use_cases::agency_id.eq_any(ids));
+    let mut q = matching!(q, ids, f).order((use_cases::priority.desc(), use_cases::id.asc()));
+    if let Some(n) = limit {
+        q = q.limit(n);
     }
-    if let Some(a) = &f.agency {
-        q = q.filter(agencies::code.eq(super::agencies::code_key(a)));
-    }
-    if let Some(b) = &f.business_function {
-        q = q.filter(use_cases::business_function.eq(b));
-    }
-    if let Some(t) = f.tier {
-        q = q.filter(use_cases::tier.eq(t.as_str()));
-    }
-    if let Some(s) = f.status {
-        q = q.filter(use_cases::status.eq(s.as_str()));
-    }
-    if let Some(quadrant) = &f.quadrant {
-        q = q.filter(use_cases::quadrant.eq(quadrant));
-    }
-    if let Some(((v0, v1), (f0, f1))) = f.window {
-        q = q
-            .filter(use_cases::business_value.between(v0, v1))
-            .filter(use_cases::feasibility.between(f0, f1));
-    }
-    let rows: Vec<PointRow> = q
-        .order((use_cases::priority.desc(), use_cases::id.asc()))
-        .load(conn)?;
+    let rows: Vec<PointRow> = q.load(conn)?;
     Ok(rows
         .into_iter()
         .map(
@@ -139,6 +185,78 @@ pub fn radar(conn: &mut DbConnection, scope: &Scope, f: &RadarFilter) -> AppResu
             },
         )
         .collect())
+}
+
+/// The width of a radar cell on both axes, in score points.
+pub const CELL: i32 = 10;
+
+/// The cases in one cell of the radar's grid: business value and feasibility from the given
+/// lower bounds, [`CELL`] points wide (the last cell also holds 100).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Cell {
+    pub business_value: i32,
+    pub feasibility: i32,
+    pub count: i64,
+    /// How many of them are in each risk tier.
+    pub tiers: BTreeMap<String, i64>,
+}
+
+/// The radar at any portfolio size: how many cases match, the `limit` of highest priority as
+/// points, and every match counted by cell and tier (so the whole portfolio stays visible
+/// when the points are a part of it).
+#[derive(Debug, Clone, Serialize)]
+pub struct RadarView {
+    pub total: i64,
+    /// More cases match than `points` holds.
+    pub truncated: bool,
+    pub points: Vec<Point>,
+    pub cells: Vec<Cell>,
+}
+
+/// The radar of the cases in `scope` that match `f`, with at most `limit` points.
+pub fn radar_view(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RadarFilter,
+    limit: i64,
+) -> AppResult<RadarView> {
+    let ids = agency_ids(conn, scope, f)?;
+    let q = use_cases::table
+        .group_by((
+            use_cases::business_value,
+            use_cases::feasibility,
+            use_cases::tier,
+        ))
+        .select((
+            use_cases::business_value,
+            use_cases::feasibility,
+            use_cases::tier,
+            count_star(),
+        ))
+        .into_boxed();
+    let counted: Vec<(Option<i32>, Option<i32>, Option<String>, i64)> =
+        matching!(q, &ids, f).load(conn)?;
+    let bucket = |score: Option<i32>| (score.unwrap_or(0).clamp(0, 99) / CELL) * CELL;
+    let mut grid: BTreeMap<(i32, i32), Cell> = BTreeMap::new();
+    for (bv, fe, tier, n) in counted {
+        let (bv, fe) = (bucket(bv), bucket(fe));
+        let cell = grid.entry((bv, fe)).or_insert_with(|| Cell {
+            business_value: bv,
+            feasibility: fe,
+            count: 0,
+            tiers: BTreeMap::new(),
+        });
+        cell.count += n;
+        *cell.tiers.entry(tier.unwrap_or_default()).or_default() += n;
+    }
+    let total = grid.values().map(|c| c.count).sum();
+    let points = points(conn, &ids, f, Some(limit))?;
+    Ok(RadarView {
+        total,
+        truncated: total > points.len() as i64,
+        points,
+        cells: grid.into_values().collect(),
+    })
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]

@@ -52,6 +52,24 @@ both_backends! {
         everything.push(theirs.clone());
         everything.sort();
         assert_eq!(ids(&all.json), everything, "a portfolio owner sees every agency");
+        // Every match is counted on the grid, whatever the points show.
+        assert_eq!(all.json["total"], 3);
+        assert_eq!(all.json["truncated"], false);
+        let cells = all.json["cells"].as_array().unwrap();
+        let counted: i64 = cells.iter().map(|c| c["count"].as_i64().unwrap()).sum();
+        assert_eq!(counted, 3, "{}", all.text);
+        for c in cells {
+            let by_tier: i64 = c["tiers"].as_object().unwrap().values().map(|n| n.as_i64().unwrap()).sum();
+            assert_eq!(by_tier, c["count"].as_i64().unwrap(), "{c}");
+            assert_eq!(c["business_value"].as_i64().unwrap() % 10, 0, "{c}");
+        }
+        let top = app.get("/api/v1/portfolio/radar?limit=1", &owner).await;
+        assert_eq!(top.json["points"].as_array().unwrap().len(), 1);
+        assert_eq!(top.json["points"][0]["id"], all.json["points"][0]["id"], "the highest priority first");
+        assert_eq!((top.json["total"].as_i64(), top.json["truncated"].as_bool()), (Some(3), Some(true)));
+        for bad in ["0", "10001", "-1", "many"] {
+            app.get(&format!("/api/v1/portfolio/radar?limit={bad}"), &owner).await.problem(422);
+        }
         let blocked = app.get("/api/v1/portfolio/radar?tier=prohibited", &owner).await;
         assert_eq!(ids(&blocked.json), std::slice::from_ref(&theirs));
         app.get("/api/v1/portfolio/radar?tier=severe", &owner).await.problem(422);

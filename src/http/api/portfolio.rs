@@ -11,12 +11,25 @@ use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::{scope_key, AppState};
 
-fn radar_filter(query: &str) -> AppResult<RadarFilter> {
+/// The radar's points when the caller does not say how many, and the most it may ask for.
+const POINTS: i64 = 1_000;
+const MAX_POINTS: i64 = 10_000;
+
+/// The radar's filter and how many points to return.
+fn radar_filter(query: &str) -> AppResult<(RadarFilter, i64)> {
     let params = crate::http::extract::query_params(query)?;
     let mut f = RadarFilter::default();
+    let mut limit = POINTS;
     let mut errors = Vec::new();
     for (k, v) in params {
         match k.as_str() {
+            "limit" => match v.parse::<i64>() {
+                Ok(n) if (1..=MAX_POINTS).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new(
+                    k,
+                    format!("a whole number from 1 to {MAX_POINTS}"),
+                )),
+            },
             "agency" => f.agency = Some(v),
             "business_function" => f.business_function = Some(v),
             "tier" => match Tier::parse(&v) {
@@ -32,12 +45,12 @@ fn radar_filter(query: &str) -> AppResult<RadarFilter> {
             },
             _ => errors.push(FieldError::new(
                 k,
-                "unknown parameter (agency, business_function, tier, status)",
+                "unknown parameter (agency, business_function, tier, status, limit)",
             )),
         }
     }
     if errors.is_empty() {
-        Ok(f)
+        Ok((f, limit))
     } else {
         Err(AppError::Validation(errors))
     }
@@ -49,7 +62,10 @@ fn json(body: web::Bytes) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=` → `{"points": […]}`.
+/// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=&limit=` →
+/// `{"total", "truncated", "points": […], "cells": […]}`: the `limit` (1,000 unless given, at
+/// most 10,000) highest-priority matching cases as points, and every match counted per
+/// 10 × 10 cell of the grid by tier.
 #[utoipa::path(
     get,
     path = "/api/v1/portfolio/radar",
@@ -59,9 +75,10 @@ fn json(body: web::Bytes) -> HttpResponse {
         ("business_function" = Option<String>, Query, description = "A business function"),
         ("tier" = Option<String>, Query, description = "A risk tier"),
         ("status" = Option<String>, Query, description = "A status"),
+        ("limit" = Option<i64>, Query, description = "How many points, highest priority first: 1 to 10,000 (default 1,000)"),
     ),
     responses(
-        (status = 200, description = "{points}: every scored case the caller may see"),
+        (status = 200, description = "{total, truncated, points, cells}: how many scored cases the caller may see match; the highest-priority ones as points; every match counted per 10 × 10 cell by tier"),
         (status = 401, response = problem::Unauthorized),
         (status = 422, response = problem::Invalid),
     ),
@@ -71,19 +88,11 @@ pub async fn radar(
     who: Principal,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let f = radar_filter(req.query_string())?;
+    let (f, limit) = radar_filter(req.query_string())?;
     let scope = who.read_scope();
-    let key = format!("radar|{}|{f:?}", scope_key(&scope));
-    #[derive(serde::Serialize)]
-    struct Radar {
-        points: Vec<portfolio::Point>,
-    }
+    let key = format!("radar|{}|{f:?}|{limit}", scope_key(&scope));
     let body = state
-        .portfolio_json(key, move |c| {
-            Ok(Radar {
-                points: portfolio::radar(c, &scope, &f)?,
-            })
-        })
+        .portfolio_json(key, move |c| portfolio::radar_view(c, &scope, &f, limit))
         .await?;
     Ok(json(body))
 }

@@ -1,0 +1,2 @@
+DROP INDEX use_cases_summary;
+DROP INDEX use_cases_grid;
