@@ -415,11 +415,13 @@ fn seed_cases(
     while i < n {
         let chunk = (n - i).min(500);
         let t = db::now();
+        let ids: Vec<String> = (0..chunk).map(|_| db::new_id()).collect();
         let rows: Vec<_> = (i..i + chunk)
-            .map(|k| {
+            .zip(&ids)
+            .map(|(k, id)| {
                 let (body, answers, scores, triage, x) = &prepared[k % prepared.len()];
                 (
-                    use_cases::id.eq(db::new_id()),
+                    use_cases::id.eq(id.clone()),
                     use_cases::agency_id.eq(who.agency_id.clone()),
                     use_cases::title
                         .eq(format!("{} #{k}", body["title"].as_str().unwrap_or("case"))),
@@ -449,16 +451,36 @@ fn seed_cases(
                 )
             })
             .collect();
-        // Multi-row inserts are backend-specific in diesel: dispatch to the concrete connection.
-        let inserted = match &mut *c {
-            DbConnection::Sqlite(s) => diesel::insert_into(use_cases::table)
-                .values(rows)
-                .execute(s),
-            DbConnection::Pg(p) => diesel::insert_into(use_cases::table)
-                .values(rows)
-                .execute(p),
-        };
-        inserted?;
+        // Each case's trail says how it was triaged, as a real one's does (the summary checks
+        // the cases cleared automatically against it).
+        let events: Vec<audit::Event> = (i..i + chunk)
+            .zip(&ids)
+            .map(|(k, id)| {
+                let x = &prepared[k % prepared.len()].4;
+                audit::Event {
+                    use_case_id: Some(id),
+                    actor_id: None,
+                    action: "triaged",
+                    from_status: Some(Status::Submitted),
+                    to_status: Status::parse(statuses[k % statuses.len()]),
+                    details: json!({ "revision": 1, "tier": x.triage.tier, "route": x.triage.route }),
+                }
+            })
+            .collect();
+        db::write(&mut c, |c| {
+            // Multi-row inserts are backend-specific in diesel: dispatch to the concrete
+            // connection.
+            match c {
+                DbConnection::Sqlite(s) => diesel::insert_into(use_cases::table)
+                    .values(rows)
+                    .execute(s),
+                DbConnection::Pg(p) => diesel::insert_into(use_cases::table)
+                    .values(rows)
+                    .execute(p),
+            }?;
+            audit::append(c, &events)
+        })
+        .map_err(app_err)?;
         i += chunk;
     }
     mark_seeded(&mut c, n)
