@@ -377,3 +377,26 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A reviewer of UNICC in these review groups, who may review every agency; returns their
+/// token.
+pub fn reviewer(app: &TestApp, email: &str, roles: &[Role], groups: &[&str]) -> String {
+    let mut c = app.pool.get().unwrap();
+    let agency = match agencies::find_by_code(&mut c, "UNICC").unwrap() {
+        Some(a) => a,
+        None => agencies::create(&mut c, "UNICC", "UNICC").unwrap(),
+    };
+    let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let id = users::create(
+        &mut c,
+        users::NewUser {
+            agency_id: &agency.id,
+            email,
+            roles,
+            review_groups: &groups,
+            review_scope: ReviewScope::All,
+        },
+    )
+    .unwrap();
+    users::issue_token(&mut c, &id).unwrap()
+}

@@ -6,6 +6,7 @@ mod agents;
 mod browser;
 mod cli;
 mod errors;
+mod instances;
 mod intake;
 mod layering;
 mod notify;

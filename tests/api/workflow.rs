@@ -15,26 +15,6 @@ struct Team {
     owner: String,
 }
 
-fn reviewer(app: &TestApp, email: &str, roles: &[Role], groups: &[&str]) -> String {
-    let mut c = app.pool.get().unwrap();
-    let agency = match aitriage::db::agencies::find_by_code(&mut c, "UNICC").unwrap() {
-        Some(a) => a,
-        None => aitriage::db::agencies::create(&mut c, "UNICC", "UNICC").unwrap(),
-    };
-    let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
-    let id = aitriage::db::users::create(
-        &mut c,
-        aitriage::db::users::NewUser {
-            agency_id: &agency.id,
-            email,
-            roles,
-            review_groups: &groups,
-            review_scope: ReviewScope::All,
-        },
-    )
-    .unwrap();
-    aitriage::db::users::issue_token(&mut c, &id).unwrap()
-}
 
 fn team(app: &TestApp) -> Team {
     Team {
