@@ -3,7 +3,8 @@
 //! savepoint; while other writers are queued the transaction stays open and the next one
 //! joins it, and the last of a run (or the one that fills a batch) commits for all. Each
 //! caller is answered only once the batch holding its work has committed; a writer whose work
-//! fails is rolled back to its savepoint alone and answered at once.
+//! fails is rolled back to its savepoint alone (and answered once the batch is over, so that
+//! whatever made it fail is there to be read when it retries).
 //!
 //! Durability is SQLite's in WAL mode with `synchronous = NORMAL` (see the README): a
 //! committed batch survives the process crashing; a power cut can lose the last batches
@@ -139,7 +140,9 @@ impl Writer {
                     let _ = s.conn.batch_execute("ROLLBACK");
                     reset_manager(&mut s.conn);
                     let batch = s.batch;
-                    s.finish(Err("a writer failed mid-way; the batch was rolled back".into()));
+                    s.finish(Err(
+                        "a writer failed mid-way; the batch was rolled back".into()
+                    ));
                     tracing::error!(batch, "a writer panicked; its batch was rolled back");
                     self.committed.notify_all();
                 }
@@ -166,13 +169,15 @@ impl Writer {
             s.finish(outcome);
             self.committed.notify_all();
         }
-        let out = out?;
+        // Also a writer whose work failed waits: what made it fail (a change by another
+        // writer of the batch, say) is then committed, so a retry reads it.
         while s.done < mine {
             s = self
                 .committed
                 .wait(s)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        let out = out?;
         match s.failed.iter().find(|(b, _)| *b == mine) {
             Some((_, why)) => Err(AppError::internal(
                 "group commit",
@@ -230,4 +235,95 @@ fn commit(conn: &mut DbConnection) -> Result<(), String> {
 fn reset_manager(conn: &mut DbConnection) {
     *<DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn) =
         Default::default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(path: &str) -> DbConnection {
+        let mut c = SqliteConnection::establish(path).unwrap();
+        c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+            .unwrap();
+        DbConnection::Sqlite(c)
+    }
+
+    fn insert(conn: &mut DbConnection, x: i64) -> AppResult<usize> {
+        Ok(diesel::sql_query("INSERT INTO t (x) VALUES (?)")
+            .bind::<diesel::sql_types::BigInt, _>(x)
+            .execute(conn)?)
+    }
+
+    /// Eight threads write at once through one writer: every write that succeeded is there,
+    /// and each that failed (a duplicate key, after a first insert of its own) left nothing,
+    /// whatever batch it shared.
+    #[test]
+    fn concurrent_writers_commit_together_and_a_failing_one_rolls_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db").to_string_lossy().to_string();
+        let mut conn = open(&path);
+        conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        let w = Writer::start(&mut conn, || Ok(open(&path)))
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(
+            &w,
+            &Writer::of(&mut open(&path)).unwrap().unwrap()
+        ));
+        let failed = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8i64)
+                .map(|t| {
+                    let w = &w;
+                    s.spawn(move || {
+                        let mut failed = 0;
+                        for i in 0..50i64 {
+                            let x = t * 1000 + i;
+                            let done = w.write(|c| {
+                                insert(c, x)?;
+                                if i % 10 == 0 {
+                                    // The same key again: this write fails as a whole.
+                                    insert(c, 1_000_000 + x)?;
+                                    insert(c, 1_000_000 + x)?;
+                                }
+                                Ok(())
+                            });
+                            failed += usize::from(done.is_err());
+                        }
+                        failed
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .sum::<usize>()
+        });
+        assert_eq!(failed, 8 * 5);
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut reader = open(&path);
+        let n: N = diesel::sql_query("SELECT count(*) AS n FROM t")
+            .get_result(&mut reader)
+            .unwrap();
+        assert_eq!(n.n, 8 * 45, "exactly the writes that succeeded");
+        let big: N = diesel::sql_query("SELECT count(*) AS n FROM t WHERE x >= 1000000")
+            .get_result(&mut reader)
+            .unwrap();
+        assert_eq!(big.n, 0, "nothing of a failed write");
+        // No batch is left open once every writer has been answered.
+        assert!(!w.lock().open);
+    }
+
+    /// A database in memory has no file to share a writer through.
+    #[test]
+    fn a_database_in_memory_has_no_group_writer() {
+        let mut c = open(":memory:");
+        assert!(Writer::start(&mut c, || Ok(open(":memory:")))
+            .unwrap()
+            .is_none());
+    }
 }

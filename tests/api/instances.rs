@@ -72,13 +72,7 @@ fn get(url: &str) -> Option<u16> {
 }
 
 /// A JSON request; its status and body.
-fn call(
-    a: &ureq::Agent,
-    url: &str,
-    token: &str,
-    key: Option<&str>,
-    body: &Value,
-) -> (u16, Value) {
+fn call(a: &ureq::Agent, url: &str, token: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = a
         .post(url)
         .header("Authorization", &format!("Bearer {token}"))

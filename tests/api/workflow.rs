@@ -15,7 +15,6 @@ struct Team {
     owner: String,
 }
 
-
 fn team(app: &TestApp) -> Team {
     Team {
         submitter: app.submitter("UNICEF"),
