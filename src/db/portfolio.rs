@@ -213,6 +213,9 @@ pub struct RadarView {
     pub cells: Vec<Cell>,
 }
 
+/// Business value, feasibility, tier, and how many cases have them.
+type CountedRow = (Option<i32>, Option<i32>, Option<String>, i64);
+
 /// The radar of the cases in `scope` that match `f`, with at most `limit` points.
 pub fn radar_view(
     conn: &mut DbConnection,
@@ -234,8 +237,7 @@ pub fn radar_view(
             count_star(),
         ))
         .into_boxed();
-    let counted: Vec<(Option<i32>, Option<i32>, Option<String>, i64)> =
-        matching!(q, &ids, f).load(conn)?;
+    let counted: Vec<CountedRow> = matching!(q, &ids, f).load(conn)?;
     let bucket = |score: Option<i32>| (score.unwrap_or(0).clamp(0, 99) / CELL) * CELL;
     let mut grid: BTreeMap<(i32, i32), Cell> = BTreeMap::new();
     for (bv, fe, tier, n) in counted {
