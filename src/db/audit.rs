@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
@@ -179,11 +180,12 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             hash: String::new(),
         })
         .collect();
-    if let DbConnection::Pg(_) = conn {
-        for r in &rows {
-            // seq, prev_hash and hash take their defaults: pending.
-            insert(conn, r, false)?;
-        }
+    if let DbConnection::Pg(pg) = conn {
+        // One statement for them all; seq, prev_hash and hash take their defaults: pending.
+        let queued: Vec<NewRow> = rows.iter().map(|r| new_row(r, false)).collect();
+        diesel::insert_into(audit_events::table)
+            .values(&queued)
+            .execute(pg)?;
         return Ok(());
     }
     let n = rows.len() as i64;
@@ -194,7 +196,9 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             .get_result(conn)?;
     let head_hash = link(current_key().as_ref(), last_seq - n, prev, &mut rows);
     for r in &rows {
-        insert(conn, r, true)?;
+        diesel::insert_into(audit_events::table)
+            .values(new_row(r, true))
+            .execute(conn)?;
     }
     diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
         .set(audit_head::hash.eq(&head_hash))
@@ -220,24 +224,21 @@ struct NewRow<'a> {
     hash: Option<&'a str>,
 }
 
-/// Inserts one event, `chained` or left to the column defaults (pending).
-fn insert(conn: &mut DbConnection, r: &StoredEvent, chained: bool) -> AppResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(NewRow {
-            seq: chained.then_some(r.seq),
-            id: &r.id,
-            use_case_id: r.use_case_id.as_deref(),
-            actor_id: r.actor_id.as_deref(),
-            action: &r.action,
-            from_status: r.from_status.as_deref(),
-            to_status: r.to_status.as_deref(),
-            details: &r.details_json,
-            created_at: r.created_at,
-            prev_hash: chained.then_some(r.prev_hash.as_str()),
-            hash: chained.then_some(r.hash.as_str()),
-        })
-        .execute(conn)?;
-    Ok(())
+/// An event as inserted, `chained` or left to the column defaults (pending).
+fn new_row(r: &StoredEvent, chained: bool) -> NewRow<'_> {
+    NewRow {
+        seq: chained.then_some(r.seq),
+        id: &r.id,
+        use_case_id: r.use_case_id.as_deref(),
+        actor_id: r.actor_id.as_deref(),
+        action: &r.action,
+        from_status: r.from_status.as_deref(),
+        to_status: r.to_status.as_deref(),
+        details: &r.details_json,
+        created_at: r.created_at,
+        prev_hash: chained.then_some(r.prev_hash.as_str()),
+        hash: chained.then_some(r.hash.as_str()),
+    }
 }
 
 /// Gives `rows` the sequence numbers after `seq` and chains them after `prev` (under `key`
@@ -257,51 +258,97 @@ fn link(
     prev
 }
 
+/// The advisory lock every instance on a PostgreSQL database chains under.
+const CHAIN_LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
+
 /// PostgreSQL: chains the events writers queued and committed, in the order they were
-/// queued, in batches, under an advisory lock every instance on the database shares; returns
-/// how many. A writer calls it after its commit, so its events are chained before it answers;
-/// whoever holds the lock chains everyone's pending events, so under load one batch serves
-/// many writers. Run with the key the trail is sealed with (see [`with_key`]).
+/// queued, in batches, waiting for the advisory lock every instance on the database shares;
+/// returns how many. Start-up, `audit verify` and sealing call it, to find no event pending.
+/// Run with the key the trail is sealed with (see [`with_key`]).
 pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
-    use diesel::connection::SimpleConnection;
-    const LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
-    let key = current_key();
     conn.transaction::<_, AppError, _>(|conn| {
-        // Chaining is derived from rows already durable: if a crash loses this commit, the
-        // events are simply pending again and the next writer (or start-up) chains them. So
-        // it need not wait for its own flush; a checkpoint forces one (see `checkpoint`).
-        conn.batch_execute(&format!(
-            "SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({LOCK})"
-        ))?;
-        let mut done = 0;
-        loop {
-            let mut pending: Vec<StoredEvent> = audit_events::table
-                .filter(audit_events::seq.lt(0))
-                .order(audit_events::seq.desc())
-                .limit(1000)
-                .load(conn)?;
-            if pending.is_empty() {
-                return Ok(done);
-            }
-            let queued: Vec<i64> = pending.iter().map(|e| e.seq).collect();
-            let (seq, prev, _) = head(conn)?;
-            let head_hash = link(key.as_ref(), seq, literal(prev)?, &mut pending);
-            // One statement for the batch: the values are numbers and hex (checked above).
-            let values: Vec<String> = pending
-                .iter()
-                .zip(queued)
-                .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
-                .collect();
-            conn.batch_execute(&format!(
-                "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
-                 moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
-                 UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
-                values.join(", "),
-                seq + pending.len() as i64,
-            ))?;
-            done += pending.len();
-        }
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))?;
+        chain_locked(conn)
     })
+}
+
+#[derive(QueryableByName)]
+struct Turn {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    got: bool,
+}
+
+#[derive(QueryableByName)]
+struct Released {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pending: bool,
+}
+
+/// PostgreSQL, after a writer's commit: chains what is pending unless another writer (of any
+/// instance) is chaining at that moment, in which case it returns at once, in one round trip,
+/// leaving its events to that one. No writer waits for another's chaining, so the chain is
+/// not a point every write queues on. Nothing is left pending unseen: whoever releases the
+/// lock looks again, in the same statement, for events queued meanwhile (a writer that found
+/// the lock taken had committed its events before it looked), and chains them.
+pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
+    let mut done = 0;
+    loop {
+        let turn: Turn =
+            diesel::sql_query(format!("SELECT pg_try_advisory_lock({CHAIN_LOCK}) AS got"))
+                .get_result(conn)?;
+        if !turn.got {
+            return Ok(done);
+        }
+        let chained = conn.transaction::<_, AppError, _>(chain_locked);
+        // The lock is the session's: released whatever happened (a session that ends
+        // releases it too).
+        let released: Released = diesel::sql_query(format!(
+            "SELECT pg_advisory_unlock({CHAIN_LOCK}) \
+             AND EXISTS (SELECT 1 FROM audit_events WHERE seq < 0) AS pending"
+        ))
+        .get_result(conn)?;
+        done += chained?;
+        if !released.pending {
+            return Ok(done);
+        }
+    }
+}
+
+/// Chains every pending event, holding the chain's lock, inside a transaction.
+fn chain_locked(conn: &mut DbConnection) -> AppResult<usize> {
+    let key = current_key();
+    // Chaining is derived from rows already durable: if a crash loses this commit, the
+    // events are simply pending again and the next writer (or start-up) chains them. So it
+    // need not wait for its own flush; a checkpoint forces one (see `checkpoint`).
+    conn.batch_execute("SET LOCAL synchronous_commit = off")?;
+    let mut done = 0;
+    loop {
+        let mut pending: Vec<StoredEvent> = audit_events::table
+            .filter(audit_events::seq.lt(0))
+            .order(audit_events::seq.desc())
+            .limit(1000)
+            .load(conn)?;
+        if pending.is_empty() {
+            return Ok(done);
+        }
+        let queued: Vec<i64> = pending.iter().map(|e| e.seq).collect();
+        let (seq, prev, _) = head(conn)?;
+        let head_hash = link(key.as_ref(), seq, literal(prev)?, &mut pending);
+        // One statement for the batch: the values are numbers and hex (checked above).
+        let values: Vec<String> = pending
+            .iter()
+            .zip(queued)
+            .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
+            .collect();
+        conn.batch_execute(&format!(
+            "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
+             moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
+             UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
+            values.join(", "),
+            seq + pending.len() as i64,
+        ))?;
+        done += pending.len();
+    }
 }
 
 /// A hash read back from the database, refused unless it is one this code writes (hex, or

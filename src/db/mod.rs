@@ -231,11 +231,11 @@ pub fn write<T>(
 }
 
 /// On PostgreSQL, once a write has committed: chains the audit events it queued (and any
-/// others pending), so they are in the chain before the caller answers. A failure here loses
-/// nothing: the events stay queued for the next writer, and the write itself has succeeded,
-/// so it is logged, not returned.
+/// others pending), unless another writer is chaining at that moment and so will (see
+/// [`audit::chain_if_free`]). A failure here loses nothing: the events stay queued for the
+/// next writer, and the write itself has succeeded, so it is logged, not returned.
 fn chain_pending(conn: &mut DbConnection) {
-    if let Err(e) = audit::sequence(conn) {
+    if let Err(e) = audit::chain_if_free(conn) {
         tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
     }
 }
