@@ -10,6 +10,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use actix_web::web;
+
 use crate::config::Config;
 use crate::db::schema::{assessments, use_cases};
 use crate::db::{self, audit, Backend, DbConnection, Pool};
@@ -20,6 +22,7 @@ use crate::domain::case::Status;
 use crate::domain::hints::CaseText;
 use crate::domain::simulate::Summary;
 use crate::error::AppError;
+use crate::http::AppState;
 use crate::rules::cases::load_cases;
 use crate::rules::RuleSet;
 
@@ -336,19 +339,23 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// Create + submit over HTTP from `clients` threads; per-submission latencies.
+/// Create + submit over HTTP from `clients` threads, spread over the instances at `bases`;
+/// submissions per second, per-submission latencies, and the CPU time the clients used.
 fn http_intake(
-    base: &str,
+    bases: &[&str],
     token: &str,
     bodies: &[Value],
     clients: usize,
     per_client: usize,
-) -> anyhow::Result<(f64, Vec<Duration>)> {
+) -> anyhow::Result<(f64, Vec<Duration>, f64)> {
     let start = Instant::now();
+    let mut client_cpu = 0.0;
     let mut latencies: Vec<Duration> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|c| {
-                s.spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let base = bases[c % bases.len()];
+                s.spawn(move || -> anyhow::Result<(Vec<Duration>, f64)> {
+                    let cpu = thread_cpu_seconds();
                     let a = agent();
                     let mut lat = Vec::with_capacity(per_client);
                     for i in 0..per_client {
@@ -378,19 +385,21 @@ fn http_intake(
                         let _ = sub.body_mut().read_to_string();
                         lat.push(t0.elapsed());
                     }
-                    Ok(lat)
+                    Ok((lat, thread_cpu_seconds() - cpu))
                 })
             })
             .collect();
         let mut all = Vec::new();
         for h in handles {
-            all.extend(h.join().map_err(|_| anyhow::anyhow!("client panicked"))??);
+            let (lat, cpu) = h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
+            all.extend(lat);
+            client_cpu += cpu;
         }
         Ok::<_, anyhow::Error>(all)
     })?;
     let rate = latencies.len() as f64 / start.elapsed().as_secs_f64();
     latencies.sort();
-    Ok((rate, latencies))
+    Ok((rate, latencies, client_cpu))
 }
 
 /// Fills the portfolio to `n` triaged cases with direct batch inserts.
@@ -691,6 +700,81 @@ fn measure_portfolio(
     Ok(())
 }
 
+/// Serves the application on a free loopback port from its own thread; its address and
+/// state.
+fn start_instance(config: &Config, pool: Pool) -> anyhow::Result<(String, web::Data<AppState>)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = crate::startup::Application::build_with_pool(config.clone(), pool)?;
+    let state = app.state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new()
+            .block_on(async move { app.server(listener).map_err(std::io::Error::other)?.await })
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    Ok((base, state))
+}
+
+/// Lets the database write out what the last measurement left (PostgreSQL's checkpoint,
+/// SQLite's WAL) so the next one starts from the same state instead of sharing the disk with
+/// that flush.
+fn settle(pool: &Pool) -> anyhow::Result<()> {
+    let mut c = pool.get()?;
+    match &mut *c {
+        DbConnection::Pg(_) => {
+            c.batch_execute("VACUUM ANALYZE")?;
+            c.batch_execute("CHECKPOINT")?
+        }
+        DbConnection::Sqlite(_) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
+    }
+    Ok(())
+}
+
+/// The machine's busy CPU time (every core, every process: the server and, on the same
+/// machine, the database), read from /proc/stat; zero where there is none.
+struct Cpu(f64);
+
+impl Cpu {
+    fn now() -> Cpu {
+        Cpu(machine_busy_seconds())
+    }
+
+    fn busy_since(&self) -> f64 {
+        machine_busy_seconds() - self.0
+    }
+}
+
+/// Clock ticks per second in /proc (USER_HZ, 100 on Linux).
+const TICKS: f64 = 100.0;
+
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let all: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    (all - idle) / TICKS
+}
+
+/// The CPU time the calling thread has used, from /proc/thread-self/stat.
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // After the command name in parentheses: utime and stime are the 12th and 13th fields.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<f64> = after
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields.get(10).copied().unwrap_or(0.0) + fields.get(11).copied().unwrap_or(0.0)) / TICKS
+}
+
 /// Runs every measurement and returns the table as text.
 pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<String> {
     let target = Target::new(opts.database_url.clone())?;
@@ -700,41 +784,64 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     let (submitter, owner_token, submit_token) = bench_users(&pool)?;
     measure_triage(&mut table, &rules, &samples, opts.triage_seconds);
 
-    // 2. The raw ceiling.
+    // 2. The raw ceiling: the database's own speed for the same rows, from as many writers
+    // as the intake below has clients, each on its own connection.
     let total = (opts.per_client * opts.clients.iter().copied().max().unwrap_or(1)).max(8);
-    let ceiling_1 = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 1)?;
-    let ceiling_n = raw_ceiling(&pool, &submitter, &rules, &samples[0].1, total, 8)?;
-    let ceiling = ceiling_1.max(ceiling_n);
-    for (writers, rate) in [(1, ceiling_1), (8, ceiling_n)] {
-        let s = if writers == 1 { "" } else { "s" };
-        table.push(
-            format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
-            format!("{rate:.0} submissions/s"),
-        );
+    let mut ceiling: f64 = 0.0;
+    {
+        let widest = opts.clients.iter().copied().max().unwrap_or(1);
+        let raw_pool = db::connect_sized(&target.url, widest.max(1) as u32)?;
+        for &writers in &opts.clients {
+            settle(&raw_pool)?;
+            let rate = raw_ceiling(&raw_pool, &submitter, &rules, &samples[0].1, total, writers)?;
+            ceiling = ceiling.max(rate);
+            let s = if writers == 1 { "" } else { "s" };
+            table.push(
+                format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
+                format!("{rate:.0} submissions/s"),
+            );
+        }
     }
 
-    // 3. Intake over HTTP against the real server on loopback.
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let app = crate::startup::Application::build_with_pool(config.clone(), pool.clone())?;
-    let state = app.state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { app.server(listener).map_err(std::io::Error::other)?.await })
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // 3. Intake over HTTP against the real server on loopback; on PostgreSQL also through two
+    // instances (each with its own pool and caches) at once.
+    let (base, state) = start_instance(config, pool.clone())?;
     let bodies: Vec<Value> = samples.iter().map(|(b, _)| b.clone()).collect();
-    for &clients in &opts.clients {
-        let (rate, lat) = http_intake(&base, &submit_token, &bodies, clients, opts.per_client)?;
+    let intake = |table: &mut Table, label: String, bases: &[&str], clients: usize| {
+        settle(&pool)?;
+        let cpu = Cpu::now();
+        let (rate, lat, client_cpu) =
+            http_intake(bases, &submit_token, &bodies, clients, opts.per_client)?;
+        let served = cpu.busy_since() - client_cpu;
         table.push(
-            format!("intake over HTTP (create + submit), {clients} client(s)"),
+            label,
             format!(
-                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling",
+                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling, {:.2} ms CPU each",
                 ms(percentile(&lat, 0.5)),
                 ms(percentile(&lat, 0.99)),
-                100.0 * rate / ceiling
+                100.0 * rate / ceiling,
+                1e3 * served / lat.len() as f64,
             ),
         );
+        Ok::<_, anyhow::Error>(())
+    };
+    for &clients in &opts.clients {
+        intake(
+            &mut table,
+            format!("intake over HTTP (create + submit), {clients} client(s)"),
+            &[&base],
+            clients,
+        )?;
+    }
+    if Backend::of(&target.url) == Backend::Postgres {
+        let (second, _) = start_instance(config, db::connect(&target.url)?)?;
+        let clients = opts.clients.iter().copied().max().unwrap_or(1);
+        intake(
+            &mut table,
+            format!("intake over HTTP, {clients} clients over 2 instances"),
+            &[&base, &second],
+            clients,
+        )?;
     }
 
     // 4. Radar, summary and simulate at portfolio sizes.

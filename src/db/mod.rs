@@ -139,8 +139,22 @@ pub enum DbError {
     Writer(#[source] crate::error::BoxError),
 }
 
-/// Connects, runs pending migrations, and returns a pool.
+/// Connections in a pool unless told otherwise: four per core (at least 8, at most 32), so
+/// every core has work while other requests wait on the network or the disk, without so many
+/// that PostgreSQL's backends crowd the same cores. On SQLite they serve reads and the
+/// requests' work around writes; every write goes through the file's one writer.
+pub fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    (4 * cores).clamp(8, 32)
+}
+
+/// Connects, runs pending migrations, and returns a pool of [`pool_size`] connections.
 pub fn connect(url: &str) -> Result<Pool, DbError> {
+    connect_sized(url, pool_size())
+}
+
+/// Connects, runs pending migrations, and returns a pool of `size` connections.
+pub fn connect_sized(url: &str, size: u32) -> Result<Pool, DbError> {
     let backend = Backend::of(url);
     let manager = Manager {
         url: url.to_string(),
@@ -148,10 +162,6 @@ pub fn connect(url: &str) -> Result<Pool, DbError> {
         writer: Arc::default(),
     };
     let opener = manager.clone();
-    let size = match backend {
-        Backend::Sqlite => 8,
-        Backend::Postgres => 16,
-    };
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
