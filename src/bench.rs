@@ -715,6 +715,14 @@ fn start_instance(config: &Config, pool: Pool) -> anyhow::Result<(String, web::D
     Ok((base, state))
 }
 
+/// SQLite's writes and commits so far, when the database has a group writer.
+fn group_commits(pool: &Pool) -> anyhow::Result<Option<(u64, u64)>> {
+    let mut c = pool.get()?;
+    Ok(db::writer::Writer::of(&mut c)
+        .map_err(app_err)?
+        .map(|w| w.counts()))
+}
+
 /// Lets the database write out what the last measurement left (PostgreSQL's checkpoint,
 /// SQLite's WAL) so the next one starts from the same state instead of sharing the disk with
 /// that flush.
@@ -826,12 +834,24 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
         Ok::<_, anyhow::Error>(())
     };
     for &clients in &opts.clients {
+        let before = group_commits(&pool)?;
         intake(
             &mut table,
             format!("intake over HTTP (create + submit), {clients} client(s)"),
             &[&base],
             clients,
         )?;
+        if let (Some((w0, c0)), Some((w1, c1))) = (before, group_commits(&pool)?) {
+            table.push(
+                format!("  SQLite group commit at {clients} client(s)"),
+                format!(
+                    "{} writes in {} commits ({:.1} per commit)",
+                    w1 - w0,
+                    c1 - c0,
+                    (w1 - w0) as f64 / (c1 - c0).max(1) as f64
+                ),
+            );
+        }
     }
     if Backend::of(&target.url) == Backend::Postgres {
         let (second, _) = start_instance(config, db::connect(&target.url)?)?;

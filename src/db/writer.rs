@@ -15,7 +15,7 @@
 //! file's path, which SQLite reports for any connection to it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -53,6 +53,9 @@ pub struct Writer {
     committed: Condvar,
     /// Writers waiting for their turn: while there are any, a batch is left open for them.
     queued: AtomicUsize,
+    /// Writes run and batches committed so far (how well commits are shared).
+    writes: AtomicU64,
+    commits: AtomicU64,
 }
 
 impl std::fmt::Debug for Writer {
@@ -113,18 +116,32 @@ impl Writer {
             }),
             committed: Condvar::new(),
             queued: AtomicUsize::new(0),
+            writes: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
         });
         writers.insert(file, Arc::downgrade(&w));
         Ok(Some(w))
     }
 
-    /// The group writer of the database `conn` is connected to, if one is running.
+    /// The group writer of the database `conn` is connected to, if one is running (never on
+    /// PostgreSQL).
     pub fn of(conn: &mut DbConnection) -> AppResult<Option<Arc<Writer>>> {
+        if let DbConnection::Pg(_) = conn {
+            return Ok(None);
+        }
         let file = main_file(conn)?;
         Ok(registry()
             .as_ref()
             .and_then(|w| w.get(&file))
             .and_then(Weak::upgrade))
+    }
+
+    /// Writes run and batches committed since the writer started.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.writes.load(Ordering::Relaxed),
+            self.commits.load(Ordering::Relaxed),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -164,7 +181,9 @@ impl Writer {
         // A savepoint: diesel nests a transaction inside the open one.
         let out = s.conn.transaction::<T, AppError, _>(f);
         s.in_batch += 1;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         if self.queued.load(Ordering::SeqCst) == 0 || s.in_batch >= MAX_BATCH {
+            self.commits.fetch_add(1, Ordering::Relaxed);
             let outcome = commit(&mut s.conn);
             s.finish(outcome);
             self.committed.notify_all();
@@ -314,6 +333,9 @@ mod tests {
             .get_result(&mut reader)
             .unwrap();
         assert_eq!(big.n, 0, "nothing of a failed write");
+        let (writes, commits) = w.counts();
+        assert_eq!(writes, 8 * 50);
+        assert!((1..=writes).contains(&commits), "{commits} commits");
         // No batch is left open once every writer has been answered.
         assert!(!w.lock().open);
     }
