@@ -93,7 +93,7 @@ impl Writer {
     /// a file (each connection to it is its own database, so there is nothing to share).
     pub fn start(
         conn: &mut DbConnection,
-        open: impl FnOnce() -> AppResult<DbConnection>,
+        open: impl Fn() -> AppResult<DbConnection>,
     ) -> AppResult<Option<Arc<Writer>>> {
         let file = main_file(conn)?;
         if file.is_empty() {
@@ -105,9 +105,14 @@ impl Writer {
         if let Some(w) = writers.get(&file).and_then(Weak::upgrade) {
             return Ok(Some(w));
         }
+        let mut shared = open()?;
+        // Checkpoints run beside the writer (see `checkpoints`), not inside the commit that
+        // happens to fill the WAL, which would hold every writer of the batch behind it.
+        shared.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpointer = open()?;
         let w = Arc::new(Writer {
             state: Mutex::new(State {
-                conn: open()?,
+                conn: shared,
                 open: false,
                 batch: 1,
                 in_batch: 0,
@@ -119,7 +124,13 @@ impl Writer {
             writes: AtomicU64::new(0),
             commits: AtomicU64::new(0),
         });
-        writers.insert(file, Arc::downgrade(&w));
+        writers.insert(file.clone(), Arc::downgrade(&w));
+        if !checkpoints(Arc::downgrade(&w), checkpointer, file) {
+            // Without that thread the commits checkpoint, as SQLite does by default.
+            w.lock()
+                .conn
+                .batch_execute("PRAGMA wal_autocheckpoint = 1000")?;
+        }
         Ok(Some(w))
     }
 
@@ -221,6 +232,30 @@ impl State {
         self.done = self.batch;
         self.batch += 1;
     }
+}
+
+/// How often the WAL is copied back into the database file while the writer lives.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], on a connection and
+/// thread of its own, for as long as the writer lives. A passive checkpoint never blocks
+/// writers or readers, so a commit is never the one that pays for it. False when the thread
+/// cannot be started.
+fn checkpoints(writer: Weak<Writer>, mut conn: DbConnection, file: String) -> bool {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while writer.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, file, "WAL checkpoint failed; it is tried again");
+                }
+            }
+        });
+    if let Err(e) = &spawned {
+        tracing::warn!(error = %e, "cannot start the checkpoint thread");
+    }
+    spawned.is_ok()
 }
 
 /// The SQLite connection inside; the writer never holds another kind.
