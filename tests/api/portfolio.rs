@@ -70,6 +70,24 @@ both_backends! {
         for bad in ["0", "10001", "-1", "many"] {
             app.get(&format!("/api/v1/portfolio/radar?limit={bad}"), &owner).await.problem(422);
         }
+        // The quadrant and score window filters keep exactly the points inside them.
+        let quadrant = all.json["points"][0]["quadrant"].as_str().unwrap().to_string();
+        let inside = app.get(&format!("/api/v1/portfolio/radar?quadrant={quadrant}"), &owner).await;
+        let expected: Vec<&Value> = all.json["points"].as_array().unwrap().iter().filter(|p| p["quadrant"] == quadrant.as_str()).collect();
+        assert_eq!(inside.json["points"].as_array().unwrap().len(), expected.len(), "{}", inside.text);
+        let p = &all.json["points"][0];
+        let (v, f) = (p["business_value"].as_i64().unwrap(), p["feasibility"].as_i64().unwrap());
+        let window = app.get(&format!("/api/v1/portfolio/radar?value_min={v}&value_max={v}&feasibility_min={f}&feasibility_max={f}"), &owner).await;
+        let points = window.json["points"].as_array().unwrap();
+        assert!(points.iter().any(|q| q["id"] == p["id"]), "{}", window.text);
+        assert!(points.iter().all(|q| q["business_value"] == v && q["feasibility"] == f), "{}", window.text);
+        let outside = app.get(&format!("/api/v1/portfolio/radar?value_min={}", (v + 1).min(100)), &owner).await;
+        if v < 100 {
+            assert!(!outside.json["points"].as_array().unwrap().iter().any(|q| q["id"] == p["id"]));
+        }
+        for bad in ["quadrant=nowhere", "value_min=101", "feasibility_max=-3", "value_min=60&value_max=40", "value_max=high"] {
+            app.get(&format!("/api/v1/portfolio/radar?{bad}"), &owner).await.problem(422);
+        }
         let blocked = app.get("/api/v1/portfolio/radar?tier=prohibited", &owner).await;
         assert_eq!(ids(&blocked.json), std::slice::from_ref(&theirs));
         app.get("/api/v1/portfolio/radar?tier=severe", &owner).await.problem(422);

@@ -136,6 +136,32 @@ both_backends! {
         assert_eq!(d.status, 200, "{}", d.text);
         let cluster: Vec<&str> = d.json["clusters"][0]["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
         assert!(cluster.contains(&first["id"].as_str().unwrap()) && cluster.contains(&second["id"].as_str().unwrap()), "{}", d.text);
+
+        // A reviewer says they are not duplicates: neither list offers the pair again.
+        let (a_id, b_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+        let url = format!("/api/v1/use-cases/{a_id}/not-duplicate");
+        let senior = reviewer(&app, "senior@unicc.test", &[Role::SeniorReviewer], &["privacy"]);
+        let before = app.counts();
+        app.post(&url, &owner, &json!({"other": b_id})).await.problem(403);
+        app.post(&url, &unicef, &json!({"other": b_id})).await.problem(403);
+        app.post(&url, &senior, &json!({"other": "not-an-id"})).await.problem(422);
+        app.post(&url, &senior, &json!({"other": a_id})).await.problem(422);
+        app.post(&url, &senior, &json!({"other": uuid::Uuid::now_v7().to_string()})).await.problem(404);
+        app.post(&url, &senior, &json!({"other": b_id, "extra": 1})).await.problem(400);
+        assert_eq!(app.counts(), before, "a refused request changes nothing");
+        for _ in 0..2 {
+            let r = app.post(&url, &senior, &json!({"other": b_id})).await;
+            assert_eq!(r.status, 204, "{}", r.text);
+        }
+        assert_eq!(app.counts()[2], before[2] + 1, "one audit event, however often it is said");
+        let r = app.get(&format!("/api/v1/use-cases/{a_id}/similar"), &owner).await;
+        assert!(!r.json["items"].as_array().unwrap().iter().any(|m| m["id"] == b_id), "{}", r.text);
+        let d = app.get("/api/v1/portfolio/duplicates", &owner).await;
+        let together = d.json["clusters"].as_array().unwrap().iter().any(|c| {
+            let ids: Vec<&str> = c["cases"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+            ids.contains(&a_id) && ids.contains(&b_id)
+        });
+        assert!(!together, "{}", d.text);
     }
 }
 

@@ -44,6 +44,7 @@ api_routes! {
     post "/use-cases/{id}/claim" => reviews::claim;
     post "/use-cases/{id}/release" => reviews::release;
     get "/use-cases/{id}/similar" => portfolio::similar;
+    post "/use-cases/{id}/not-duplicate" => portfolio::not_duplicate;
     get "/review-queue" => reviews::queue;
     get "/portfolio/radar" => portfolio::radar;
     get "/portfolio/summary" => portfolio::summary;
@@ -88,7 +89,7 @@ impl utoipa::Modify for BearerAuth {
         use_cases::create, use_cases::list, use_cases::read, use_cases::edit, use_cases::submit, use_cases::withdraw, use_cases::audit,
         use_cases::import_agents, use_cases::policy,
         reviews::decide, reviews::claim, reviews::release, reviews::queue,
-        portfolio::similar, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
+        portfolio::similar, portfolio::not_duplicate, portfolio::radar, portfolio::summary, portfolio::duplicates, portfolio::export,
         admin::reload, admin::simulate,
         admin::issue_token, admin::tokens, admin::revoke_token, admin::disable, admin::enable, admin::set_roles,
     ),

@@ -9,20 +9,49 @@ use crate::domain::case::{Status, Tier};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
+use crate::http::api::use_cases::case_id;
+use crate::http::extract::Body;
 use crate::http::{scope_key, AppState};
 
 /// The radar's points when the caller does not say how many, and the most it may ask for.
 const POINTS: i64 = 1_000;
 const MAX_POINTS: i64 = 10_000;
 
-/// The radar's filter and how many points to return.
-fn radar_filter(query: &str) -> AppResult<(RadarFilter, i64)> {
+/// A score bound of the radar's window: a whole number from 0 to 100.
+fn score_bound(v: &str) -> Option<i32> {
+    v.parse::<i32>().ok().filter(|n| (0..=100).contains(n))
+}
+
+/// The radar's filter and how many points to return; `quadrants` are the rule pack's.
+fn radar_filter(query: &str, quadrants: &[String]) -> AppResult<(RadarFilter, i64)> {
     let params = crate::http::extract::query_params(query)?;
     let mut f = RadarFilter::default();
     let mut limit = POINTS;
+    // Business value and feasibility, each inclusive from..to.
+    let mut window = [(0, 100), (0, 100)];
+    let mut windowed = false;
     let mut errors = Vec::new();
     for (k, v) in params {
         match k.as_str() {
+            "quadrant" if quadrants.contains(&v) => f.quadrant = Some(v),
+            "quadrant" => errors.push(FieldError::new(
+                k,
+                format!("one of the rule pack's quadrants: {}", quadrants.join(", ")),
+            )),
+            "value_min" | "value_max" | "feasibility_min" | "feasibility_max" => {
+                match score_bound(&v) {
+                    Some(n) => {
+                        let axis = usize::from(k.starts_with("feasibility"));
+                        if k.ends_with("_min") {
+                            window[axis].0 = n;
+                        } else {
+                            window[axis].1 = n;
+                        }
+                        windowed = true;
+                    }
+                    None => errors.push(FieldError::new(k, "a whole number from 0 to 100")),
+                }
+            }
             "limit" => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_POINTS).contains(&n) => limit = n,
                 _ => errors.push(FieldError::new(
@@ -45,9 +74,20 @@ fn radar_filter(query: &str) -> AppResult<(RadarFilter, i64)> {
             },
             _ => errors.push(FieldError::new(
                 k,
-                "unknown parameter (agency, business_function, tier, status, limit)",
+                "unknown parameter (agency, business_function, tier, status, quadrant, value_min, value_max, feasibility_min, feasibility_max, limit)",
             )),
         }
+    }
+    for (axis, (from, to)) in ["value", "feasibility"].iter().zip(window) {
+        if from > to {
+            errors.push(FieldError::new(
+                format!("{axis}_min"),
+                format!("must not be above {axis}_max"),
+            ));
+        }
+    }
+    if windowed {
+        f.window = Some((window[0], window[1]));
     }
     if errors.is_empty() {
         Ok((f, limit))
@@ -62,7 +102,7 @@ fn json(body: web::Bytes) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=&limit=` →
+/// `GET /api/v1/portfolio/radar?agency=&business_function=&tier=&status=&quadrant=&value_min=&value_max=&feasibility_min=&feasibility_max=&limit=` →
 /// `{"total", "truncated", "points": […], "cells": […]}`: the `limit` (1,000 unless given, at
 /// most 10,000) highest-priority matching cases as points, and every match counted per
 /// 10 × 10 cell of the grid by tier.
@@ -75,6 +115,11 @@ fn json(body: web::Bytes) -> HttpResponse {
         ("business_function" = Option<String>, Query, description = "A business function"),
         ("tier" = Option<String>, Query, description = "A risk tier"),
         ("status" = Option<String>, Query, description = "A status"),
+        ("quadrant" = Option<String>, Query, description = "A quadrant id of the rule pack"),
+        ("value_min" = Option<i32>, Query, description = "Lowest business value, 0 to 100 (inclusive)"),
+        ("value_max" = Option<i32>, Query, description = "Highest business value, 0 to 100 (inclusive)"),
+        ("feasibility_min" = Option<i32>, Query, description = "Lowest technical feasibility, 0 to 100 (inclusive)"),
+        ("feasibility_max" = Option<i32>, Query, description = "Highest technical feasibility, 0 to 100 (inclusive)"),
         ("limit" = Option<i64>, Query, description = "How many points, highest priority first: 1 to 10,000 (default 1,000)"),
     ),
     responses(
@@ -88,7 +133,10 @@ pub async fn radar(
     who: Principal,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let (f, limit) = radar_filter(req.query_string())?;
+    let quadrants: Vec<String> = (state.rules().scoring.quadrants.iter())
+        .map(|q| q.id.clone())
+        .collect();
+    let (f, limit) = radar_filter(req.query_string(), &quadrants)?;
     let scope = who.read_scope();
     let key = format!("radar|{}|{f:?}|{limit}", scope_key(&scope));
     let body = state
@@ -136,13 +184,63 @@ pub async fn similar(
     who: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = uuid::Uuid::parse_str(&path)
-        .map_err(|_| AppError::NotFound)?
-        .hyphenated()
-        .to_string();
+    let id = case_id(&path)?;
     let idx = state.similar_index(who.read_scope()).await?;
     let i = idx.position(&id).ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": idx.similar_to(i, 10, 0.1) })))
+    let apart = state.db(crate::db::duplicates::distinct).await?;
+    // Pairs a reviewer has said are not duplicates are not offered again.
+    let items: Vec<_> = idx
+        .similar_to(i, 10 + apart.len().min(20), 0.1)
+        .into_iter()
+        .filter(|m| !apart.contains(&crate::domain::similar::pair(&id, &m.id)))
+        .take(10)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// Which use case a reviewer says is not a duplicate of the one in the path.
+#[derive(serde::Deserialize, validator::Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotDuplicate {
+    /// The other use case's id.
+    other: String,
+}
+
+/// `POST /api/v1/use-cases/{id}/not-duplicate` `{"other": id}` → 204: a reviewer says the two
+/// are not duplicates; the pair is no longer offered as similar or clustered as duplicates.
+/// Saying it again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/use-cases/{id}/not-duplicate",
+    tag = "portfolio",
+    params(
+        ("id" = String, Path, description = "The use case id (a UUID)"),
+    ),
+    request_body(content = NotDuplicate, description = "The other use case"),
+    responses(
+        (status = 204, description = "Recorded (or recorded before)"),
+        (status = 400, response = problem::MalformedJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Forbidden),
+        (status = 404, response = problem::NotFound),
+        (status = 422, response = problem::Invalid),
+    ),
+)]
+pub async fn not_duplicate(
+    state: Data<AppState>,
+    who: Principal,
+    path: web::Path<String>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let id = case_id(&path)?;
+    let req: NotDuplicate = body.json()?;
+    let other = case_id(&req.other).map_err(|_| {
+        AppError::Validation(vec![FieldError::new("other", "not a use case id (a UUID)")])
+    })?;
+    state
+        .db(move |c| crate::app::duplicates::mark_not_duplicate(c, &who, &id, &other))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(serde::Serialize)]
