@@ -62,7 +62,7 @@ pub fn create(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Agen
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> AppResult<Option<Agency>> {
     Ok(agencies::table
         .filter(agencies::code.eq(code))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -188,21 +188,33 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             .execute(pg)?;
         return Ok(());
     }
-    let n = rows.len() as i64;
-    let (last_seq, prev): (i64, String) =
-        diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
-            .set(audit_head::seq.eq(audit_head::seq + n))
-            .returning((audit_head::seq, audit_head::hash))
-            .get_result(conn)?;
-    let head_hash = link(current_key().as_ref(), last_seq - n, prev, &mut rows);
+    // The head is read by a statement prepared once per connection, and moved by one UPDATE
+    // (diesel prepares every UPDATE anew) that also checks it was not moved meanwhile. A
+    // writer holds SQLite's write lock for its whole transaction, so that check cannot fail
+    // through the group writer; outside it, a race is refused rather than forked.
+    let (seq, prev, _) = head(conn)?;
+    let head_hash = link(current_key().as_ref(), seq, prev, &mut rows);
     for r in &rows {
         diesel::insert_into(audit_events::table)
             .values(new_row(r, true))
             .execute(conn)?;
     }
-    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
-        .set(audit_head::hash.eq(&head_hash))
-        .execute(conn)?;
+    let moved = diesel::update(
+        audit_head::table
+            .filter(audit_head::id.eq(1))
+            .filter(audit_head::seq.eq(seq)),
+    )
+    .set((
+        audit_head::seq.eq(seq + rows.len() as i64),
+        audit_head::hash.eq(&head_hash),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        return Err(AppError::internal(
+            "audit append",
+            std::io::Error::other("the audit head moved during the write"),
+        ));
+    }
     Ok(())
 }
 
@@ -268,7 +280,7 @@ const CHAIN_LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
 pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
     conn.transaction::<_, AppError, _>(|conn| {
         conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))?;
-        chain_locked(conn)
+        chain_locked(conn, |conn, update| Ok(conn.batch_execute(update)?))
     })
 }
 
@@ -290,6 +302,9 @@ struct Released {
 /// not a point every write queues on. Nothing is left pending unseen: whoever releases the
 /// lock looks again, in the same statement, for events queued meanwhile (a writer that found
 /// the lock taken had committed its events before it looked), and chains them.
+///
+/// A round is four round trips: take the lock, read the pending events with the head, move
+/// them in one transaction sent as one message, release the lock and look again.
 pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
     let mut done = 0;
     loop {
@@ -299,7 +314,21 @@ pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
         if !turn.got {
             return Ok(done);
         }
-        let chained = conn.transaction::<_, AppError, _>(chain_locked);
+        // Holding the lock, no one else moves the head, so the pending events and the head
+        // can be read outside the transaction that moves them.
+        let chained = chain_locked(conn, |conn, update| {
+            // Chaining is derived from rows already durable: if a crash loses this commit,
+            // the events are simply pending again and the next writer (or start-up) chains
+            // them. So it need not wait for its own flush; a checkpoint forces one.
+            let sent = conn.batch_execute(&format!(
+                "BEGIN; SET LOCAL synchronous_commit = off; {update}; COMMIT"
+            ));
+            if sent.is_err() {
+                // A failed statement leaves the transaction open and aborted: end it.
+                conn.batch_execute("ROLLBACK")?;
+            }
+            Ok(sent?)
+        });
         // The lock is the session's: released whatever happened (a session that ends
         // releases it too).
         let released: Released = diesel::sql_query(format!(
@@ -314,25 +343,33 @@ pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
     }
 }
 
-/// Chains every pending event, holding the chain's lock, inside a transaction.
-fn chain_locked(conn: &mut DbConnection) -> AppResult<usize> {
+/// The most pending events one statement chains.
+const CHAIN_BATCH: i64 = 1000;
+
+/// Chains every pending event, holding the chain's lock: each batch is read with the head it
+/// follows, in one query, and moved by one statement that `run` executes.
+fn chain_locked(
+    conn: &mut DbConnection,
+    run: impl Fn(&mut DbConnection, &str) -> AppResult<()>,
+) -> AppResult<usize> {
     let key = current_key();
-    // Chaining is derived from rows already durable: if a crash loses this commit, the
-    // events are simply pending again and the next writer (or start-up) chains them. So it
-    // need not wait for its own flush; a checkpoint forces one (see `checkpoint`).
-    conn.batch_execute("SET LOCAL synchronous_commit = off")?;
     let mut done = 0;
     loop {
-        let mut pending: Vec<StoredEvent> = audit_events::table
+        let batch: Vec<(StoredEvent, (i64, String))> = audit_events::table
+            .inner_join(audit_head::table.on(audit_head::id.eq(1)))
             .filter(audit_events::seq.lt(0))
             .order(audit_events::seq.desc())
-            .limit(1000)
+            .limit(CHAIN_BATCH)
+            .select((
+                audit_events::all_columns,
+                (audit_head::seq, audit_head::hash),
+            ))
             .load(conn)?;
-        if pending.is_empty() {
+        let Some((_, (seq, prev))) = batch.first().cloned() else {
             return Ok(done);
-        }
-        let queued: Vec<i64> = pending.iter().map(|e| e.seq).collect();
-        let (seq, prev, _) = head(conn)?;
+        };
+        let (queued, mut pending): (Vec<i64>, Vec<StoredEvent>) =
+            batch.into_iter().map(|(e, _)| (e.seq, e)).unzip();
         let head_hash = link(key.as_ref(), seq, literal(prev)?, &mut pending);
         // One statement for the batch: the values are numbers and hex (checked above).
         let values: Vec<String> = pending
@@ -340,19 +377,23 @@ fn chain_locked(conn: &mut DbConnection) -> AppResult<usize> {
             .zip(queued)
             .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
             .collect();
-        conn.batch_execute(&format!(
-            "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
-             moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
-             UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
-            values.join(", "),
-            seq + pending.len() as i64,
-        ))?;
+        run(
+            conn,
+            &format!(
+                "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
+                 moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
+                 UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
+                values.join(", "),
+                seq + pending.len() as i64,
+            ),
+        )?;
         done += pending.len();
+        if pending.len() < CHAIN_BATCH as usize {
+            return Ok(done);
+        }
     }
 }
 
-/// A hash read back from the database, refused unless it is one this code writes (hex, or
-/// `genesis`), so it can stand in SQL text.
 fn literal(hash: String) -> AppResult<String> {
     if hash.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(hash)
@@ -375,7 +416,7 @@ pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
     Ok(audit_head::table
         .filter(audit_head::id.eq(1))
         .select(audit_head::seq)
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// A case's events, oldest first.
@@ -400,7 +441,7 @@ fn head(conn: &mut DbConnection) -> AppResult<(i64, String, Option<String>)> {
     Ok(audit_head::table
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash, audit_head::key_id))
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Why a process may not write to this audit trail with the key it holds.
@@ -753,7 +794,7 @@ pub fn check_checkpoint(
         match audit_events::table
             .filter(audit_events::seq.eq(cp.seq))
             .select(audit_events::hash)
-            .first(conn)
+            .get_result(conn)
             .optional()?
         {
             Some(h) => h,

@@ -157,17 +157,17 @@ fn scope_ids(scope: &Scope) -> Option<&[String]> {
     }
 }
 
-/// One case, if it exists and is within `scope`.
+/// One case, if it exists and is within `scope`. The lookup is by id alone, so its statement
+/// is prepared once per connection (a list of agencies in SQL would make it a new statement
+/// each time); the scope is applied here, to the row found, before anything is returned.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> AppResult<Option<Case>> {
-    let mut q = use_cases::table
+    let found: Option<(CaseRow, String)> = use_cases::table
         .inner_join(agencies::table)
         .filter(use_cases::id.eq(id))
         .select((CaseRow::as_select(), agencies::code))
-        .into_boxed();
-    if let Some(ids) = scope_ids(scope) {
-        q = q.filter(use_cases::agency_id.eq_any(ids));
-    }
-    let found: Option<(CaseRow, String)> = q.first(conn).optional()?;
+        .get_result(conn)
+        .optional()?;
+    let found = found.filter(|(row, _)| scope.includes(&row.agency_id));
     Ok(found.map(|(row, agency)| Case { row, agency }))
 }
 

@@ -17,7 +17,7 @@ pub fn find(
         .filter(k::user_id.eq(user_id))
         .filter(k::key.eq(key))
         .select((k::request_sha256, k::use_case_id))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -190,7 +190,7 @@ pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseSta
     Ok(use_cases::table
         .filter(use_cases::id.eq(id))
         .select(CaseState::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

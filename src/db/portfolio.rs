@@ -75,7 +75,7 @@ fn agency_ids(
         let id: Option<String> = agencies::table
             .filter(agencies::code.eq(super::agencies::code_key(a)))
             .select(agencies::id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         ids = Some(match ids {
             None => id.into_iter().collect(),

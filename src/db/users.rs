@@ -76,7 +76,7 @@ pub fn check_password(
     let found: Option<(String, Option<String>)> = users::table
         .filter(users::email.eq(email.trim().to_lowercase()))
         .select((users::id, users::password_hash))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let (id, hash) = match found {
         Some((id, Some(hash))) => (Some(id), hash),
@@ -123,7 +123,7 @@ pub fn session(conn: &mut DbConnection, token: &str) -> AppResult<Option<(Princi
         .filter(sessions::expires_at.gt(now()))
         .filter(users::disabled_at.is_null())
         .select((PRINCIPAL_COLUMNS, sessions::csrf))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(|(p, csrf)| (principal(p), csrf)))
 }
@@ -186,7 +186,7 @@ pub fn find_id_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Optio
     Ok(users::table
         .filter(users::email.eq(email.to_lowercase()))
         .select(users::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -249,7 +249,7 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Pr
         .filter(api_tokens::revoked_at.is_null())
         .filter(users::disabled_at.is_null())
         .select(PRINCIPAL_COLUMNS)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(principal))
 }
