@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use serde_json::Value;
 
 use super::answers::Answers;
+use super::message::Says;
 use super::FieldError;
 use crate::rules::model::Questionnaire;
 use crate::vocab::agents::{
@@ -40,11 +41,10 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
         if required && value.trim().is_empty() {
-            self.errors
-                .push(FieldError::new(field, "must not be blank"));
+            self.errors.push(FieldError::says(field, Says::Blank));
         } else if value.chars().count() > max {
             self.errors
-                .push(FieldError::new(field, format!("at most {max} characters")));
+                .push(FieldError::says(field, Says::LongerThan { max }));
         }
     }
 

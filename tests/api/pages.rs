@@ -365,6 +365,118 @@ async fn without_scripts_the_form_keeps_what_was_typed_shows_errors_and_ignores_
     );
 }
 
+/// What is wrong with a field is said in the page's language, numbers written its way, on the
+/// intake form and on the case page; the API says the same problems in English, as always.
+#[actix_web::test]
+async fn field_problems_are_said_in_the_pages_language_and_the_api_keeps_its_english() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half done"),
+        ("q_people_served", "-5"),
+        ("q_autonomy_level", "9"),
+        ("action", "submit"),
+    ];
+    let said = |lang: &'static str| {
+        let app = &app;
+        let fields = &fields;
+        let cookie = cookie.clone();
+        async move {
+            let r = app
+                .send(post_form(
+                    &format!("/use-cases/new?lang={lang}"),
+                    &cookie,
+                    fields,
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+            r.text
+        }
+    };
+    let ru = said("ru").await;
+    for words in [
+        "требуется ответ",
+        "должно быть не меньше 0",
+        "должно быть в пределах от 0 до 5",
+    ] {
+        assert!(ru.contains(words), "{words}: {ru}");
+    }
+    let ar = said("ar").await;
+    assert!(
+        ar.contains("الإجابة مطلوبة") && ar.contains("يجب ألا تقل القيمة عن 0"),
+        "{ar}"
+    );
+    for (lang, text) in [("ru", &ru), ("ar", &ar), ("zh", &said("zh").await)] {
+        for english in ["an answer is required", "must be at least", "must be from"] {
+            assert!(!text.contains(english), "{lang}: {english}");
+        }
+    }
+    let en = said("en").await;
+    assert!(en.contains("an answer is required") && en.contains("must be from 0 to 5"));
+
+    // A draft submitted from its page names what is missing in French.
+    let token = app.submitter("UNICEF");
+    let d = app
+        .post(
+            "/api/v1/use-cases",
+            &token,
+            &json!({"title": "Draft", "summary": "", "business_function": "", "answers": {}}),
+        )
+        .await;
+    let id = d.json["id"].as_str().unwrap().to_string();
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{id}/act?lang=fr"),
+            &cookie,
+            &[("csrf", &csrf), ("op", "submit"), ("version", "1")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("une réponse est requise") && !r.text.contains("an answer is required"),
+        "{}",
+        r.text
+    );
+
+    // The API: the same problems, in English.
+    let api = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/submit"),
+            &token,
+            &json!({}),
+        )
+        .await;
+    let p = api.problem(422);
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["message"] == "an answer is required"),
+        "{}",
+        api.text
+    );
+    let bad = app
+        .post(
+            "/api/v1/use-cases",
+            &token,
+            &json!({"title": "Bad", "answers": {"people_served": -5, "autonomy_level": 9}}),
+        )
+        .await;
+    let messages: Vec<String> = bad.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages.contains(&"must be at least 0".to_string())
+            && messages.contains(&"must be from 0 to 5".to_string()),
+        "{messages:?}"
+    );
+}
+
 #[actix_web::test]
 async fn the_script_preview_reports_visibility_and_triage() {
     let app = TestApp::sqlite().await;
@@ -435,7 +547,44 @@ async fn pages_speak_french_and_every_language_has_every_string() {
         .await;
     assert!(by_header.text.contains("<html lang=\"fr\""));
     let table = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
-    let en = table(include_str!("../../templates/i18n/en.toml"));
+    let mut en = table(include_str!("../../templates/i18n/en.toml"));
+    // The messages about fields have their English in the domain, once.
+    for (key, english) in aitriage::domain::message::MESSAGES {
+        en.insert(format!("says_{key}"), toml::Value::from(*english));
+    }
+    // A key that depends on a count has one key per plural form the language has
+    // (`age_days-one`, `age_days-few`…): they are compared by their stem, and the forms each
+    // language needs are checked against CLDR's rules by the unit tests of `pages::render`.
+    let stem = |k: &str| -> String {
+        match k.rsplit_once('-') {
+            Some((stem, form))
+                if ["zero", "one", "two", "few", "many", "other"].contains(&form) =>
+            {
+                stem.to_string()
+            }
+            _ => k.to_string(),
+        }
+    };
+    let placeholders = |v: &toml::Value| -> Vec<String> {
+        let v = v.as_str().unwrap_or_default();
+        let mut found: Vec<String> = v
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(p, _)| p.to_string()))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let by_stem =
+        |t: &toml::Table| -> std::collections::BTreeMap<String, Vec<(String, toml::Value)>> {
+            let mut m = std::collections::BTreeMap::<String, Vec<(String, toml::Value)>>::new();
+            for (k, v) in t {
+                m.entry(stem(k)).or_default().push((k.clone(), v.clone()));
+            }
+            m
+        };
+    let en_stems = by_stem(&en);
     for (lang, text) in [
         ("ar", include_str!("../../templates/i18n/ar.toml")),
         ("zh", include_str!("../../templates/i18n/zh.toml")),
@@ -443,29 +592,36 @@ async fn pages_speak_french_and_every_language_has_every_string() {
         ("ru", include_str!("../../templates/i18n/ru.toml")),
         ("es", include_str!("../../templates/i18n/es.toml")),
     ] {
-        let other = table(text);
-        let missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
-        let extra: Vec<&String> = other.keys().filter(|k| !en.contains_key(*k)).collect();
+        let other = by_stem(&table(text));
+        let missing: Vec<&String> = en_stems
+            .keys()
+            .filter(|k| !other.contains_key(*k))
+            .collect();
+        let extra: Vec<&String> = other
+            .keys()
+            .filter(|k| !en_stems.contains_key(*k))
+            .collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
             "templates/i18n/{lang}.toml: missing {missing:?}; not in en.toml {extra:?}"
         );
-        for (key, value) in &en {
-            let placeholders = |v: &toml::Value| -> Vec<String> {
-                let v = v.as_str().unwrap_or_default();
-                let mut found: Vec<String> = v
-                    .split('{')
-                    .skip(1)
-                    .filter_map(|rest| rest.split_once('}').map(|(p, _)| p.to_string()))
-                    .collect();
-                found.sort();
-                found
-            };
-            assert_eq!(
-                placeholders(value),
-                placeholders(&other[key]),
-                "templates/i18n/{lang}.toml: {key} keeps the English placeholders"
-            );
+        for (key, forms) in &en_stems {
+            // The English `other` form (or the one text) says which placeholders there are; a
+            // form for exactly one number (Arabic's zero, one, two) may spell the number out.
+            let english = placeholders(&forms.last().unwrap().1);
+            for (name, value) in &other[key] {
+                let mut found = placeholders(value);
+                let exact = ["-zero", "-one", "-two"].iter().any(|s| name.ends_with(s));
+                if exact && !found.contains(&"n".to_string()) && english.contains(&"n".to_string())
+                {
+                    found.push("n".into());
+                    found.sort();
+                }
+                assert_eq!(
+                    english, found,
+                    "templates/i18n/{lang}.toml: {name} keeps the English placeholders"
+                );
+            }
         }
     }
 }

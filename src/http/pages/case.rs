@@ -31,6 +31,29 @@ use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
 
+/// A similar use case as the page shows it: its score written the language's way, the reasons
+/// in the language.
+#[derive(Serialize)]
+struct SimilarView {
+    id: String,
+    title: String,
+    agency: String,
+    score: String,
+    reasons: Vec<String>,
+}
+
+impl SimilarView {
+    fn of(m: crate::domain::similar::Match, pages: &super::Pages, lang: &str) -> SimilarView {
+        SimilarView {
+            score: pages.formats(lang).number(m.score),
+            reasons: m.why.iter().map(|w| pages.say(lang, w)).collect(),
+            id: m.id,
+            title: m.title,
+            agency: m.agency,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Labelled {
     label: String,
@@ -162,7 +185,7 @@ struct CasePage<'a> {
     notice: Option<String>,
     error: Option<String>,
     rationale_value: String,
-    similar: Vec<crate::domain::similar::Match>,
+    similar: Vec<SimilarView>,
     /// A reviewer may say that a similar case is not a duplicate.
     may_mark_distinct: bool,
 }
@@ -423,7 +446,12 @@ fn history_views(
             action: t(format!("action_{}", d.action)),
             rationale: d.rationale,
             revision: d.revision,
-            groups: d.review_groups.replace(',', ", "),
+            groups: d
+                .review_groups
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .collect::<Vec<_>>()
+                .join(&t("list_separator".into())),
         })
         .collect();
     (revisions, decisions)
@@ -431,9 +459,9 @@ fn history_views(
 
 /// A disagreement between the case and its trail, in the page's language (values by their
 /// labels: "Approved", not `approved`).
-fn disagreement(d: &integrity::Disagreement, t: Tr) -> String {
+fn disagreement(d: &integrity::Disagreement, t: Tr, f: &Formats) -> String {
     use integrity::Disagreement as D;
-    let n_of = |key: &str, n: &i64| t(key.into()).replace("{n}", &n.to_string());
+    let n_of = |key: &str, n: &i64| f.counted(t, key, *n as f64, 0);
     match d {
         D::Value {
             field,
@@ -565,6 +593,7 @@ async fn render(
         .into_iter()
         .filter(|m| !distinct.contains(&crate::domain::similar::pair(&case.row.id, &m.id)))
         .take(5)
+        .map(|m| SimilarView::of(m, &state.pages, viewer.lang))
         .collect();
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
@@ -595,7 +624,10 @@ async fn render(
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
         id: r.id.clone(),
-        disagreements: disagreements.iter().map(|d| disagreement(d, &t)).collect(),
+        disagreements: disagreements
+            .iter()
+            .map(|d| disagreement(d, &t, f))
+            .collect(),
         requested,
         due,
         case_title: r.title.clone(),
@@ -670,7 +702,7 @@ fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) 
                 .questionnaire
                 .get(id)
                 .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
-            format!("{what} ({})", e.message)
+            format!("{what} ({})", state.pages.field_message(lang, e))
         })
         .collect();
     format!(

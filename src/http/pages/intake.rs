@@ -21,6 +21,7 @@ use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::agents;
 use crate::domain::answers::{self, Answers};
 use crate::domain::hints::{describe, CaseText, HintView};
+use crate::domain::message::Says;
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
@@ -137,12 +138,8 @@ fn render(
     let pages = &state.pages;
     let rules = state.rules();
     let tx = Localizer::of(&rules, lang);
-    let err = |field: &str| {
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.clone())
-    };
+    let say = |e: &FieldError| pages.field_message(lang, e);
+    let err = |field: &str| errors.iter().find(|e| e.field == field).map(say);
     let title_key = if version.is_some() {
         "edit_case"
     } else {
@@ -159,6 +156,7 @@ fn render(
             no: &pages.t(lang, "no"),
             progress: &pages.t(lang, "section_progress"),
             next: &next,
+            say: &say,
         },
         tx,
         pages.formats(lang),
@@ -198,7 +196,7 @@ fn render(
                 };
                 ErrorView {
                     anchor,
-                    message: format!("{label}: {}", e.message),
+                    message: format!("{label}: {}", say(e)),
                 }
             })
             .collect(),
@@ -282,18 +280,16 @@ fn read(
         import: import_fields(form),
     };
     if filled.title.is_empty() {
-        errors.push(FieldError::new("title", "must not be blank"));
-    } else if filled.title.chars().count() > 200 {
-        errors.push(FieldError::new("title", "at most 200 characters"));
+        errors.push(FieldError::says("title", Says::Blank));
     }
-    if filled.summary.chars().count() > 5000 {
-        errors.push(FieldError::new("summary", "at most 5000 characters"));
-    }
-    if filled.function.chars().count() > 100 {
-        errors.push(FieldError::new(
-            "business_function",
-            "at most 100 characters",
-        ));
+    for (field, value, max) in [
+        ("title", &filled.title, 200),
+        ("summary", &filled.summary, 5000),
+        ("business_function", &filled.function, 100),
+    ] {
+        if value.chars().count() > max {
+            errors.push(FieldError::says(field, Says::LongerThan { max }));
+        }
     }
     let parsed = answers::parse(q, &json);
     if let Err(e) = &parsed {

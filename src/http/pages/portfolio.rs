@@ -10,6 +10,7 @@ use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::locale::Formats;
 use super::radar::{self, label_at, marker, Window, H, PAD, W};
 use super::render::{form_urlencode, Base, PageError, Tr};
 use super::session::Viewer;
@@ -213,7 +214,8 @@ struct CaseLink {
 struct Reuse {
     case: CaseLink,
     candidate: CaseLink,
-    score: f64,
+    /// Written the page's language's way.
+    score: String,
 }
 
 #[derive(Serialize)]
@@ -228,8 +230,8 @@ struct PortfolioPage<'a> {
     zoom: Option<Zoom>,
     /// The table's rows, in the order asked for.
     points: Vec<Row>,
-    /// How many cases are shown, as the page's language writes numbers.
-    count: String,
+    /// "2,950 use cases found": how many cases match, in a sentence of the page's language.
+    found: String,
     #[serde(flatten)]
     chart: Chart,
     #[serde(flatten)]
@@ -306,6 +308,7 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
 fn similar_views(
     index: &crate::domain::similar::Index,
     apart: &std::collections::HashSet<(String, String)>,
+    f: &Formats,
 ) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
@@ -333,7 +336,7 @@ fn similar_views(
                     title: m.title,
                     agency: m.agency,
                 },
-                score: m.score,
+                score: f.number(m.score),
             })
             .collect(),
     }
@@ -409,12 +412,16 @@ fn span((lo, hi): radar::Range) -> String {
 
 /// The text that says which window is shown: "business value 30–39, feasibility 50–59".
 fn window_text(w: Window, key: &str, t: Tr) -> String {
-    t(key.into())
-        .replace("{value}", &span(w.value))
+    in_window(t(key.into()), w)
+}
+
+/// `{value}` and `{feasibility}` in `text` replaced by the window's ranges.
+fn in_window(text: String, w: Window) -> String {
+    text.replace("{value}", &span(w.value))
         .replace("{feasibility}", &span(w.feasibility))
 }
 
-fn group_view(g: &radar::Group, q: &Filters, t: Tr) -> GroupView {
+fn group_view(g: &radar::Group, q: &Filters, t: Tr, f: &Formats) -> GroupView {
     let worst = g
         .cases
         .iter()
@@ -428,9 +435,11 @@ fn group_view(g: &radar::Group, q: &Filters, t: Tr) -> GroupView {
         r: g.r,
         count: g.cases.len(),
         href: format!("/portfolio?{}#cases", q.query_in(g.window)),
-        label: window_text(g.window, "radar_group", t)
-            .replace("{n}", &g.cases.len().to_string())
-            .replace("{tier}", &t(format!("tier_{worst}"))),
+        label: in_window(
+            f.counted(t, "radar_group", g.cases.len() as f64, 0),
+            g.window,
+        )
+        .replace("{tier}", &t(format!("tier_{worst}"))),
         worst,
         name_at: name_at(g.cx, g.cy, g.r),
     }
@@ -634,11 +643,14 @@ pub async fn page(
     let (groups, placed) = radar::layout(&points, window);
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
-        count: pages
+        found: pages
             .formats(lang)
-            .integer(i64::try_from(points.len()).unwrap_or(i64::MAX)),
+            .counted(&t, "cases_found", points.len() as f64, 0),
         markers: placed.iter().map(|m| marker_view(m, &t)).collect(),
-        groups: groups.iter().map(|g| group_view(g, &q, &t)).collect(),
+        groups: groups
+            .iter()
+            .map(|g| group_view(g, &q, &t, pages.formats(lang)))
+            .collect(),
         zoom: (!window.is_full()).then(|| Zoom {
             text: window_text(window, "radar_zoomed", &t),
             whole_href: format!("/portfolio?{}", q.query_in(Window::FULL)),
@@ -657,7 +669,7 @@ pub async fn page(
         filters: filter_options(&everything, &q, &rules.scoring, &t, tx),
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
-        similar: similar_views(&index, &apart),
+        similar: similar_views(&index, &apart, pages.formats(lang)),
         unverified,
     };
     pages.render("portfolio", &page, StatusCode::OK)

@@ -1,0 +1,275 @@
+//! What the domain says to people, said once: what is wrong with a field, and why two use cases
+//! look alike. Each message is a key the pages translate (`says_<key>` in
+//! `templates/i18n/<lang>.toml`), the values it names, and its English text, which the JSON
+//! API sends as it always has. The English here is the only English of these messages: the
+//! pages take it as their English string too.
+
+/// The English of every message, by key, with its placeholders (`{max}`, `{value}`…).
+pub const MESSAGES: &[(&str, &str)] = &[
+    ("required", "an answer is required"),
+    ("unknown_question", "unknown question id"),
+    ("true_or_false", "must be true or false"),
+    ("yes_or_no", "must be yes or no"),
+    ("a_string", "must be a string"),
+    ("strings", "must be an array of strings"),
+    ("too_long", "must be at most {max} characters"),
+    ("longer_than", "at most {max} characters"),
+    ("blank", "must not be blank"),
+    ("not_one_of", "\"{value}\" is not one of: {options}"),
+    ("one_of", "must be one of: {options}"),
+    ("given_twice", "\"{value}\" is given twice"),
+    (
+        "none_alone",
+        "\"none\" cannot be combined with other options",
+    ),
+    ("whole_number", "must be a whole number"),
+    ("finite_number", "must be a finite number"),
+    ("a_number", "must be a number"),
+    ("from_to", "must be from {min} to {max}"),
+    ("at_least", "must be at least {min}"),
+    ("at_most", "must be at most {max}"),
+    ("shared_terms", "shared terms: {terms}"),
+    ("same_function", "same business function: {function}"),
+    ("other_agency", "in another agency: {agency}"),
+];
+
+/// One message about a field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Says {
+    Required,
+    UnknownQuestion,
+    TrueOrFalse,
+    YesOrNo,
+    AString,
+    Strings,
+    /// An answer's text is too long.
+    TooLong {
+        max: usize,
+    },
+    /// A field of the form itself (title, summary…) is too long.
+    LongerThan {
+        max: usize,
+    },
+    Blank,
+    NotOneOf {
+        value: String,
+        options: Vec<String>,
+    },
+    OneOf {
+        options: Vec<String>,
+    },
+    GivenTwice {
+        value: String,
+    },
+    NoneAlone,
+    WholeNumber,
+    FiniteNumber,
+    ANumber,
+    FromTo {
+        min: f64,
+        max: f64,
+    },
+    AtLeast {
+        min: f64,
+    },
+    AtMost {
+        max: f64,
+    },
+    /// Why two use cases look alike: the words they share, most telling first.
+    SharedTerms {
+        terms: Vec<String>,
+    },
+    SameFunction {
+        function: String,
+    },
+    OtherAgency {
+        agency: String,
+    },
+}
+
+/// A value a message names, written by whoever shows it: a number in the reader's way of
+/// writing numbers, a list with the reader's list separator.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg<'a> {
+    Count(usize),
+    Number(f64),
+    Text(&'a str),
+    List(&'a [String]),
+}
+
+impl Says {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Says::Required => "required",
+            Says::UnknownQuestion => "unknown_question",
+            Says::TrueOrFalse => "true_or_false",
+            Says::YesOrNo => "yes_or_no",
+            Says::AString => "a_string",
+            Says::Strings => "strings",
+            Says::TooLong { .. } => "too_long",
+            Says::LongerThan { .. } => "longer_than",
+            Says::Blank => "blank",
+            Says::NotOneOf { .. } => "not_one_of",
+            Says::OneOf { .. } => "one_of",
+            Says::GivenTwice { .. } => "given_twice",
+            Says::NoneAlone => "none_alone",
+            Says::WholeNumber => "whole_number",
+            Says::FiniteNumber => "finite_number",
+            Says::ANumber => "a_number",
+            Says::FromTo { .. } => "from_to",
+            Says::AtLeast { .. } => "at_least",
+            Says::AtMost { .. } => "at_most",
+            Says::SharedTerms { .. } => "shared_terms",
+            Says::SameFunction { .. } => "same_function",
+            Says::OtherAgency { .. } => "other_agency",
+        }
+    }
+
+    /// The values the message names, by placeholder.
+    pub fn args(&self) -> Vec<(&'static str, Arg<'_>)> {
+        match self {
+            Says::TooLong { max } | Says::LongerThan { max } => vec![("max", Arg::Count(*max))],
+            Says::NotOneOf { value, options } => {
+                vec![("value", Arg::Text(value)), ("options", Arg::List(options))]
+            }
+            Says::OneOf { options } => vec![("options", Arg::List(options))],
+            Says::GivenTwice { value } => vec![("value", Arg::Text(value))],
+            Says::FromTo { min, max } => {
+                vec![("min", Arg::Number(*min)), ("max", Arg::Number(*max))]
+            }
+            Says::AtLeast { min } => vec![("min", Arg::Number(*min))],
+            Says::AtMost { max } => vec![("max", Arg::Number(*max))],
+            Says::SharedTerms { terms } => vec![("terms", Arg::List(terms))],
+            Says::SameFunction { function } => vec![("function", Arg::Text(function))],
+            Says::OtherAgency { agency } => vec![("agency", Arg::Text(agency))],
+            _ => vec![],
+        }
+    }
+
+    /// The English template (with placeholders).
+    pub fn english_template(&self) -> &'static str {
+        let key = self.key();
+        MESSAGES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, english)| english)
+    }
+
+    /// The message written from `template` (its English or a translation): each placeholder
+    /// replaced by its value, numbers by `number`, lists joined with `separator`.
+    pub fn fill(&self, template: &str, number: &dyn Fn(f64) -> String, separator: &str) -> String {
+        self.args()
+            .into_iter()
+            .fold(template.to_string(), |text, (name, arg)| {
+                let value = match arg {
+                    Arg::Count(n) => number(n as f64),
+                    Arg::Number(n) => number(n),
+                    Arg::Text(s) => s.to_string(),
+                    Arg::List(items) => items.join(separator),
+                };
+                text.replace(&format!("{{{name}}}"), &value)
+            })
+    }
+
+    /// The message in English, as the API says it (`must be from 0 to 100`).
+    pub fn english(&self) -> String {
+        self.fill(self.english_template(), &|n| n.to_string(), ", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every() -> Vec<Says> {
+        let options = vec!["a".to_string(), "b".to_string()];
+        vec![
+            Says::Required,
+            Says::UnknownQuestion,
+            Says::TrueOrFalse,
+            Says::YesOrNo,
+            Says::AString,
+            Says::Strings,
+            Says::TooLong { max: 3 },
+            Says::LongerThan { max: 3 },
+            Says::Blank,
+            Says::NotOneOf {
+                value: "x".into(),
+                options: options.clone(),
+            },
+            Says::OneOf { options },
+            Says::GivenTwice { value: "x".into() },
+            Says::NoneAlone,
+            Says::WholeNumber,
+            Says::FiniteNumber,
+            Says::ANumber,
+            Says::FromTo { min: 0.0, max: 5.0 },
+            Says::AtLeast { min: 0.0 },
+            Says::AtMost { max: 1.5 },
+            Says::SharedTerms {
+                terms: vec!["x".into()],
+            },
+            Says::SameFunction {
+                function: "x".into(),
+            },
+            Says::OtherAgency { agency: "x".into() },
+        ]
+    }
+
+    #[test]
+    fn every_message_has_one_english_text_and_names_only_its_own_values() {
+        let all = every();
+        assert_eq!(all.len(), MESSAGES.len(), "every key is a message");
+        for says in all {
+            let key = says.key();
+            assert_eq!(
+                MESSAGES.iter().filter(|(k, _)| *k == key).count(),
+                1,
+                "{key}"
+            );
+            let english = says.english();
+            assert!(!english.contains('{'), "{key}: {english}");
+            let placeholders = says.english_template().matches('{').count();
+            assert_eq!(placeholders, says.args().len(), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_english_is_what_the_api_has_always_said() {
+        assert_eq!(
+            Says::FromTo {
+                min: 0.0,
+                max: 100.0
+            }
+            .english(),
+            "must be from 0 to 100"
+        );
+        assert_eq!(Says::AtMost { max: 2.5 }.english(), "must be at most 2.5");
+        assert_eq!(
+            Says::NotOneOf {
+                value: "z".into(),
+                options: vec!["a".into(), "b".into()]
+            }
+            .english(),
+            "\"z\" is not one of: a, b"
+        );
+        assert_eq!(
+            Says::TooLong { max: 2000 }.english(),
+            "must be at most 2000 characters"
+        );
+    }
+
+    #[test]
+    fn a_translation_gets_the_values_written_its_own_way() {
+        let says = Says::FromTo {
+            min: 0.0,
+            max: 250000.0,
+        };
+        let fr = says.fill(
+            "doit être compris entre {min} et {max}",
+            &|n| format!("<{n}>"),
+            " ; ",
+        );
+        assert_eq!(fr, "doit être compris entre <0> et <250000>");
+    }
+}
