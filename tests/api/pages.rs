@@ -371,27 +371,36 @@ async fn without_scripts_the_form_keeps_what_was_typed_shows_errors_and_ignores_
 async fn field_problems_are_said_in_the_pages_language_and_the_api_keeps_its_english() {
     let app = TestApp::sqlite().await;
     let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
-    let fields = [
+    let out_of_range = [
         ("csrf", csrf.as_str()),
         ("title", "Half done"),
         ("q_people_served", "-5"),
         ("q_autonomy_level", "9"),
         ("action", "submit"),
     ];
+    let incomplete = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half done"),
+        ("action", "submit"),
+    ];
     let said = |lang: &'static str| {
         let app = &app;
-        let fields = &fields;
         let cookie = cookie.clone();
+        let (out_of_range, incomplete) = (&out_of_range, &incomplete);
         async move {
-            let r = app
-                .send(post_form(
-                    &format!("/use-cases/new?lang={lang}"),
-                    &cookie,
-                    fields,
-                ))
-                .await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-            r.text
+            let mut text = String::new();
+            for fields in [&out_of_range[..], &incomplete[..]] {
+                let r = app
+                    .send(post_form(
+                        &format!("/use-cases/new?lang={lang}"),
+                        &cookie,
+                        fields,
+                    ))
+                    .await;
+                assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+                text.push_str(&r.text);
+            }
+            text
         }
     };
     let ru = said("ru").await;
@@ -2001,4 +2010,73 @@ async fn the_admin_page_is_refused_to_every_other_role_and_without_csrf() {
     assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
     let signed_out = app.send(TestRequest::get().uri("/admin")).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+}
+
+/// Similar cases are explained in the page's language with their score written its way, and
+/// lists and pairs on the case page use the language's separator, never a Latin comma on an
+/// Arabic page.
+#[actix_web::test]
+async fn similarity_and_lists_on_the_case_page_speak_the_pages_language() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let (cookie, _) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    let panel = |text: &str| -> String {
+        let from = text.find("id=\"h-similar\"").unwrap();
+        let to = from + text[from..].find("</section>").unwrap();
+        text[from..to].to_string()
+    };
+    let fr = panel(
+        &app.send(get(&format!("/use-cases/{a}?lang=fr"), &cookie))
+            .await
+            .text,
+    );
+    assert!(fr.contains(&format!("href=\"/use-cases/{b}\"")), "{fr}");
+    assert!(
+        fr.contains("termes communs\u{a0}: ")
+            && fr.contains("dans un autre organisme\u{a0}: UNHCR"),
+        "{fr}"
+    );
+    assert!(
+        !fr.contains("shared terms") && !fr.contains("in another agency"),
+        "{fr}"
+    );
+    assert!(
+        fr.contains("similarité 1") || fr.contains("similarité 0,"),
+        "a French decimal: {fr}"
+    );
+
+    let senior = app.user(
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let c = app.get(&format!("/api/v1/use-cases/{a}"), &senior).await;
+    let r = app
+        .post(
+            &format!("/api/v1/use-cases/{a}/decisions"),
+            &senior,
+            &json!({"action": "comment", "rationale": "Looked at it.", "version": c.json["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ar = app
+        .send(get(&format!("/use-cases/{a}?lang=ar"), &cookie))
+        .await
+        .text;
+    let similar = panel(&ar);
+    assert!(similar.contains("في وكالة أخرى: UNHCR"), "{similar}");
+    assert!(similar.contains("(UNHCR، التشابه "), "{similar}");
+    assert!(!similar.contains(", "), "no Latin comma: {similar}");
+    let timeline = &ar[ar.find("class=\"timeline\"").unwrap()..];
+    assert!(timeline.contains("senior@unicc.test</bdi>، "), "{timeline}");
+    // The API says the same reasons in English, as before.
+    let api = app
+        .get(&format!("/api/v1/use-cases/{a}/similar"), &senior)
+        .await;
+    assert!(
+        api.text.contains("in another agency: UNHCR") && api.text.contains("shared terms: "),
+        "{}",
+        api.text
+    );
 }
