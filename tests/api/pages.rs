@@ -2080,3 +2080,78 @@ async fn similarity_and_lists_on_the_case_page_speak_the_pages_language() {
         api.text
     );
 }
+
+/// The rows of the portfolio's table on a page: its `<tbody>`'s links to cases.
+fn table_rows(page: &str) -> Vec<String> {
+    let body = &page[page.find("<tbody>").unwrap()..page.find("</tbody>").unwrap()];
+    body.split("<td><a href=\"/use-cases/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The portfolio's table lists a hundred rows a page, with links to the other pages that
+/// keep the filters and the order; the radar above still counts every match.
+#[actix_web::test]
+async fn the_portfolio_table_is_paged_and_its_links_keep_the_filters() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let first = app.submitted(&t, "back_office_email_sorting").await;
+    scatter_copies(&app, first["id"].as_str().unwrap(), 249);
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app
+        .send(get("/portfolio?sort=title&dir=asc", &cookie))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(table_rows(&page.text).len(), 100);
+    assert!(
+        page.text.contains("250 use cases found"),
+        "the count is every match"
+    );
+    assert!(page.text.contains("Rows 1–100 of 250"), "{}", page.text);
+    let pages_nav = &page.text[page.text.find("class=\"pages\"").unwrap()..];
+    assert!(
+        pages_nav.contains("page&#x3D;2#cases\" rel=\"next\""),
+        "{}",
+        &pages_nav[..800]
+    );
+    assert!(page.text.contains("<a aria-current=\"page\">1</a>"));
+    let mut seen: std::collections::HashSet<String> = table_rows(&page.text).into_iter().collect();
+    for n in [2, 3] {
+        let next = app
+            .send(get(
+                &format!("/portfolio?sort=title&dir=asc&page={n}"),
+                &cookie,
+            ))
+            .await;
+        seen.extend(table_rows(&next.text));
+    }
+    assert_eq!(seen.len(), 250, "every case on some page, none twice");
+    let past = app
+        .send(get("/portfolio?sort=title&dir=asc&page=99", &cookie))
+        .await;
+    assert_eq!(
+        table_rows(&past.text).len(),
+        50,
+        "past the end: the last page"
+    );
+    assert!(past.text.contains("rel=\"prev\"") && !past.text.contains("rel=\"next\""));
+
+    // Filters are kept by every page link; a filtered list of one page has no links.
+    let low = app.send(get("/portfolio?tier=high", &cookie)).await;
+    assert!(
+        low.text.contains("50 use cases found"),
+        "one in five is high"
+    );
+    assert!(!low.text.contains("class=\"pages\""));
+    let all = app
+        .send(get("/portfolio?agency=UNICEF&page=2", &cookie))
+        .await;
+    assert!(
+        all.text.contains(
+            "href=\"/portfolio?agency&#x3D;UNICEF&amp;sort&#x3D;priority&amp;dir&#x3D;desc&amp;page&#x3D;1#cases\" rel=\"prev\""
+        ) && all.text.contains("Rows 101–200 of 250"),
+        "{}",
+        &all.text[all.text.find("class=\"pages\"").unwrap_or(0)..][..600]
+    );
+}

@@ -34,7 +34,12 @@ pub struct Filters {
     feasibility_max: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
+    /// The page of the table (from 1; the radar always shows every match).
+    page: Option<String>,
 }
+
+/// Rows of the table on one page.
+const TABLE_PAGE: usize = 100;
 
 impl Filters {
     fn radar(&self) -> RadarFilter {
@@ -102,6 +107,69 @@ impl Filters {
     fn query(&self) -> String {
         self.query_in(self.window())
     }
+}
+
+/// Where the table is among the matching cases, and the links to its other pages.
+#[derive(Serialize)]
+struct Paging {
+    /// "Rows 101–200 of 3,000".
+    range: String,
+    previous: Option<String>,
+    next: Option<String>,
+    /// Every page, numbered, when there are several (links but the current one).
+    pages: Vec<PageLink>,
+}
+
+#[derive(Serialize)]
+struct PageLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+/// The rows of the page asked for (the last one if it asks past the end) and the links to
+/// the others, each keeping the filters, the window and the order.
+fn paging(
+    total: usize,
+    q: &Filters,
+    (sort, desc): (&str, bool),
+    f: &Formats,
+    t: Tr,
+) -> (std::ops::Range<usize>, Option<Paging>) {
+    let pages = total.div_ceil(TABLE_PAGE).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let rows = (page - 1) * TABLE_PAGE..(page * TABLE_PAGE).min(total);
+    if pages == 1 {
+        return (rows, None);
+    }
+    let base = q.query();
+    let sep = if base.is_empty() { "" } else { "&" };
+    let dir = if desc { "desc" } else { "asc" };
+    let href = |n: usize| format!("/portfolio?{base}{sep}sort={sort}&dir={dir}&page={n}#cases");
+    let count = |n: usize| f.integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let range = t("table_range".into())
+        .replace("{from}", &count(rows.start + 1))
+        .replace("{to}", &count(rows.end))
+        .replace("{total}", &count(total));
+    let links = (1..=pages)
+        .map(|n| PageLink {
+            label: count(n),
+            href: href(n),
+            current: n == page,
+        })
+        .collect();
+    let paging = Paging {
+        range,
+        previous: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
+        pages: links,
+    };
+    (rows, Some(paging))
 }
 
 /// A row of the table.
@@ -228,8 +296,9 @@ struct PortfolioPage<'a> {
     /// Crowded cells, each one numbered circle.
     groups: Vec<GroupView>,
     zoom: Option<Zoom>,
-    /// The table's rows, in the order asked for.
+    /// The table's rows on this page, in the order asked for.
     points: Vec<Row>,
+    paging: Option<Paging>,
     /// "2,950 use cases found": how many cases match, in a sentence of the page's language.
     found: String,
     #[serde(flatten)]
@@ -641,6 +710,7 @@ pub async fn page(
     let base_query = q.query();
     let window = q.window();
     let (groups, placed) = radar::layout(&points, window);
+    let (rows, paging) = paging(points.len(), &q, (&sort, desc), pages.formats(lang), &t);
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
         found: pages
@@ -661,10 +731,11 @@ pub async fn page(
                 ("feasibility_max".into(), window.feasibility.1),
             ],
         }),
-        points: points
+        points: points[rows]
             .iter()
             .map(|p| row(p, &rules.scoring, &t, tx))
             .collect(),
+        paging,
         chart: chart(&rules.scoring, window, &t, tx),
         filters: filter_options(&everything, &q, &rules.scoring, &t, tx),
         columns: columns(&base_query, &sort, desc, &t),
