@@ -264,6 +264,40 @@ mod tests {
     }
 
     #[test]
+    fn spanish_text_gives_the_same_facts() {
+        assert!(shipped().lexicon.languages.iter().any(|l| l == "es"));
+        let summary = "Determina la elegibilidad de los solicitantes de asilo a partir de sus \
+                       huellas dactilares y prioriza la asistencia a niños no acompañados.";
+        let h = hints_of("Cribado de solicitudes", summary, json!({}));
+        let f = facts(&h);
+        for fact in [
+            "intended_use.migration_border",
+            "data_categories.biometric",
+            "intended_use.child_protection",
+            "affects_individuals.informs_decisions",
+            "data_categories.refugees_or_displaced",
+        ] {
+            assert!(f.contains(&fact), "{fact}: {f:?}");
+        }
+        let bio = h
+            .iter()
+            .find(|h| h.fact == "data_categories.biometric")
+            .unwrap();
+        assert_eq!(bio.words, "huellas dactilares");
+        // Spanish words found without their accents, as people sometimes type them.
+        let plain = hints_of(
+            "",
+            "Videovigilancia y reconocimiento facial en la via publica; deteccion de vida.",
+            json!({}),
+        );
+        assert!(
+            facts(&plain).contains(&"intended_use.surveillance"),
+            "{plain:?}"
+        );
+        assert!(facts(&plain).contains(&"intended_use.biometric_identification"));
+    }
+
+    #[test]
     fn text_answers_are_read_and_plain_text_gives_no_hints() {
         let h = hints_of(
             "Meeting notes",
