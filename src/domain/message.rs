@@ -31,6 +31,9 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("shared_terms", "shared terms: {terms}"),
     ("same_function", "same business function: {function}"),
     ("other_agency", "in another agency: {agency}"),
+    ("rationale_required", "a rationale is required to {action}"),
+    ("comment_text", "a comment needs its text in `rationale`"),
+    ("choose_decision", "choose a decision"),
 ];
 
 /// One message about a field.
@@ -85,6 +88,12 @@ pub enum Says {
     OtherAgency {
         agency: String,
     },
+    /// A decision without its reasons; `action` as the API spells it (`request_changes`).
+    RationaleRequired {
+        action: String,
+    },
+    CommentText,
+    ChooseDecision,
 }
 
 /// A value a message names, written by whoever shows it: a number in the reader's way of
@@ -95,6 +104,8 @@ pub enum Arg<'a> {
     Number(f64),
     Text(&'a str),
     List(&'a [String]),
+    /// A word of the vocabulary, which pages name by their string `<prefix><word>`.
+    Term(&'static str, &'a str),
 }
 
 impl Says {
@@ -122,6 +133,9 @@ impl Says {
             Says::SharedTerms { .. } => "shared_terms",
             Says::SameFunction { .. } => "same_function",
             Says::OtherAgency { .. } => "other_agency",
+            Says::RationaleRequired { .. } => "rationale_required",
+            Says::CommentText => "comment_text",
+            Says::ChooseDecision => "choose_decision",
         }
     }
 
@@ -142,6 +156,7 @@ impl Says {
             Says::SharedTerms { terms } => vec![("terms", Arg::List(terms))],
             Says::SameFunction { function } => vec![("function", Arg::Text(function))],
             Says::OtherAgency { agency } => vec![("agency", Arg::Text(agency))],
+            Says::RationaleRequired { action } => vec![("action", Arg::Term("action_", action))],
             _ => vec![],
         }
     }
@@ -156,16 +171,17 @@ impl Says {
     }
 
     /// The message written from `template` (its English or a translation): each placeholder
-    /// replaced by its value, numbers by `number`, lists joined with `separator`.
-    pub fn fill(&self, template: &str, number: &dyn Fn(f64) -> String, separator: &str) -> String {
+    /// replaced by its value as `w` writes it.
+    pub fn fill(&self, template: &str, w: &Writer) -> String {
         self.args()
             .into_iter()
             .fold(template.to_string(), |text, (name, arg)| {
                 let value = match arg {
-                    Arg::Count(n) => number(n as f64),
-                    Arg::Number(n) => number(n),
+                    Arg::Count(n) => (w.number)(n as f64),
+                    Arg::Number(n) => (w.number)(n),
                     Arg::Text(s) => s.to_string(),
-                    Arg::List(items) => items.join(separator),
+                    Arg::List(items) => items.join(w.separator),
+                    Arg::Term(prefix, word) => (w.term)(prefix, word),
                 };
                 text.replace(&format!("{{{name}}}"), &value)
             })
@@ -173,8 +189,23 @@ impl Says {
 
     /// The message in English, as the API says it (`must be from 0 to 100`).
     pub fn english(&self) -> String {
-        self.fill(self.english_template(), &|n| n.to_string(), ", ")
+        self.fill(
+            self.english_template(),
+            &Writer {
+                number: &|n| n.to_string(),
+                separator: ", ",
+                term: &|_, word| word.to_string(),
+            },
+        )
     }
+}
+
+/// How a reader writes the values a message names.
+pub struct Writer<'a> {
+    pub number: &'a dyn Fn(f64) -> String,
+    pub separator: &'a str,
+    /// A word of the vocabulary, by its string `<prefix><word>`.
+    pub term: &'a dyn Fn(&str, &str) -> String,
 }
 
 #[cfg(test)]
@@ -213,6 +244,11 @@ mod tests {
                 function: "x".into(),
             },
             Says::OtherAgency { agency: "x".into() },
+            Says::RationaleRequired {
+                action: "approve".into(),
+            },
+            Says::CommentText,
+            Says::ChooseDecision,
         ]
     }
 
@@ -265,11 +301,23 @@ mod tests {
             min: 0.0,
             max: 250000.0,
         };
-        let fr = says.fill(
-            "doit être compris entre {min} et {max}",
-            &|n| format!("<{n}>"),
-            " ; ",
-        );
+        let w = Writer {
+            number: &|n| format!("<{n}>"),
+            separator: " ; ",
+            term: &|prefix, word| format!("[{prefix}{word}]"),
+        };
+        let fr = says.fill("doit être compris entre {min} et {max}", &w);
         assert_eq!(fr, "doit être compris entre <0> et <250000>");
+        let changes = Says::RationaleRequired {
+            action: "request_changes".into(),
+        };
+        assert_eq!(
+            changes.english(),
+            "a rationale is required to request_changes"
+        );
+        assert_eq!(
+            changes.fill("pour {action}", &w),
+            "pour [action_request_changes]"
+        );
     }
 }

@@ -890,7 +890,7 @@ async fn forms_keep_the_apis_length_limits_and_the_notice_shows_only_known_messa
         "{}",
         &r.text[..r.text.len().min(300)]
     );
-    assert!(r.text.contains("at most 5000 characters"));
+    assert!(r.text.contains("Rationale: at most 5,000 characters"));
     assert_eq!(app.counts(), before, "nothing stored");
     let page = app
         .send(get(
@@ -2153,5 +2153,88 @@ async fn the_portfolio_table_is_paged_and_its_links_keep_the_filters() {
         ) && all.text.contains("Rows 101–200 of 250"),
         "{}",
         &all.text[all.text.find("class=\"pages\"").unwrap_or(0)..][..600]
+    );
+}
+
+/// A decision sent from the case page without its reasons, or without a decision, or with too
+/// long a text, is refused in the page's language, naming the field; the API says the same
+/// in English.
+#[actix_web::test]
+async fn a_refused_decision_is_explained_in_the_pages_language() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNICEF");
+    let c = app.submitted(&submitter, "cv_screening").await;
+    let id = c["id"].as_str().unwrap();
+    let version = c["version"].to_string();
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::SeniorReviewer]);
+    let before = app.counts();
+    let decide = |lang: &'static str, fields: Vec<(&'static str, String)>| {
+        let (app, cookie, csrf, version) = (&app, cookie.clone(), csrf.clone(), version.clone());
+        async move {
+            let mut pairs = vec![
+                ("csrf", csrf),
+                ("op", "decide".to_string()),
+                ("version", version),
+            ];
+            pairs.extend(fields);
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app
+                .send(post_form(
+                    &format!("/use-cases/{id}/act?lang={lang}"),
+                    &cookie,
+                    &pairs,
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+            r.text
+        }
+    };
+    let fr = decide(
+        "fr",
+        vec![("decision", "approve".into()), ("rationale", " ".into())],
+    )
+    .await;
+    assert!(
+        fr.contains("Justification: une justification est requise pour «\u{a0}Approuver\u{a0}»"),
+        "{}",
+        &fr[fr.find("role=\"alert\"").unwrap_or(0)..][..400]
+    );
+    assert!(!fr.contains("a rationale is required") && !fr.contains("Avant de la soumettre"));
+    let ru = decide("ru", vec![("rationale", "Почему".into())]).await;
+    assert!(
+        ru.contains("Решение: выберите решение"),
+        "a decision must be chosen"
+    );
+    let ar = decide(
+        "ar",
+        vec![
+            ("decision", "comment".into()),
+            ("rationale", "x".repeat(6000)),
+        ],
+    )
+    .await;
+    assert!(
+        ar.contains("المسوّغات: الحد الأقصى لعدد الأحرف 5,000"),
+        "{}",
+        &ar[ar.find("role=\"alert\"").unwrap_or(0)..][..400]
+    );
+    assert_eq!(app.counts(), before, "nothing stored");
+
+    let senior = app.user(
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let api = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/decisions"),
+            &senior,
+            &json!({"action": "request_changes", "rationale": "", "version": c["version"]}),
+        )
+        .await;
+    assert_eq!(
+        api.problem(422)["errors"][0]["message"],
+        "a rationale is required to request_changes"
     );
 }

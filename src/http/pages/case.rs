@@ -21,9 +21,11 @@ use crate::domain::answers::Answers;
 use crate::domain::case::Status;
 use crate::domain::hints::{describe, CaseText, HintView};
 use crate::domain::hints_of;
+use crate::domain::message::Says;
 use crate::domain::scoring::Scores;
 use crate::domain::triage::{Fired, Triage};
 use crate::domain::workflow::Action;
+use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
@@ -690,26 +692,40 @@ pub async fn page(
     .await
 }
 
-/// Invalid fields as people read them: each answer by its question's prompt, not its id.
+/// Invalid fields as people read them, in the page's language: each answer by its question's
+/// prompt (not its id), under what to do before submitting; any other field by its label.
 fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) -> String {
     let rules = state.rules();
     let tx = Localizer::of(&rules, lang);
-    let missing: Vec<String> = errors
+    let say = |e: &crate::domain::FieldError| state.pages.field_message(lang, e);
+    let (answers, others): (Vec<_>, Vec<_>) =
+        errors.iter().partition(|e| e.field.starts_with("answers."));
+    let mut parts: Vec<String> = others
         .iter()
         .map(|e| {
-            let id = e.field.trim_start_matches("answers.");
-            let what = rules
-                .questionnaire
-                .get(id)
-                .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
-            format!("{what} ({})", state.pages.field_message(lang, e))
+            let label = state.pages.known(lang, &e.field).unwrap_or(e.field.clone());
+            format!("{label}: {}", say(e))
         })
         .collect();
-    format!(
-        "{} {}",
-        state.pages.t(lang, "fix_before_submitting"),
-        missing.join(" · ")
-    )
+    if !answers.is_empty() {
+        let missing: Vec<String> = answers
+            .iter()
+            .map(|e| {
+                let id = e.field.trim_start_matches("answers.");
+                let what = rules
+                    .questionnaire
+                    .get(id)
+                    .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
+                format!("{what} ({})", say(e))
+            })
+            .collect();
+        parts.push(format!(
+            "{} {}",
+            state.pages.t(lang, "fix_before_submitting"),
+            missing.join(" · ")
+        ));
+    }
+    parts.join(" ")
 }
 
 /// `GET /use-cases/{id}/act`: the address a re-shown case page was posted to (its language
@@ -752,8 +768,9 @@ pub async fn act(
             "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
             "withdraw" => app::cases::withdraw(c, &who, &case_id, version, &text).map(|_| ()),
             "decide" => {
-                let action =
-                    action.ok_or_else(|| AppError::invalid("decision", "choose a decision"))?;
+                let action = action.ok_or_else(|| {
+                    AppError::Validation(vec![FieldError::says("decision", Says::ChooseDecision)])
+                })?;
                 app::reviews::decide(c, &who, &case_id, version.unwrap_or(0), action, &text)
                     .map(|_| ())
             }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::locale::{Formats, FormatsError, LANGUAGES};
 use super::session::Viewer;
 use crate::domain::access::Role;
-use crate::domain::message::{Says, MESSAGES};
+use crate::domain::message::{Says, Writer, MESSAGES};
 use crate::domain::FieldError;
 use crate::error::AppError;
 
@@ -178,8 +178,11 @@ impl Pages {
     pub fn say(&self, lang: &str, says: &Says) -> String {
         says.fill(
             &self.t(lang, &format!("says_{}", says.key())),
-            &|n| self.formats(lang).number(n),
-            &self.t(lang, "list_separator"),
+            &Writer {
+                number: &|n| self.formats(lang).number(n),
+                separator: &self.t(lang, "list_separator"),
+                term: &|prefix, word| self.t(lang, &format!("{prefix}{word}")),
+            },
         )
     }
 
