@@ -529,6 +529,22 @@ async fn the_script_preview_reports_visibility_and_triage() {
         none.json["missing"].as_u64().unwrap() > 0,
         "an empty form is provisional, not simply low risk"
     );
+    // How many answers are missing, worded as the count needs in the page's language.
+    let ru = app
+        .send(post_form(
+            "/use-cases/preview?lang=ru",
+            &cookie,
+            &[("csrf", &csrf)],
+        ))
+        .await;
+    let n = ru.json["missing"].as_u64().unwrap();
+    let text = ru.json["missing_text"].as_str().unwrap().to_string();
+    let form = match (n % 10, n % 100) {
+        (1, m) if m != 11 => "обязательный ответ еще не дан",
+        (2..=4, m) if !(12..=14).contains(&m) => "обязательных ответа еще не даны",
+        _ => "обязательных ответов еще не дано",
+    };
+    assert_eq!(text, format!("{n} {form}"));
     assert_eq!(
         none.json["visible"]["tool_actions"], false,
         "autonomy unanswered: agentic questions hidden"

@@ -526,6 +526,8 @@ struct Preview {
     readiness: i32,
     priority: i32,
     missing: usize,
+    /// "3 required answers still missing", in the form the count takes in the language.
+    missing_text: String,
     /// Each section's progress, worded: (section id, "3 of 5 required answered", complete).
     progress: Vec<(String, String, bool)>,
     /// What the text suggests, with the words (shown beside the form as the submitter types).
@@ -575,6 +577,10 @@ pub async fn preview(
         readiness: a.scores.readiness,
         priority: a.scores.priority,
         missing,
+        missing_text: state
+            .pages
+            .formats(lang)
+            .counted(&t, "preview_missing", missing as f64, 0),
         progress: answers::progress(q, &answers, &eff)
             .iter()
             .map(|p| {
