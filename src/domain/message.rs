@@ -34,6 +34,31 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("rationale_required", "a rationale is required to {action}"),
     ("comment_text", "a comment needs its text in `rationale`"),
     ("choose_decision", "choose a decision"),
+    ("at", "{path}: {message}"),
+    ("not_negative", "must be a number from 0 upwards"),
+    ("tool_twice", "the agent already has a tool named \"{name}\""),
+    ("not_a_data_category", "\"{value}\" is not a data category ({options})"),
+    ("threshold_needed", "approval above a threshold needs the threshold"),
+    ("threshold_only_above", "a threshold is given only with approval = \"above_threshold\""),
+    ("no_such_agent", "no agent has the id \"{id}\""),
+    ("internal_delegation", "an internal delegation goes to an agent of this use case (its id); mark it external otherwise"),
+    ("self_delegation", "an agent does not delegate to itself"),
+    ("too_many_skills", "at most {max} skills"),
+    ("too_many_agents", "at most {max} agents"),
+    ("too_many_delegations", "at most {max} delegations"),
+    ("too_many_tools", "at most {max} tools"),
+    ("agent_id", "1 to 64 lower-case letters, digits, - or _"),
+    ("agent_id_taken", "another agent has the id \"{id}\""),
+    ("delegates_twice", "\"{from}\" already delegates to \"{to}\""),
+    ("mcp_tools_array", "an MCP tools/list result has a `tools` array (or `result.tools`)"),
+    ("mcp_tool_name", "every MCP tool has a name"),
+    ("card_name", "an Agent Card has a name"),
+    ("security_requirement", "a security requirement maps scheme names to scopes"),
+    ("not_a_scheme", "\"{name}\" is not a security scheme the card declares"),
+    ("declare_agent_first", "no agent has the id \"{id}\": declare it first"),
+    ("choose_format", "choose what the document is"),
+    ("not_json", "not valid JSON: {detail}"),
+    ("not_declarations", "not valid declarations: {detail}"),
 ];
 
 /// One message about a field.
@@ -94,6 +119,65 @@ pub enum Says {
     },
     CommentText,
     ChooseDecision,
+    /// A message about one element of a field: `agents[0].name: must not be blank`.
+    At {
+        path: String,
+        inner: Box<Says>,
+    },
+    // Agent declarations and the documents they are imported from.
+    NotNegative,
+    ToolTwice {
+        name: String,
+    },
+    NotADataCategory {
+        value: String,
+        options: Vec<String>,
+    },
+    ThresholdNeeded,
+    ThresholdOnlyAbove,
+    NoSuchAgent {
+        id: String,
+    },
+    InternalDelegation,
+    SelfDelegation,
+    TooManySkills {
+        max: usize,
+    },
+    TooManyAgents {
+        max: usize,
+    },
+    TooManyDelegations {
+        max: usize,
+    },
+    TooManyTools {
+        max: usize,
+    },
+    AgentId,
+    AgentIdTaken {
+        id: String,
+    },
+    DelegatesTwice {
+        from: String,
+        to: String,
+    },
+    McpToolsArray,
+    McpToolName,
+    CardName,
+    SecurityRequirement,
+    NotAScheme {
+        name: String,
+    },
+    DeclareAgentFirst {
+        id: String,
+    },
+    ChooseFormat,
+    /// `detail` is the parser's own words (English).
+    NotJson {
+        detail: String,
+    },
+    NotDeclarations {
+        detail: String,
+    },
 }
 
 /// A value a message names, written by whoever shows it: a number in the reader's way of
@@ -106,6 +190,8 @@ pub enum Arg<'a> {
     List(&'a [String]),
     /// A word of the vocabulary, which pages name by their string `<prefix><word>`.
     Term(&'static str, &'a str),
+    /// Another message, said the same way.
+    Said(&'a Says),
 }
 
 impl Says {
@@ -136,13 +222,61 @@ impl Says {
             Says::RationaleRequired { .. } => "rationale_required",
             Says::CommentText => "comment_text",
             Says::ChooseDecision => "choose_decision",
+            Says::At { .. } => "at",
+            Says::NotNegative => "not_negative",
+            Says::ToolTwice { .. } => "tool_twice",
+            Says::NotADataCategory { .. } => "not_a_data_category",
+            Says::ThresholdNeeded => "threshold_needed",
+            Says::ThresholdOnlyAbove => "threshold_only_above",
+            Says::NoSuchAgent { .. } => "no_such_agent",
+            Says::InternalDelegation => "internal_delegation",
+            Says::SelfDelegation => "self_delegation",
+            Says::TooManySkills { .. } => "too_many_skills",
+            Says::TooManyAgents { .. } => "too_many_agents",
+            Says::TooManyDelegations { .. } => "too_many_delegations",
+            Says::TooManyTools { .. } => "too_many_tools",
+            Says::AgentId => "agent_id",
+            Says::AgentIdTaken { .. } => "agent_id_taken",
+            Says::DelegatesTwice { .. } => "delegates_twice",
+            Says::McpToolsArray => "mcp_tools_array",
+            Says::McpToolName => "mcp_tool_name",
+            Says::CardName => "card_name",
+            Says::SecurityRequirement => "security_requirement",
+            Says::NotAScheme { .. } => "not_a_scheme",
+            Says::DeclareAgentFirst { .. } => "declare_agent_first",
+            Says::ChooseFormat => "choose_format",
+            Says::NotJson { .. } => "not_json",
+            Says::NotDeclarations { .. } => "not_declarations",
         }
     }
 
     /// The values the message names, by placeholder.
     pub fn args(&self) -> Vec<(&'static str, Arg<'_>)> {
         match self {
-            Says::TooLong { max } | Says::LongerThan { max } => vec![("max", Arg::Count(*max))],
+            Says::TooLong { max }
+            | Says::LongerThan { max }
+            | Says::TooManySkills { max }
+            | Says::TooManyAgents { max }
+            | Says::TooManyDelegations { max }
+            | Says::TooManyTools { max } => vec![("max", Arg::Count(*max))],
+            Says::At { path, inner } => {
+                vec![("path", Arg::Text(path)), ("message", Arg::Said(inner))]
+            }
+            Says::ToolTwice { name } | Says::NotAScheme { name } => vec![("name", Arg::Text(name))],
+            Says::NotADataCategory { value, options } => {
+                vec![("value", Arg::Text(value)), ("options", Arg::List(options))]
+            }
+            Says::NoSuchAgent { id }
+            | Says::AgentIdTaken { id }
+            | Says::DeclareAgentFirst { id } => {
+                vec![("id", Arg::Text(id))]
+            }
+            Says::DelegatesTwice { from, to } => {
+                vec![("from", Arg::Text(from)), ("to", Arg::Text(to))]
+            }
+            Says::NotJson { detail } | Says::NotDeclarations { detail } => {
+                vec![("detail", Arg::Text(detail))]
+            }
             Says::NotOneOf { value, options } => {
                 vec![("value", Arg::Text(value)), ("options", Arg::List(options))]
             }
@@ -182,6 +316,7 @@ impl Says {
                     Arg::Text(s) => s.to_string(),
                     Arg::List(items) => items.join(w.separator),
                     Arg::Term(prefix, word) => (w.term)(prefix, word),
+                    Arg::Said(inner) => (w.say)(inner),
                 };
                 text.replace(&format!("{{{name}}}"), &value)
             })
@@ -195,6 +330,7 @@ impl Says {
                 number: &|n| n.to_string(),
                 separator: ", ",
                 term: &|_, word| word.to_string(),
+                say: &Says::english,
             },
         )
     }
@@ -206,6 +342,8 @@ pub struct Writer<'a> {
     pub separator: &'a str,
     /// A word of the vocabulary, by its string `<prefix><word>`.
     pub term: &'a dyn Fn(&str, &str) -> String,
+    /// A message within a message.
+    pub say: &'a dyn Fn(&Says) -> String,
 }
 
 #[cfg(test)]
@@ -249,6 +387,40 @@ mod tests {
             },
             Says::CommentText,
             Says::ChooseDecision,
+            Says::At {
+                path: "agents[0].name".into(),
+                inner: Box::new(Says::Blank),
+            },
+            Says::NotNegative,
+            Says::ToolTwice { name: "x".into() },
+            Says::NotADataCategory {
+                value: "x".into(),
+                options: vec!["a".into()],
+            },
+            Says::ThresholdNeeded,
+            Says::ThresholdOnlyAbove,
+            Says::NoSuchAgent { id: "x".into() },
+            Says::InternalDelegation,
+            Says::SelfDelegation,
+            Says::TooManySkills { max: 1 },
+            Says::TooManyAgents { max: 1 },
+            Says::TooManyDelegations { max: 1 },
+            Says::TooManyTools { max: 1 },
+            Says::AgentId,
+            Says::AgentIdTaken { id: "x".into() },
+            Says::DelegatesTwice {
+                from: "a".into(),
+                to: "b".into(),
+            },
+            Says::McpToolsArray,
+            Says::McpToolName,
+            Says::CardName,
+            Says::SecurityRequirement,
+            Says::NotAScheme { name: "x".into() },
+            Says::DeclareAgentFirst { id: "x".into() },
+            Says::ChooseFormat,
+            Says::NotJson { detail: "x".into() },
+            Says::NotDeclarations { detail: "x".into() },
         ]
     }
 
@@ -305,6 +477,7 @@ mod tests {
             number: &|n| format!("<{n}>"),
             separator: " ; ",
             term: &|prefix, word| format!("[{prefix}{word}]"),
+            say: &|s| format!("({})", s.key()),
         };
         let fr = says.fill("doit être compris entre {min} et {max}", &w);
         assert_eq!(fr, "doit être compris entre <0> et <250000>");

@@ -228,25 +228,42 @@ fn read_declarations(
 ) -> Result<Declarations, Vec<FieldError>> {
     let on = |field: &str, e: Vec<FieldError>| -> Vec<FieldError> {
         e.into_iter()
-            .map(|e| FieldError::new(field, format!("{}: {}", e.field, e.message)))
+            .map(|e| match e.says {
+                Some(inner) => FieldError::says(
+                    field,
+                    Says::At {
+                        path: e.field,
+                        inner: Box::new(inner),
+                    },
+                ),
+                None => FieldError::new(field, format!("{}: {}", e.field, e.message)),
+            })
             .collect()
     };
     let mut d: Declarations = if text.is_empty() {
         Declarations::default()
     } else {
         serde_json::from_str(text).map_err(|e| {
-            vec![FieldError::new(
+            vec![FieldError::says(
                 "declarations",
-                format!("not valid declarations: {e}"),
+                Says::NotDeclarations {
+                    detail: e.to_string(),
+                },
             )]
         })?
     };
     let [format, agent, document] = import;
     if !document.is_empty() {
         let format = ImportFormat::parse(format)
-            .ok_or_else(|| vec![FieldError::new("import", "choose what the document is")])?;
-        let doc: serde_json::Value = serde_json::from_str(document)
-            .map_err(|e| vec![FieldError::new("import", format!("not valid JSON: {e}"))])?;
+            .ok_or_else(|| vec![FieldError::says("import", Says::ChooseFormat)])?;
+        let doc: serde_json::Value = serde_json::from_str(document).map_err(|e| {
+            vec![FieldError::says(
+                "import",
+                Says::NotJson {
+                    detail: e.to_string(),
+                },
+            )]
+        })?;
         agents::import(&mut d, format, agent, &doc).map_err(|e| on("import", e))?;
     }
     agents::check(q, d).map_err(|e| on("declarations", e))

@@ -182,6 +182,7 @@ impl Pages {
                 number: &|n| self.formats(lang).number(n),
                 separator: &self.t(lang, "list_separator"),
                 term: &|prefix, word| self.t(lang, &format!("{prefix}{word}")),
+                say: &|inner| self.say(lang, inner),
             },
         )
     }
