@@ -62,7 +62,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
 ];
 
 /// One message about a field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Says {
     Required,
     UnknownQuestion,
@@ -195,59 +196,9 @@ pub enum Arg<'a> {
 }
 
 impl Says {
+    /// The message's key: its name in snake case (`Says::TooLong` is `too_long`).
     pub fn key(&self) -> &'static str {
-        match self {
-            Says::Required => "required",
-            Says::UnknownQuestion => "unknown_question",
-            Says::TrueOrFalse => "true_or_false",
-            Says::YesOrNo => "yes_or_no",
-            Says::AString => "a_string",
-            Says::Strings => "strings",
-            Says::TooLong { .. } => "too_long",
-            Says::LongerThan { .. } => "longer_than",
-            Says::Blank => "blank",
-            Says::NotOneOf { .. } => "not_one_of",
-            Says::OneOf { .. } => "one_of",
-            Says::GivenTwice { .. } => "given_twice",
-            Says::NoneAlone => "none_alone",
-            Says::WholeNumber => "whole_number",
-            Says::FiniteNumber => "finite_number",
-            Says::ANumber => "a_number",
-            Says::FromTo { .. } => "from_to",
-            Says::AtLeast { .. } => "at_least",
-            Says::AtMost { .. } => "at_most",
-            Says::SharedTerms { .. } => "shared_terms",
-            Says::SameFunction { .. } => "same_function",
-            Says::OtherAgency { .. } => "other_agency",
-            Says::RationaleRequired { .. } => "rationale_required",
-            Says::CommentText => "comment_text",
-            Says::ChooseDecision => "choose_decision",
-            Says::At { .. } => "at",
-            Says::NotNegative => "not_negative",
-            Says::ToolTwice { .. } => "tool_twice",
-            Says::NotADataCategory { .. } => "not_a_data_category",
-            Says::ThresholdNeeded => "threshold_needed",
-            Says::ThresholdOnlyAbove => "threshold_only_above",
-            Says::NoSuchAgent { .. } => "no_such_agent",
-            Says::InternalDelegation => "internal_delegation",
-            Says::SelfDelegation => "self_delegation",
-            Says::TooManySkills { .. } => "too_many_skills",
-            Says::TooManyAgents { .. } => "too_many_agents",
-            Says::TooManyDelegations { .. } => "too_many_delegations",
-            Says::TooManyTools { .. } => "too_many_tools",
-            Says::AgentId => "agent_id",
-            Says::AgentIdTaken { .. } => "agent_id_taken",
-            Says::DelegatesTwice { .. } => "delegates_twice",
-            Says::McpToolsArray => "mcp_tools_array",
-            Says::McpToolName => "mcp_tool_name",
-            Says::CardName => "card_name",
-            Says::SecurityRequirement => "security_requirement",
-            Says::NotAScheme { .. } => "not_a_scheme",
-            Says::DeclareAgentFirst { .. } => "declare_agent_first",
-            Says::ChooseFormat => "choose_format",
-            Says::NotJson { .. } => "not_json",
-            Says::NotDeclarations { .. } => "not_declarations",
-        }
+        self.into()
     }
 
     /// The values the message names, by placeholder.
