@@ -10,7 +10,8 @@ use crate::domain::access::Principal;
 use crate::domain::answers::{self, Answers};
 use crate::domain::case::Status;
 use crate::domain::hints::CaseText;
-use crate::domain::{agents, assess, assess_declared, Assessment};
+use crate::domain::message::Says;
+use crate::domain::{agents, assess, assess_declared, Assessment, FieldError};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Declarations, ImportFormat};
@@ -306,11 +307,17 @@ pub fn withdraw(
 /// transaction. Created by the agency's import user.
 pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> AppResult<Outcome> {
     if row.title.trim().is_empty() {
-        return Err(AppError::invalid("title", "must not be blank"));
+        return Err(AppError::Validation(vec![FieldError::says(
+            "title",
+            Says::Blank,
+        )]));
     }
     let code = row.agency.trim().to_uppercase();
     if code.is_empty() {
-        return Err(AppError::invalid("agency", "must not be blank"));
+        return Err(AppError::Validation(vec![FieldError::says(
+            "agency",
+            Says::Blank,
+        )]));
     }
     let parsed =
         answers::parse(&rules.questionnaire, &row.answers).map_err(AppError::Validation)?;

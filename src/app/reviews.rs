@@ -10,15 +10,17 @@ use crate::db::reviews::{
 use crate::db::{now, DbConnection};
 use crate::domain::access::{Principal, Role};
 use crate::domain::case::{Route, Tier};
+use crate::domain::message::Says;
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
+use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
 
 fn refusal(r: Refusal, version: i32) -> AppError {
     match r {
         Refusal::Forbidden(m) => AppError::Forbidden(m),
         Refusal::Conflict(m) => AppError::conflict(m, Some(version)),
-        Refusal::Invalid(m) => AppError::invalid("rationale", &m),
+        Refusal::Invalid(m) => AppError::Validation(vec![FieldError::says("rationale", m)]),
     }
 }
 
@@ -60,10 +62,10 @@ pub const MAX_RATIONALE: usize = 5000;
 /// Refuses `text` longer than `max` characters, naming `field`, whichever door it came in by.
 pub(crate) fn check_length(field: &str, text: &str, max: usize) -> AppResult<()> {
     if text.chars().count() > max {
-        return Err(AppError::invalid(
+        return Err(AppError::Validation(vec![FieldError::says(
             field,
-            &format!("at most {max} characters"),
-        ));
+            Says::LongerThan { max },
+        )]));
     }
     Ok(())
 }

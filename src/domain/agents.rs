@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use serde_json::Value;
 
 use super::answers::Answers;
+use super::message::Says;
 use super::FieldError;
 use crate::rules::model::Questionnaire;
 use crate::vocab::agents::{
@@ -40,35 +41,38 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
         if required && value.trim().is_empty() {
-            self.errors
-                .push(FieldError::new(field, "must not be blank"));
+            self.errors.push(FieldError::says(field, Says::Blank));
         } else if value.chars().count() > max {
             self.errors
-                .push(FieldError::new(field, format!("at most {max} characters")));
+                .push(FieldError::says(field, Says::LongerThan { max }));
         }
     }
 
     fn amount(&mut self, field: &str, value: Option<f64>) {
         if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            self.errors
-                .push(FieldError::new(field, "must be a number from 0 upwards"));
+            self.errors.push(FieldError::says(field, Says::NotNegative));
         }
     }
 
     fn tool(&mut self, at: &str, t: &mut Tool, names: &mut HashSet<String>) {
         self.text(&format!("{at}.name"), &t.name, 128, true);
         if !names.insert(t.name.clone()) {
-            self.errors.push(FieldError::new(
+            self.errors.push(FieldError::says(
                 format!("{at}.name"),
-                format!("the agent already has a tool named \"{}\"", t.name),
+                Says::ToolTwice {
+                    name: t.name.clone(),
+                },
             ));
         }
         self.text(&format!("{at}.description"), &t.description, 2000, false);
         for (i, d) in t.data.iter().enumerate() {
             if !self.data.contains(&d.as_str()) {
-                self.errors.push(FieldError::new(
+                self.errors.push(FieldError::says(
                     format!("{at}.data[{i}]"),
-                    format!("\"{d}\" is not a data category ({})", self.data.join(", ")),
+                    Says::NotADataCategory {
+                        value: d.clone(),
+                        options: self.data.iter().map(|s| s.to_string()).collect(),
+                    },
                 ));
             }
         }
@@ -82,16 +86,13 @@ impl Checker<'_> {
         self.amount(&format!("{at}.approval_threshold"), t.approval_threshold);
         use crate::vocab::agents::ApprovalPoint;
         match (t.approval, t.approval_threshold) {
-            (ApprovalPoint::AboveThreshold, None) => self.errors.push(FieldError::new(
+            (ApprovalPoint::AboveThreshold, None) => self.errors.push(FieldError::says(
                 format!("{at}.approval_threshold"),
-                "approval above a threshold needs the threshold",
+                Says::ThresholdNeeded,
             )),
-            (ApprovalPoint::None | ApprovalPoint::EveryCall, Some(_)) => {
-                self.errors.push(FieldError::new(
-                    format!("{at}.approval_threshold"),
-                    "a threshold is given only with approval = \"above_threshold\"",
-                ))
-            }
+            (ApprovalPoint::None | ApprovalPoint::EveryCall, Some(_)) => self.errors.push(
+                FieldError::says(format!("{at}.approval_threshold"), Says::ThresholdOnlyAbove),
+            ),
             _ => {}
         }
         t.reversible = Some(t.is_reversible());
@@ -99,30 +100,28 @@ impl Checker<'_> {
 
     fn delegation(&mut self, at: &str, g: &Delegation, agents: &[&str]) {
         if !agents.contains(&g.from.as_str()) {
-            self.errors.push(FieldError::new(
+            self.errors.push(FieldError::says(
                 format!("{at}.from"),
-                format!("no agent has the id \"{}\"", g.from),
+                Says::NoSuchAgent { id: g.from.clone() },
             ));
         }
         self.text(&format!("{at}.to"), &g.to, 200, true);
         if !g.external && !agents.contains(&g.to.as_str()) {
-            self.errors.push(FieldError::new(
+            self.errors.push(FieldError::says(
                 format!("{at}.to"),
-                "an internal delegation goes to an agent of this use case (its id); mark it external otherwise",
+                Says::InternalDelegation,
             ));
         }
         if !g.external && g.to == g.from {
-            self.errors.push(FieldError::new(
-                format!("{at}.to"),
-                "an agent does not delegate to itself",
-            ));
+            self.errors
+                .push(FieldError::says(format!("{at}.to"), Says::SelfDelegation));
         }
         self.text(&format!("{at}.url"), &g.url, 2000, false);
         self.text(&format!("{at}.provider"), &g.provider, 200, false);
         if g.skills.len() > 100 {
-            self.errors.push(FieldError::new(
+            self.errors.push(FieldError::says(
                 format!("{at}.skills"),
-                "at most 100 skills",
+                Says::TooManySkills { max: 100 },
             ));
         }
         for (i, s) in g.skills.iter().enumerate() {
@@ -147,29 +146,29 @@ pub fn check(q: &Questionnaire, mut d: Declarations) -> Result<Declarations, Vec
         data: data_categories(q),
     };
     if d.agents.len() > MAX_AGENTS {
-        c.errors.push(FieldError::new(
+        c.errors.push(FieldError::says(
             "agents",
-            format!("at most {MAX_AGENTS} agents"),
+            Says::TooManyAgents { max: MAX_AGENTS },
         ));
     }
     if d.delegations.len() > MAX_DELEGATIONS {
-        c.errors.push(FieldError::new(
+        c.errors.push(FieldError::says(
             "delegations",
-            format!("at most {MAX_DELEGATIONS} delegations"),
+            Says::TooManyDelegations {
+                max: MAX_DELEGATIONS,
+            },
         ));
     }
     let mut ids = HashSet::new();
     for (i, a) in d.agents.iter_mut().enumerate() {
         let at = format!("agents[{i}]");
         if !is_agent_id(&a.id) {
-            c.errors.push(FieldError::new(
-                format!("{at}.id"),
-                "1 to 64 lower-case letters, digits, - or _",
-            ));
+            c.errors
+                .push(FieldError::says(format!("{at}.id"), Says::AgentId));
         } else if !ids.insert(a.id.clone()) {
-            c.errors.push(FieldError::new(
+            c.errors.push(FieldError::says(
                 format!("{at}.id"),
-                format!("another agent has the id \"{}\"", a.id),
+                Says::AgentIdTaken { id: a.id.clone() },
             ));
         }
         c.text(&format!("{at}.name"), &a.name, 200, true);
@@ -178,15 +177,15 @@ pub fn check(q: &Questionnaire, mut d: Declarations) -> Result<Declarations, Vec
         c.text(&format!("{at}.provider"), &a.provider, 200, false);
         c.text(&format!("{at}.identity.name"), &a.identity.name, 200, false);
         if a.autonomy > 5 {
-            c.errors.push(FieldError::new(
+            c.errors.push(FieldError::says(
                 format!("{at}.autonomy"),
-                "must be from 0 to 5",
+                Says::FromTo { min: 0.0, max: 5.0 },
             ));
         }
         if a.tools.len() > MAX_TOOLS {
-            c.errors.push(FieldError::new(
+            c.errors.push(FieldError::says(
                 format!("{at}.tools"),
-                format!("at most {MAX_TOOLS} tools"),
+                Says::TooManyTools { max: MAX_TOOLS },
             ));
         }
         let mut names = HashSet::new();
@@ -200,9 +199,12 @@ pub fn check(q: &Questionnaire, mut d: Declarations) -> Result<Declarations, Vec
         let at = format!("delegations[{i}]");
         c.delegation(&at, g, &agents);
         if !pairs.insert((g.from.as_str(), g.to.as_str())) {
-            c.errors.push(FieldError::new(
+            c.errors.push(FieldError::says(
                 at,
-                format!("\"{}\" already delegates to \"{}\"", g.from, g.to),
+                Says::DelegatesTwice {
+                    from: g.from.clone(),
+                    to: g.to.clone(),
+                },
             ));
         }
     }
@@ -314,8 +316,8 @@ pub fn declare(
     Ok(d)
 }
 
-fn field_error(field: &str, message: impl Into<String>) -> Vec<FieldError> {
-    vec![FieldError::new(field, message)]
+fn field_error(field: &str, says: Says) -> Vec<FieldError> {
+    vec![FieldError::says(field, says)]
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -339,19 +341,16 @@ fn hint(annotations: Option<&Value>, key: &str, default: bool) -> bool {
 pub fn from_mcp_tools_list(doc: &Value) -> Result<Vec<Tool>, Vec<FieldError>> {
     let result = doc.get("result").unwrap_or(doc);
     let Some(list) = result.get("tools").and_then(Value::as_array) else {
-        return Err(field_error(
-            "document",
-            "an MCP tools/list result has a `tools` array (or `result.tools`)",
-        ));
+        return Err(field_error("document", Says::McpToolsArray));
     };
     let mut tools = Vec::with_capacity(list.len());
     let mut errors = Vec::new();
     for (i, t) in list.iter().enumerate() {
         let name = str_at(t, "name");
         if name.trim().is_empty() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::says(
                 format!("document.tools[{i}].name"),
-                "every MCP tool has a name",
+                Says::McpToolName,
             ));
             continue;
         }
@@ -419,7 +418,7 @@ fn scheme(kind: &str) -> Option<AuthScheme> {
 pub fn from_agent_card(doc: &Value, from: &str) -> Result<Delegation, Vec<FieldError>> {
     let name = str_at(doc, "name").trim();
     if name.is_empty() {
-        return Err(field_error("document.name", "an Agent Card has a name"));
+        return Err(field_error("document.name", Says::CardName));
     }
     let schemes = doc.get("securitySchemes");
     let mut weakest: Option<AuthScheme> = None;
@@ -432,7 +431,7 @@ pub fn from_agent_card(doc: &Value, from: &str) -> Result<Delegation, Vec<FieldE
         let Some(names) = req.as_object() else {
             return Err(field_error(
                 &format!("document.security[{i}]"),
-                "a security requirement maps scheme names to scopes",
+                Says::SecurityRequirement,
             ));
         };
         // An empty requirement ({}) admits anyone.
@@ -445,7 +444,9 @@ pub fn from_agent_card(doc: &Value, from: &str) -> Result<Delegation, Vec<FieldE
                 scheme(kind).ok_or_else(|| {
                     field_error(
                         &format!("document.security[{i}]"),
-                        format!("\"{n}\" is not a security scheme the card declares"),
+                        Says::NotAScheme {
+                            name: n.to_string(),
+                        },
                     )
                 })
             })
@@ -514,7 +515,9 @@ fn merge_tools(d: &mut Declarations, agent: &str, tools: Vec<Tool>) -> Result<()
     let Some(a) = d.agents.iter_mut().find(|a| a.id == agent) else {
         return Err(field_error(
             "agent",
-            format!("no agent has the id \"{agent}\": declare it first"),
+            Says::DeclareAgentFirst {
+                id: agent.to_string(),
+            },
         ));
     };
     for t in tools {
@@ -531,7 +534,7 @@ fn merge_delegation(d: &mut Declarations, g: Delegation) -> Result<(), Vec<Field
     if d.agent(&g.from).is_none() {
         return Err(field_error(
             "agent",
-            format!("no agent has the id \"{}\": declare it first", g.from),
+            Says::DeclareAgentFirst { id: g.from.clone() },
         ));
     }
     match d

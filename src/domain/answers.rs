@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use cel::Value;
 
+use super::message::Says;
 use super::FieldError;
 use crate::rules::condition::{answers_value, Facts, LazyCel};
 use crate::rules::declared::Declared;
@@ -46,7 +47,7 @@ pub fn parse(
     let mut errors = Vec::new();
     for (id, v) in json {
         let Some(question) = q.get(id) else {
-            errors.push(FieldError::new(field(id), "unknown question id"));
+            errors.push(FieldError::says(field(id), Says::UnknownQuestion));
             continue;
         };
         if v.is_null() {
@@ -56,7 +57,7 @@ pub fn parse(
             Ok(a) => {
                 out.insert(id.clone(), a);
             }
-            Err(Invalid(msg)) => errors.push(FieldError::new(field(id), msg)),
+            Err(Invalid(says)) => errors.push(FieldError::says(field(id), says)),
         }
     }
     if errors.is_empty() {
@@ -66,18 +67,12 @@ pub fn parse(
     }
 }
 
-/// Why one answer does not fit its question, in words for the submitter.
-#[derive(Debug, PartialEq, Eq)]
-struct Invalid(String);
+/// Why one answer does not fit its question.
+#[derive(Debug, PartialEq)]
+struct Invalid(Says);
 
-impl From<&str> for Invalid {
-    fn from(m: &str) -> Self {
-        Invalid(m.to_string())
-    }
-}
-
-impl From<String> for Invalid {
-    fn from(m: String) -> Self {
+impl From<Says> for Invalid {
+    fn from(m: Says) -> Self {
         Invalid(m)
     }
 }
@@ -87,84 +82,83 @@ fn parse_one(q: &crate::rules::model::Question, v: &serde_json::Value) -> Result
     let options = || {
         q.options
             .iter()
-            .map(|o| o.value.as_str())
+            .map(|o| o.value.clone())
             .collect::<Vec<_>>()
-            .join(", ")
     };
     match (q.kind, v) {
         (Kind::Bool, J::Bool(b)) => Ok(Answer::Bool(*b)),
-        (Kind::Bool, _) => Err("must be true or false".into()),
+        (Kind::Bool, _) => Err(Says::TrueOrFalse.into()),
         (Kind::Text, J::String(s)) => {
             if s.chars().count() > q.max_length {
-                Err(Invalid::from(format!(
-                    "must be at most {} characters",
-                    q.max_length
-                )))
+                Err(Says::TooLong { max: q.max_length }.into())
             } else {
                 Ok(Answer::Text(s.trim().to_string()))
             }
         }
-        (Kind::Text, _) => Err("must be a string".into()),
+        (Kind::Text, _) => Err(Says::AString.into()),
         (Kind::Single, J::String(s)) => match q.option(s) {
             Some(_) => Ok(Answer::Text(s.clone())),
-            None => Err(Invalid::from(format!(
-                "\"{s}\" is not one of: {}",
-                options()
-            ))),
+            None => Err(Says::NotOneOf {
+                value: s.clone(),
+                options: options(),
+            }
+            .into()),
         },
-        (Kind::Single, _) => Err(Invalid::from(format!("must be one of: {}", options()))),
+        (Kind::Single, _) => Err(Says::OneOf { options: options() }.into()),
         (Kind::Multi, J::Array(items)) => {
             let mut chosen: Vec<String> = Vec::with_capacity(items.len());
             for item in items {
                 let Some(s) = item.as_str() else {
-                    return Err("must be an array of strings".into());
+                    return Err(Says::Strings.into());
                 };
                 if q.option(s).is_none() {
-                    return Err(Invalid::from(format!(
-                        "\"{s}\" is not one of: {}",
-                        options()
-                    )));
+                    return Err(Says::NotOneOf {
+                        value: s.to_string(),
+                        options: options(),
+                    }
+                    .into());
                 }
                 if chosen.iter().any(|c| c == s) {
-                    return Err(Invalid::from(format!("\"{s}\" is given twice")));
+                    return Err(Says::GivenTwice {
+                        value: s.to_string(),
+                    }
+                    .into());
                 }
                 chosen.push(s.to_string());
             }
             if chosen.len() > 1 && chosen.iter().any(|c| c == "none") {
-                return Err("\"none\" cannot be combined with other options".into());
+                return Err(Says::NoneAlone.into());
             }
             // Store in questionnaire order so equal selections compare and hash equal.
             chosen.sort_by_key(|c| q.options.iter().position(|o| &o.value == c));
             Ok(Answer::Choices(chosen))
         }
-        (Kind::Multi, _) => Err("must be an array of strings".into()),
+        (Kind::Multi, _) => Err(Says::Strings.into()),
         (Kind::Scale, J::Number(n)) => {
             let Some(i) = n.as_i64() else {
-                return Err("must be a whole number".into());
+                return Err(Says::WholeNumber.into());
             };
             in_range(q, i as f64)?;
             Ok(Answer::Int(i))
         }
-        (Kind::Scale, _) => Err("must be a whole number".into()),
+        (Kind::Scale, _) => Err(Says::WholeNumber.into()),
         (Kind::Number, J::Number(n)) => {
             let f = n
                 .as_f64()
                 .filter(|f| f.is_finite())
-                .ok_or(Invalid::from("must be a finite number"))?;
+                .ok_or(Invalid(Says::FiniteNumber))?;
             in_range(q, f)?;
             Ok(Answer::Number(f))
         }
-        (Kind::Number, _) => Err("must be a number".into()),
+        (Kind::Number, _) => Err(Says::ANumber.into()),
     }
 }
 
 fn in_range(q: &crate::rules::model::Question, v: f64) -> Result<(), Invalid> {
     match (q.min, q.max) {
-        (Some(lo), Some(hi)) if v < lo || v > hi => {
-            Err(Invalid(format!("must be from {lo} to {hi}")))
-        }
-        (Some(lo), None) if v < lo => Err(Invalid(format!("must be at least {lo}"))),
-        (None, Some(hi)) if v > hi => Err(Invalid(format!("must be at most {hi}"))),
+        (Some(min), Some(max)) if v < min || v > max => Err(Invalid(Says::FromTo { min, max })),
+        (Some(min), None) if v < min => Err(Invalid(Says::AtLeast { min })),
+        (None, Some(max)) if v > max => Err(Invalid(Says::AtMost { max })),
         _ => Ok(()),
     }
 }
@@ -330,7 +324,7 @@ pub fn check_complete(
         .filter(|(question, &shown)| {
             shown && question.required && !answered(answers.get(&question.id))
         })
-        .map(|(question, _)| FieldError::new(field(&question.id), "an answer is required"))
+        .map(|(question, _)| FieldError::says(field(&question.id), Says::Required))
         .collect();
     if errors.is_empty() {
         Ok(())

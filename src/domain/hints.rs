@@ -264,6 +264,73 @@ mod tests {
     }
 
     #[test]
+    fn spanish_text_gives_the_same_facts() {
+        assert!(shipped().lexicon.languages.iter().any(|l| l == "es"));
+        let summary = "Determina la elegibilidad de los solicitantes de asilo a partir de sus \
+                       huellas dactilares y prioriza la asistencia a niños no acompañados.";
+        let h = hints_of("Cribado de solicitudes", summary, json!({}));
+        let f = facts(&h);
+        for fact in [
+            "intended_use.migration_border",
+            "data_categories.biometric",
+            "intended_use.child_protection",
+            "affects_individuals.informs_decisions",
+            "data_categories.refugees_or_displaced",
+        ] {
+            assert!(f.contains(&fact), "{fact}: {f:?}");
+        }
+        let bio = h
+            .iter()
+            .find(|h| h.fact == "data_categories.biometric")
+            .unwrap();
+        assert_eq!(bio.words, "huellas dactilares");
+        // Spanish words found without their accents, as people sometimes type them.
+        let plain = hints_of(
+            "",
+            "Videovigilancia y reconocimiento facial en la via publica; deteccion de vida.",
+            json!({}),
+        );
+        assert!(
+            facts(&plain).contains(&"intended_use.surveillance"),
+            "{plain:?}"
+        );
+        assert!(facts(&plain).contains(&"intended_use.biometric_identification"));
+    }
+
+    #[test]
+    fn russian_text_gives_the_same_facts_in_its_cases() {
+        assert!(shipped().lexicon.languages.iter().any(|l| l == "ru"));
+        let h = hints_of(
+            "Отбор заявлений",
+            "Система определяет право на получение помощи для беженцев и ищущих убежища по \
+             отпечаткам пальцев; ведет видеонаблюдение в местах содержания под стражей.",
+            json!({}),
+        );
+        let f = facts(&h);
+        for fact in [
+            "affects_individuals.informs_decisions",
+            "data_categories.refugees_or_displaced",
+            "intended_use.migration_border",
+            "intended_use.surveillance",
+            "intended_use.detention_monitoring",
+        ] {
+            assert!(f.contains(&fact), "{fact}: {f:?}");
+        }
+        let refugees = h
+            .iter()
+            .find(|h| h.fact == "data_categories.refugees_or_displaced")
+            .unwrap();
+        assert_eq!(refugees.words, "беженцев", "a stem takes the case ending");
+        // A word that only begins like a stem's phrase is not it.
+        let plain = hints_of(
+            "",
+            "Санкционированный доступ к отчетам для сотрудников.",
+            json!({}),
+        );
+        assert!(plain.is_empty(), "{plain:?}");
+    }
+
+    #[test]
     fn text_answers_are_read_and_plain_text_gives_no_hints() {
         let h = hints_of(
             "Meeting notes",

@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod case;
 pub mod digest;
 pub mod hints;
+pub mod message;
 pub mod policy;
 pub mod scoring;
 pub mod similar;
@@ -23,18 +24,33 @@ use hints::{CaseText, Hint};
 use scoring::Scores;
 use triage::Triage;
 
-/// A problem with one input field, reported to clients as `{field, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// A problem with one input field, reported to clients as `{field, message}` (English); pages
+/// say a message of [`message::MESSAGES`] in their own language, from `says`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub says: Option<message::Says>,
 }
 
 impl FieldError {
+    /// A message that exists only in English (the API's own, or one already translated).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
             message: message.into(),
+            says: None,
+        }
+    }
+
+    /// A message pages translate; `message` is its English.
+    pub fn says(field: impl Into<String>, says: message::Says) -> Self {
+        FieldError {
+            field: field.into(),
+            message: says.english(),
+            says: Some(says),
         }
     }
 }

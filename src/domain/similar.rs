@@ -3,6 +3,7 @@
 //! can check (the shared terms that weigh most, the same business function). Explainable and
 //! fast: one query touches only the cases that share a term with it.
 
+use super::message::Says;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
@@ -37,7 +38,11 @@ pub struct Match {
     /// Cosine similarity of the TF-IDF vectors, plus a small bonus for the same business
     /// function; 0 to 1.
     pub score: f64,
+    /// `why`, in English (what the API says).
     pub reasons: Vec<String>,
+    /// Why the case looks alike, for pages to say in their language.
+    #[serde(skip)]
+    pub why: Vec<Says>,
 }
 
 const STOPWORDS: &[&str] = &[
@@ -232,17 +237,11 @@ impl Index {
         }
         shared.sort_by(|p, q| q.0.total_cmp(&p.0));
         let other = &self.docs[d];
-        let mut reasons = Vec::new();
+        let mut why = Vec::new();
         if !shared.is_empty() {
-            reasons.push(format!(
-                "shared terms: {}",
-                shared
-                    .iter()
-                    .take(6)
-                    .map(|(_, t)| *t)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            why.push(Says::SharedTerms {
+                terms: shared.iter().take(6).map(|(_, t)| t.to_string()).collect(),
+            });
         }
         let me = &self.docs[i];
         if !me.business_function.is_empty()
@@ -250,13 +249,14 @@ impl Index {
                 .business_function
                 .eq_ignore_ascii_case(&other.business_function)
         {
-            reasons.push(format!(
-                "same business function: {}",
-                other.business_function
-            ));
+            why.push(Says::SameFunction {
+                function: other.business_function.clone(),
+            });
         }
         if me.agency != other.agency {
-            reasons.push(format!("in another agency: {}", other.agency));
+            why.push(Says::OtherAgency {
+                agency: other.agency.clone(),
+            });
         }
         Match {
             id: other.id.clone(),
@@ -264,7 +264,8 @@ impl Index {
             title: other.title.clone(),
             status: other.status.clone(),
             score: (score * 1000.0).round() / 1000.0,
-            reasons,
+            reasons: why.iter().map(Says::english).collect(),
+            why,
         }
     }
 

@@ -209,6 +209,10 @@ fn missing_required_answers_block_submission_but_not_preview() {
             "answers.human_oversight",
             "an answer is required"
         )]
+        .map(|e| FieldError {
+            says: Some(super::message::Says::Required),
+            ..e
+        })
     );
     assert!(assess(shipped(), &answers, CaseText::default(), false).is_ok());
 }

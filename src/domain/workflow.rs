@@ -10,6 +10,7 @@
 //!   reviewer (critical) or the case was escalated, one of them must be a senior reviewer.
 //! - An escalated case is decided by senior reviewers only.
 
+use super::message::Says;
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
@@ -89,11 +90,11 @@ pub struct Outcome {
     pub signs_off: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     Forbidden(String),
     Conflict(String),
-    Invalid(String),
+    Invalid(Says),
 }
 
 /// The review groups still to sign off a functional review.
@@ -160,8 +161,10 @@ pub fn decide(
     };
     if rationale.trim().is_empty() {
         return Err(Refusal::Invalid(match action {
-            Action::Comment => "a comment needs its text in `rationale`".into(),
-            _ => format!("a rationale is required to {action}"),
+            Action::Comment => Says::CommentText,
+            _ => Says::RationaleRequired {
+                action: action.to_string(),
+            },
         }));
     }
     if action == Action::Comment {

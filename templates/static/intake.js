@@ -74,7 +74,7 @@
         set("pv-feasibility", p.feasibility);
         set("pv-readiness", p.readiness);
         set("pv-priority", p.priority);
-        set("pv-missing", p.missing);
+        set("pv-missing", p.missing_text);
         (p.progress || []).forEach(function (s) {
           var el = document.getElementById("pg-" + s[0]);
           if (el) { el.textContent = s[1]; el.className = s[2] ? "progress complete" : "progress"; }

@@ -470,6 +470,44 @@ async fn the_intake_form_takes_declarations_and_imports() {
         "what was typed is kept"
     );
     assert_eq!(app.counts(), before);
+    // In another language, the element's problem is said in it, with the element's path.
+    let said = |lang: &'static str, extra: Vec<(String, String)>| {
+        let (app, cookie) = (&app, cookie.clone());
+        let mut fields = bad.clone();
+        fields.extend(extra);
+        async move {
+            let r = app
+                .send(post_form(
+                    &format!("/use-cases/new?lang={lang}"),
+                    &cookie,
+                    &fields
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect::<Vec<_>>(),
+                ))
+                .await;
+            assert_eq!(r.status, 422, "{}", r.text);
+            r.text
+        }
+    };
+    let ru = said("ru", vec![]).await;
+    assert!(
+        ru.contains("agents[0].autonomy: должно быть в пределах от 0 до 5")
+            && !ru.contains("must be from 0 to 5"),
+        "{ru}"
+    );
+    let es = said(
+        "es",
+        vec![
+            ("import_format".into(), "mcp_tools_list".into()),
+            ("import_document".into(), "{not json".into()),
+        ],
+    )
+    .await;
+    assert!(es.contains("JSON no válido: "), "{es}");
+    let zh = said("zh", vec![("import_document".into(), "{}".into())]).await;
+    assert!(zh.contains("请选择文档类型"), "{zh}");
+    assert_eq!(app.counts(), before);
 
     let mut good = pairs.clone();
     good.push(("declarations".into(), declared));

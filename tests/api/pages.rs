@@ -365,6 +365,127 @@ async fn without_scripts_the_form_keeps_what_was_typed_shows_errors_and_ignores_
     );
 }
 
+/// What is wrong with a field is said in the page's language, numbers written its way, on the
+/// intake form and on the case page; the API says the same problems in English, as always.
+#[actix_web::test]
+async fn field_problems_are_said_in_the_pages_language_and_the_api_keeps_its_english() {
+    let app = TestApp::sqlite().await;
+    let (cookie, csrf) = session(&app, "UNICEF", "ana@unicef.test", &[Role::Submitter]);
+    let out_of_range = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half done"),
+        ("q_people_served", "-5"),
+        ("q_autonomy_level", "9"),
+        ("action", "submit"),
+    ];
+    let incomplete = [
+        ("csrf", csrf.as_str()),
+        ("title", "Half done"),
+        ("action", "submit"),
+    ];
+    let said = |lang: &'static str| {
+        let app = &app;
+        let cookie = cookie.clone();
+        let (out_of_range, incomplete) = (&out_of_range, &incomplete);
+        async move {
+            let mut text = String::new();
+            for fields in [&out_of_range[..], &incomplete[..]] {
+                let r = app
+                    .send(post_form(
+                        &format!("/use-cases/new?lang={lang}"),
+                        &cookie,
+                        fields,
+                    ))
+                    .await;
+                assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+                text.push_str(&r.text);
+            }
+            text
+        }
+    };
+    let ru = said("ru").await;
+    for words in [
+        "требуется ответ",
+        "должно быть не меньше 0",
+        "должно быть в пределах от 0 до 5",
+    ] {
+        assert!(ru.contains(words), "{words}: {ru}");
+    }
+    let ar = said("ar").await;
+    assert!(
+        ar.contains("الإجابة مطلوبة") && ar.contains("يجب ألا تقل القيمة عن 0"),
+        "{ar}"
+    );
+    for (lang, text) in [("ru", &ru), ("ar", &ar), ("zh", &said("zh").await)] {
+        for english in ["an answer is required", "must be at least", "must be from"] {
+            assert!(!text.contains(english), "{lang}: {english}");
+        }
+    }
+    let en = said("en").await;
+    assert!(en.contains("an answer is required") && en.contains("must be from 0 to 5"));
+
+    // A draft submitted from its page names what is missing in French.
+    let token = app.submitter("UNICEF");
+    let d = app
+        .post(
+            "/api/v1/use-cases",
+            &token,
+            &json!({"title": "Draft", "summary": "", "business_function": "", "answers": {}}),
+        )
+        .await;
+    let id = d.json["id"].as_str().unwrap().to_string();
+    let r = app
+        .send(post_form(
+            &format!("/use-cases/{id}/act?lang=fr"),
+            &cookie,
+            &[("csrf", &csrf), ("op", "submit"), ("version", "1")],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("une réponse est requise") && !r.text.contains("an answer is required"),
+        "{}",
+        r.text
+    );
+
+    // The API: the same problems, in English.
+    let api = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/submit"),
+            &token,
+            &json!({}),
+        )
+        .await;
+    let p = api.problem(422);
+    assert!(
+        p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["message"] == "an answer is required"),
+        "{}",
+        api.text
+    );
+    let bad = app
+        .post(
+            "/api/v1/use-cases",
+            &token,
+            &json!({"title": "Bad", "answers": {"people_served": -5, "autonomy_level": 9}}),
+        )
+        .await;
+    let messages: Vec<String> = bad.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages.contains(&"must be at least 0".to_string())
+            && messages.contains(&"must be from 0 to 5".to_string()),
+        "{messages:?}"
+    );
+}
+
 #[actix_web::test]
 async fn the_script_preview_reports_visibility_and_triage() {
     let app = TestApp::sqlite().await;
@@ -408,6 +529,22 @@ async fn the_script_preview_reports_visibility_and_triage() {
         none.json["missing"].as_u64().unwrap() > 0,
         "an empty form is provisional, not simply low risk"
     );
+    // How many answers are missing, worded as the count needs in the page's language.
+    let ru = app
+        .send(post_form(
+            "/use-cases/preview?lang=ru",
+            &cookie,
+            &[("csrf", &csrf)],
+        ))
+        .await;
+    let n = ru.json["missing"].as_u64().unwrap();
+    let text = ru.json["missing_text"].as_str().unwrap().to_string();
+    let form = match (n % 10, n % 100) {
+        (1, m) if m != 11 => "обязательный ответ еще не дан",
+        (2..=4, m) if !(12..=14).contains(&m) => "обязательных ответа еще не даны",
+        _ => "обязательных ответов еще не дано",
+    };
+    assert_eq!(text, format!("{n} {form}"));
     assert_eq!(
         none.json["visible"]["tool_actions"], false,
         "autonomy unanswered: agentic questions hidden"
@@ -435,7 +572,44 @@ async fn pages_speak_french_and_every_language_has_every_string() {
         .await;
     assert!(by_header.text.contains("<html lang=\"fr\""));
     let table = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
-    let en = table(include_str!("../../templates/i18n/en.toml"));
+    let mut en = table(include_str!("../../templates/i18n/en.toml"));
+    // The messages about fields have their English in the domain, once.
+    for (key, english) in aitriage::domain::message::MESSAGES {
+        en.insert(format!("says_{key}"), toml::Value::from(*english));
+    }
+    // A key that depends on a count has one key per plural form the language has
+    // (`age_days-one`, `age_days-few`…): they are compared by their stem, and the forms each
+    // language needs are checked against CLDR's rules by the unit tests of `pages::render`.
+    let stem = |k: &str| -> String {
+        match k.rsplit_once('-') {
+            Some((stem, form))
+                if ["zero", "one", "two", "few", "many", "other"].contains(&form) =>
+            {
+                stem.to_string()
+            }
+            _ => k.to_string(),
+        }
+    };
+    let placeholders = |v: &toml::Value| -> Vec<String> {
+        let v = v.as_str().unwrap_or_default();
+        let mut found: Vec<String> = v
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(p, _)| p.to_string()))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let by_stem =
+        |t: &toml::Table| -> std::collections::BTreeMap<String, Vec<(String, toml::Value)>> {
+            let mut m = std::collections::BTreeMap::<String, Vec<(String, toml::Value)>>::new();
+            for (k, v) in t {
+                m.entry(stem(k)).or_default().push((k.clone(), v.clone()));
+            }
+            m
+        };
+    let en_stems = by_stem(&en);
     for (lang, text) in [
         ("ar", include_str!("../../templates/i18n/ar.toml")),
         ("zh", include_str!("../../templates/i18n/zh.toml")),
@@ -443,29 +617,36 @@ async fn pages_speak_french_and_every_language_has_every_string() {
         ("ru", include_str!("../../templates/i18n/ru.toml")),
         ("es", include_str!("../../templates/i18n/es.toml")),
     ] {
-        let other = table(text);
-        let missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
-        let extra: Vec<&String> = other.keys().filter(|k| !en.contains_key(*k)).collect();
+        let other = by_stem(&table(text));
+        let missing: Vec<&String> = en_stems
+            .keys()
+            .filter(|k| !other.contains_key(*k))
+            .collect();
+        let extra: Vec<&String> = other
+            .keys()
+            .filter(|k| !en_stems.contains_key(*k))
+            .collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
             "templates/i18n/{lang}.toml: missing {missing:?}; not in en.toml {extra:?}"
         );
-        for (key, value) in &en {
-            let placeholders = |v: &toml::Value| -> Vec<String> {
-                let v = v.as_str().unwrap_or_default();
-                let mut found: Vec<String> = v
-                    .split('{')
-                    .skip(1)
-                    .filter_map(|rest| rest.split_once('}').map(|(p, _)| p.to_string()))
-                    .collect();
-                found.sort();
-                found
-            };
-            assert_eq!(
-                placeholders(value),
-                placeholders(&other[key]),
-                "templates/i18n/{lang}.toml: {key} keeps the English placeholders"
-            );
+        for (key, forms) in &en_stems {
+            // The English `other` form (or the one text) says which placeholders there are; a
+            // form for exactly one number (Arabic's zero, one, two) may spell the number out.
+            let english = placeholders(&forms.last().unwrap().1);
+            for (name, value) in &other[key] {
+                let mut found = placeholders(value);
+                let exact = ["-zero", "-one", "-two"].iter().any(|s| name.ends_with(s));
+                if exact && !found.contains(&"n".to_string()) && english.contains(&"n".to_string())
+                {
+                    found.push("n".into());
+                    found.sort();
+                }
+                assert_eq!(
+                    english, found,
+                    "templates/i18n/{lang}.toml: {name} keeps the English placeholders"
+                );
+            }
         }
     }
 }
@@ -725,7 +906,7 @@ async fn forms_keep_the_apis_length_limits_and_the_notice_shows_only_known_messa
         "{}",
         &r.text[..r.text.len().min(300)]
     );
-    assert!(r.text.contains("at most 5000 characters"));
+    assert!(r.text.contains("Rationale: at most 5,000 characters"));
     assert_eq!(app.counts(), before, "nothing stored");
     let page = app
         .send(get(
@@ -1845,4 +2026,231 @@ async fn the_admin_page_is_refused_to_every_other_role_and_without_csrf() {
     assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 200);
     let signed_out = app.send(TestRequest::get().uri("/admin")).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+}
+
+/// Similar cases are explained in the page's language with their score written its way, and
+/// lists and pairs on the case page use the language's separator, never a Latin comma on an
+/// Arabic page.
+#[actix_web::test]
+async fn similarity_and_lists_on_the_case_page_speak_the_pages_language() {
+    let app = TestApp::sqlite().await;
+    let (a, b) = twin_cases(&app).await;
+    let (cookie, _) = session(&app, "UNICC", "rev@unicc.test", &[Role::Reviewer]);
+    let panel = |text: &str| -> String {
+        let from = text.find("id=\"h-similar\"").unwrap();
+        let to = from + text[from..].find("</section>").unwrap();
+        text[from..to].to_string()
+    };
+    let fr = panel(
+        &app.send(get(&format!("/use-cases/{a}?lang=fr"), &cookie))
+            .await
+            .text,
+    );
+    assert!(fr.contains(&format!("href=\"/use-cases/{b}\"")), "{fr}");
+    assert!(
+        fr.contains("termes communs\u{a0}: ")
+            && fr.contains("dans un autre organisme\u{a0}: UNHCR"),
+        "{fr}"
+    );
+    assert!(
+        !fr.contains("shared terms") && !fr.contains("in another agency"),
+        "{fr}"
+    );
+    assert!(
+        fr.contains("similarité 1") || fr.contains("similarité 0,"),
+        "a French decimal: {fr}"
+    );
+
+    let senior = app.user(
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let c = app.get(&format!("/api/v1/use-cases/{a}"), &senior).await;
+    let r = app
+        .post(
+            &format!("/api/v1/use-cases/{a}/decisions"),
+            &senior,
+            &json!({"action": "comment", "rationale": "Looked at it.", "version": c.json["version"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ar = app
+        .send(get(&format!("/use-cases/{a}?lang=ar"), &cookie))
+        .await
+        .text;
+    let similar = panel(&ar);
+    assert!(similar.contains("في وكالة أخرى: UNHCR"), "{similar}");
+    assert!(similar.contains("(UNHCR، التشابه "), "{similar}");
+    assert!(!similar.contains(", "), "no Latin comma: {similar}");
+    let timeline = &ar[ar.find("class=\"timeline\"").unwrap()..];
+    assert!(timeline.contains("senior@unicc.test</bdi>، "), "{timeline}");
+    // The API says the same reasons in English, as before.
+    let api = app
+        .get(&format!("/api/v1/use-cases/{a}/similar"), &senior)
+        .await;
+    assert!(
+        api.text.contains("in another agency: UNHCR") && api.text.contains("shared terms: "),
+        "{}",
+        api.text
+    );
+}
+
+/// The rows of the portfolio's table on a page: its `<tbody>`'s links to cases.
+fn table_rows(page: &str) -> Vec<String> {
+    let body = &page[page.find("<tbody>").unwrap()..page.find("</tbody>").unwrap()];
+    body.split("<td><a href=\"/use-cases/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The portfolio's table lists a hundred rows a page, with links to the other pages that
+/// keep the filters and the order; the radar above still counts every match.
+#[actix_web::test]
+async fn the_portfolio_table_is_paged_and_its_links_keep_the_filters() {
+    let app = TestApp::sqlite().await;
+    let t = app.submitter("UNICEF");
+    let first = app.submitted(&t, "back_office_email_sorting").await;
+    scatter_copies(&app, first["id"].as_str().unwrap(), 249);
+    let (cookie, _) = session(&app, "UNICC", "po@unicc.test", &[Role::PortfolioOwner]);
+    let page = app
+        .send(get("/portfolio?sort=title&dir=asc", &cookie))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(table_rows(&page.text).len(), 100);
+    assert!(
+        page.text.contains("250 use cases found"),
+        "the count is every match"
+    );
+    assert!(page.text.contains("Rows 1–100 of 250"), "{}", page.text);
+    let pages_nav = &page.text[page.text.find("class=\"pages\"").unwrap()..];
+    assert!(
+        pages_nav.contains("page&#x3D;2#cases\" rel=\"next\""),
+        "{}",
+        &pages_nav[..800]
+    );
+    assert!(page.text.contains("<span aria-current=\"page\">1</span>"));
+    let mut seen: std::collections::HashSet<String> = table_rows(&page.text).into_iter().collect();
+    for n in [2, 3] {
+        let next = app
+            .send(get(
+                &format!("/portfolio?sort=title&dir=asc&page={n}"),
+                &cookie,
+            ))
+            .await;
+        seen.extend(table_rows(&next.text));
+    }
+    assert_eq!(seen.len(), 250, "every case on some page, none twice");
+    let past = app
+        .send(get("/portfolio?sort=title&dir=asc&page=99", &cookie))
+        .await;
+    assert_eq!(
+        table_rows(&past.text).len(),
+        50,
+        "past the end: the last page"
+    );
+    assert!(past.text.contains("rel=\"prev\"") && !past.text.contains("rel=\"next\""));
+
+    // Filters are kept by every page link; a filtered list of one page has no links.
+    let low = app.send(get("/portfolio?tier=high", &cookie)).await;
+    assert!(
+        low.text.contains("50 use cases found"),
+        "one in five is high"
+    );
+    assert!(!low.text.contains("class=\"pages\""));
+    let all = app
+        .send(get("/portfolio?agency=UNICEF&page=2", &cookie))
+        .await;
+    assert!(
+        all.text.contains(
+            "href=\"/portfolio?agency&#x3D;UNICEF&amp;sort&#x3D;priority&amp;dir&#x3D;desc&amp;page&#x3D;1#cases\" rel=\"prev\""
+        ) && all.text.contains("Rows 101–200 of 250"),
+        "{}",
+        &all.text[all.text.find("class=\"pages\"").unwrap_or(0)..][..600]
+    );
+}
+
+/// A decision sent from the case page without its reasons, or without a decision, or with too
+/// long a text, is refused in the page's language, naming the field; the API says the same
+/// in English.
+#[actix_web::test]
+async fn a_refused_decision_is_explained_in_the_pages_language() {
+    let app = TestApp::sqlite().await;
+    let submitter = app.submitter("UNICEF");
+    let c = app.submitted(&submitter, "cv_screening").await;
+    let id = c["id"].as_str().unwrap();
+    let version = c["version"].to_string();
+    let (cookie, csrf) = session(&app, "UNICC", "rev@unicc.test", &[Role::SeniorReviewer]);
+    let before = app.counts();
+    let decide = |lang: &'static str, fields: Vec<(&'static str, String)>| {
+        let (app, cookie, csrf, version) = (&app, cookie.clone(), csrf.clone(), version.clone());
+        async move {
+            let mut pairs = vec![
+                ("csrf", csrf),
+                ("op", "decide".to_string()),
+                ("version", version),
+            ];
+            pairs.extend(fields);
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app
+                .send(post_form(
+                    &format!("/use-cases/{id}/act?lang={lang}"),
+                    &cookie,
+                    &pairs,
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+            r.text
+        }
+    };
+    let fr = decide(
+        "fr",
+        vec![("decision", "approve".into()), ("rationale", " ".into())],
+    )
+    .await;
+    assert!(
+        fr.contains("Justification: une justification est requise pour «\u{a0}Approuver\u{a0}»"),
+        "{}",
+        &fr[fr.find("role=\"alert\"").unwrap_or(0)..][..400]
+    );
+    assert!(!fr.contains("a rationale is required") && !fr.contains("Avant de la soumettre"));
+    let ru = decide("ru", vec![("rationale", "Почему".into())]).await;
+    assert!(
+        ru.contains("Решение: выберите решение"),
+        "a decision must be chosen"
+    );
+    let ar = decide(
+        "ar",
+        vec![
+            ("decision", "comment".into()),
+            ("rationale", "x".repeat(6000)),
+        ],
+    )
+    .await;
+    assert!(
+        ar.contains("المسوّغات: الحد الأقصى لعدد الأحرف 5,000"),
+        "{}",
+        &ar[ar.find("role=\"alert\"").unwrap_or(0)..][..400]
+    );
+    assert_eq!(app.counts(), before, "nothing stored");
+
+    let senior = app.user(
+        "UNICC",
+        "senior@unicc.test",
+        &[Role::SeniorReviewer],
+        ReviewScope::All,
+    );
+    let api = app
+        .post(
+            &format!("/api/v1/use-cases/{id}/decisions"),
+            &senior,
+            &json!({"action": "request_changes", "rationale": "", "version": c["version"]}),
+        )
+        .await;
+    assert_eq!(
+        api.problem(422)["errors"][0]["message"],
+        "a rationale is required to request_changes"
+    );
 }

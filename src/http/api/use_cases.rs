@@ -23,7 +23,8 @@ use crate::vocab::agents::{Agent, Declarations, Delegation};
 
 fn not_blank(s: &str) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
-        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+        return Err(ValidationError::new("blank")
+            .with_message(crate::domain::message::Says::Blank.english().into()));
     }
     Ok(())
 }

@@ -21,15 +21,40 @@ use crate::domain::answers::Answers;
 use crate::domain::case::Status;
 use crate::domain::hints::{describe, CaseText, HintView};
 use crate::domain::hints_of;
+use crate::domain::message::Says;
 use crate::domain::scoring::Scores;
 use crate::domain::triage::{Fired, Triage};
 use crate::domain::workflow::Action;
+use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
+
+/// A similar use case as the page shows it: its score written the language's way, the reasons
+/// in the language.
+#[derive(Serialize)]
+struct SimilarView {
+    id: String,
+    title: String,
+    agency: String,
+    score: String,
+    reasons: Vec<String>,
+}
+
+impl SimilarView {
+    fn of(m: crate::domain::similar::Match, pages: &super::Pages, lang: &str) -> SimilarView {
+        SimilarView {
+            score: pages.formats(lang).number(m.score),
+            reasons: m.why.iter().map(|w| pages.say(lang, w)).collect(),
+            id: m.id,
+            title: m.title,
+            agency: m.agency,
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Labelled {
@@ -162,7 +187,7 @@ struct CasePage<'a> {
     notice: Option<String>,
     error: Option<String>,
     rationale_value: String,
-    similar: Vec<crate::domain::similar::Match>,
+    similar: Vec<SimilarView>,
     /// A reviewer may say that a similar case is not a duplicate.
     may_mark_distinct: bool,
 }
@@ -423,7 +448,12 @@ fn history_views(
             action: t(format!("action_{}", d.action)),
             rationale: d.rationale,
             revision: d.revision,
-            groups: d.review_groups.replace(',', ", "),
+            groups: d
+                .review_groups
+                .split(',')
+                .filter(|g| !g.is_empty())
+                .collect::<Vec<_>>()
+                .join(&t("list_separator".into())),
         })
         .collect();
     (revisions, decisions)
@@ -431,9 +461,9 @@ fn history_views(
 
 /// A disagreement between the case and its trail, in the page's language (values by their
 /// labels: "Approved", not `approved`).
-fn disagreement(d: &integrity::Disagreement, t: Tr) -> String {
+fn disagreement(d: &integrity::Disagreement, t: Tr, f: &Formats) -> String {
     use integrity::Disagreement as D;
-    let n_of = |key: &str, n: &i64| t(key.into()).replace("{n}", &n.to_string());
+    let n_of = |key: &str, n: &i64| f.counted(t, key, *n as f64, 0);
     match d {
         D::Value {
             field,
@@ -565,6 +595,7 @@ async fn render(
         .into_iter()
         .filter(|m| !distinct.contains(&crate::domain::similar::pair(&case.row.id, &m.id)))
         .take(5)
+        .map(|m| SimilarView::of(m, &state.pages, viewer.lang))
         .collect();
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
@@ -595,7 +626,10 @@ async fn render(
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
         id: r.id.clone(),
-        disagreements: disagreements.iter().map(|d| disagreement(d, &t)).collect(),
+        disagreements: disagreements
+            .iter()
+            .map(|d| disagreement(d, &t, f))
+            .collect(),
         requested,
         due,
         case_title: r.title.clone(),
@@ -658,26 +692,40 @@ pub async fn page(
     .await
 }
 
-/// Invalid fields as people read them: each answer by its question's prompt, not its id.
+/// Invalid fields as people read them, in the page's language: each answer by its question's
+/// prompt (not its id), under what to do before submitting; any other field by its label.
 fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) -> String {
     let rules = state.rules();
     let tx = Localizer::of(&rules, lang);
-    let missing: Vec<String> = errors
+    let say = |e: &crate::domain::FieldError| state.pages.field_message(lang, e);
+    let (answers, others): (Vec<_>, Vec<_>) =
+        errors.iter().partition(|e| e.field.starts_with("answers."));
+    let mut parts: Vec<String> = others
         .iter()
         .map(|e| {
-            let id = e.field.trim_start_matches("answers.");
-            let what = rules
-                .questionnaire
-                .get(id)
-                .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
-            format!("{what} ({})", e.message)
+            let label = state.pages.known(lang, &e.field).unwrap_or(e.field.clone());
+            format!("{label}: {}", say(e))
         })
         .collect();
-    format!(
-        "{} {}",
-        state.pages.t(lang, "fix_before_submitting"),
-        missing.join(" · ")
-    )
+    if !answers.is_empty() {
+        let missing: Vec<String> = answers
+            .iter()
+            .map(|e| {
+                let id = e.field.trim_start_matches("answers.");
+                let what = rules
+                    .questionnaire
+                    .get(id)
+                    .map_or_else(|| e.field.clone(), |q| tx.prompt(q));
+                format!("{what} ({})", say(e))
+            })
+            .collect();
+        parts.push(format!(
+            "{} {}",
+            state.pages.t(lang, "fix_before_submitting"),
+            missing.join(" · ")
+        ));
+    }
+    parts.join(" ")
 }
 
 /// `GET /use-cases/{id}/act`: the address a re-shown case page was posted to (its language
@@ -720,8 +768,9 @@ pub async fn act(
             "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),
             "withdraw" => app::cases::withdraw(c, &who, &case_id, version, &text).map(|_| ()),
             "decide" => {
-                let action =
-                    action.ok_or_else(|| AppError::invalid("decision", "choose a decision"))?;
+                let action = action.ok_or_else(|| {
+                    AppError::Validation(vec![FieldError::says("decision", Says::ChooseDecision)])
+                })?;
                 app::reviews::decide(c, &who, &case_id, version.unwrap_or(0), action, &text)
                     .map(|_| ())
             }

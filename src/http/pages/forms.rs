@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::locale::{Formats, NumberError};
 use super::render::Tr;
 use crate::domain::answers::{self, Answer, Answers};
+use crate::domain::message::Says;
 use crate::domain::FieldError;
 use crate::rules::model::{Kind, Question, Questionnaire};
 
@@ -70,12 +71,12 @@ pub fn answers_json(
                     Kind::Scale => v
                         .parse::<i64>()
                         .map(Value::from)
-                        .map_err(|_| "must be a whole number".to_string()),
-                    Kind::Number => number(v, f, t),
+                        .map_err(|_| FieldError::says(&field, Says::WholeNumber)),
+                    Kind::Number => number(v, f, t).map_err(|m| FieldError::new(&field, m)),
                     Kind::Bool => match v {
                         "true" => Ok(Value::Bool(true)),
                         "false" => Ok(Value::Bool(false)),
-                        _ => Err("must be yes or no".to_string()),
+                        _ => Err(FieldError::says(&field, Says::YesOrNo)),
                     },
                     _ => Ok(Value::from(v)),
                 };
@@ -83,8 +84,8 @@ pub fn answers_json(
                     Ok(val) => {
                         out.insert(question.id.clone(), val);
                     }
-                    Err(msg) => {
-                        errors.push(FieldError::new(field, msg));
+                    Err(e) => {
+                        errors.push(e);
                         raw.insert(question.id.clone(), v.to_string());
                     }
                 }
@@ -273,6 +274,8 @@ pub struct FormWords<'a> {
     pub progress: &'a str,
     /// "Next section: {title}".
     pub next: &'a str,
+    /// A field's problem in the page's language.
+    pub say: &'a dyn Fn(&FieldError) -> String,
 }
 
 /// The questionnaire as a form, filled with `answers` (and `raw` text for unreadable fields).
@@ -290,10 +293,7 @@ pub fn questionnaire_form(
     let progress = answers::progress(q, answers, &eff);
     let error_for = |id: &str| {
         let field = format!("answers.{id}");
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.clone())
+        errors.iter().find(|e| e.field == field).map(words.say)
     };
     let link = |s: &crate::rules::model::Section| SectionLink {
         id: s.id.clone(),

@@ -21,6 +21,7 @@ use crate::db::cases::{self, CaseFields, CasePatch};
 use crate::domain::agents;
 use crate::domain::answers::{self, Answers};
 use crate::domain::hints::{describe, CaseText, HintView};
+use crate::domain::message::Says;
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::http::extract::Body;
@@ -137,12 +138,8 @@ fn render(
     let pages = &state.pages;
     let rules = state.rules();
     let tx = Localizer::of(&rules, lang);
-    let err = |field: &str| {
-        errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.clone())
-    };
+    let say = |e: &FieldError| pages.field_message(lang, e);
+    let err = |field: &str| errors.iter().find(|e| e.field == field).map(say);
     let title_key = if version.is_some() {
         "edit_case"
     } else {
@@ -159,6 +156,7 @@ fn render(
             no: &pages.t(lang, "no"),
             progress: &pages.t(lang, "section_progress"),
             next: &next,
+            say: &say,
         },
         tx,
         pages.formats(lang),
@@ -198,7 +196,7 @@ fn render(
                 };
                 ErrorView {
                     anchor,
-                    message: format!("{label}: {}", e.message),
+                    message: format!("{label}: {}", say(e)),
                 }
             })
             .collect(),
@@ -230,25 +228,42 @@ fn read_declarations(
 ) -> Result<Declarations, Vec<FieldError>> {
     let on = |field: &str, e: Vec<FieldError>| -> Vec<FieldError> {
         e.into_iter()
-            .map(|e| FieldError::new(field, format!("{}: {}", e.field, e.message)))
+            .map(|e| match e.says {
+                Some(inner) => FieldError::says(
+                    field,
+                    Says::At {
+                        path: e.field,
+                        inner: Box::new(inner),
+                    },
+                ),
+                None => FieldError::new(field, format!("{}: {}", e.field, e.message)),
+            })
             .collect()
     };
     let mut d: Declarations = if text.is_empty() {
         Declarations::default()
     } else {
         serde_json::from_str(text).map_err(|e| {
-            vec![FieldError::new(
+            vec![FieldError::says(
                 "declarations",
-                format!("not valid declarations: {e}"),
+                Says::NotDeclarations {
+                    detail: e.to_string(),
+                },
             )]
         })?
     };
     let [format, agent, document] = import;
     if !document.is_empty() {
         let format = ImportFormat::parse(format)
-            .ok_or_else(|| vec![FieldError::new("import", "choose what the document is")])?;
-        let doc: serde_json::Value = serde_json::from_str(document)
-            .map_err(|e| vec![FieldError::new("import", format!("not valid JSON: {e}"))])?;
+            .ok_or_else(|| vec![FieldError::says("import", Says::ChooseFormat)])?;
+        let doc: serde_json::Value = serde_json::from_str(document).map_err(|e| {
+            vec![FieldError::says(
+                "import",
+                Says::NotJson {
+                    detail: e.to_string(),
+                },
+            )]
+        })?;
         agents::import(&mut d, format, agent, &doc).map_err(|e| on("import", e))?;
     }
     agents::check(q, d).map_err(|e| on("declarations", e))
@@ -282,18 +297,16 @@ fn read(
         import: import_fields(form),
     };
     if filled.title.is_empty() {
-        errors.push(FieldError::new("title", "must not be blank"));
-    } else if filled.title.chars().count() > 200 {
-        errors.push(FieldError::new("title", "at most 200 characters"));
+        errors.push(FieldError::says("title", Says::Blank));
     }
-    if filled.summary.chars().count() > 5000 {
-        errors.push(FieldError::new("summary", "at most 5000 characters"));
-    }
-    if filled.function.chars().count() > 100 {
-        errors.push(FieldError::new(
-            "business_function",
-            "at most 100 characters",
-        ));
+    for (field, value, max) in [
+        ("title", &filled.title, 200),
+        ("summary", &filled.summary, 5000),
+        ("business_function", &filled.function, 100),
+    ] {
+        if value.chars().count() > max {
+            errors.push(FieldError::says(field, Says::LongerThan { max }));
+        }
     }
     let parsed = answers::parse(q, &json);
     if let Err(e) = &parsed {
@@ -530,6 +543,8 @@ struct Preview {
     readiness: i32,
     priority: i32,
     missing: usize,
+    /// "3 required answers still missing", in the form the count takes in the language.
+    missing_text: String,
     /// Each section's progress, worded: (section id, "3 of 5 required answered", complete).
     progress: Vec<(String, String, bool)>,
     /// What the text suggests, with the words (shown beside the form as the submitter types).
@@ -579,6 +594,10 @@ pub async fn preview(
         readiness: a.scores.readiness,
         priority: a.scores.priority,
         missing,
+        missing_text: state
+            .pages
+            .formats(lang)
+            .counted(&t, "preview_missing", missing as f64, 0),
         progress: answers::progress(q, &answers, &eff)
             .iter()
             .map(|p| {

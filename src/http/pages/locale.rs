@@ -11,6 +11,7 @@ use icu_datetime::FixedCalendarDateTimeFormatter;
 use icu_decimal::input::Decimal;
 use icu_decimal::DecimalFormatter;
 use icu_locale_core::Locale;
+use icu_plurals::{PluralCategory, PluralRules};
 
 /// A page language.
 pub struct Language {
@@ -109,10 +110,24 @@ fn accepted(req: &HttpRequest) -> Option<&'static str> {
 /// A language's number and date formats, built once from ICU4X's compiled CLDR data.
 pub struct Formats {
     decimal: DecimalFormatter,
+    /// CLDR's cardinal plural rules: which form of a word goes with a number.
+    plurals: PluralRules,
     datetime: FixedCalendarDateTimeFormatter<Gregorian, YMDT>,
     /// The decimal mark and the digit-group mark of the language, as the formatter writes them.
     decimal_mark: char,
     group_mark: char,
+}
+
+/// CLDR's name of a plural category, as the strings' keys end (`age_days-few`).
+pub fn category_name(c: PluralCategory) -> &'static str {
+    match c {
+        PluralCategory::Zero => "zero",
+        PluralCategory::One => "one",
+        PluralCategory::Two => "two",
+        PluralCategory::Few => "few",
+        PluralCategory::Many => "many",
+        PluralCategory::Other => "other",
+    }
 }
 
 /// A language whose CLDR data does not load (a build defect: the data is compiled in).
@@ -125,6 +140,8 @@ impl Formats {
         let locale: Locale = lang.cldr.parse().map_err(|_| FormatsError(lang.code))?;
         let decimal = DecimalFormatter::try_new((&locale).into(), Default::default())
             .map_err(|_| FormatsError(lang.code))?;
+        let plurals =
+            PluralRules::try_new_cardinal((&locale).into()).map_err(|_| FormatsError(lang.code))?;
         let datetime =
             FixedCalendarDateTimeFormatter::try_new((&locale).into(), YMD::medium().with_time_hm())
                 .map_err(|_| FormatsError(lang.code))?;
@@ -145,6 +162,7 @@ impl Formats {
         };
         Ok(Formats {
             decimal,
+            plurals,
             datetime,
             decimal_mark,
             group_mark,
@@ -176,6 +194,29 @@ impl Formats {
         }
         let places = v.to_string().split_once('.').map_or(0, |(_, f)| f.len());
         self.fixed(v, places + 1)
+    }
+
+    /// The plural forms the language has (CLDR's categories: `one`, `few`, `other`…).
+    pub fn plural_forms(&self) -> Vec<&'static str> {
+        self.plurals.categories().map(category_name).collect()
+    }
+
+    /// A count in a sentence: the form of the sentence (`<key>-<category>` in the language's
+    /// strings, by CLDR's plural rules) that goes with `n` written with `places` decimal
+    /// places, and `{n}` written the language's way. "1 working day", "2,5 рабочего дня",
+    /// "5 حالات".
+    pub fn counted(
+        &self,
+        t: &dyn Fn(String) -> String,
+        key: &str,
+        n: f64,
+        places: usize,
+    ) -> String {
+        let digits = format!("{n:.places$}");
+        let category = digits
+            .parse::<Decimal>()
+            .map_or(PluralCategory::Other, |d| self.plurals.category_for(&d));
+        t(format!("{key}-{}", category_name(category))).replace("{n}", &self.text_number(&digits))
     }
 
     /// `digits` is Rust's plain rendering of a finite f64 (no exponent), which ICU4X parses.

@@ -186,10 +186,12 @@ pub async fn submit(
         .peer_addr()
         .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
     if let Err(wait) = state.login_throttle.admit(&email, &address) {
-        let msg = state
-            .pages
-            .t(lang, "sign_in_wait")
-            .replace("{seconds}", &wait.as_secs().max(1).to_string());
+        let msg = state.pages.formats(lang).counted(
+            &|k: String| state.pages.t(lang, &k),
+            "sign_in_wait",
+            wait.as_secs().max(1) as f64,
+            0,
+        );
         return login_page(
             &state,
             &req,

@@ -10,6 +10,7 @@ use actix_web::web::{Data, Query};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
+use super::locale::Formats;
 use super::radar::{self, label_at, marker, Window, H, PAD, W};
 use super::render::{form_urlencode, Base, PageError, Tr};
 use super::session::Viewer;
@@ -33,7 +34,12 @@ pub struct Filters {
     feasibility_max: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
+    /// The page of the table (from 1; the radar always shows every match).
+    page: Option<String>,
 }
+
+/// Rows of the table on one page.
+const TABLE_PAGE: usize = 100;
 
 impl Filters {
     fn radar(&self) -> RadarFilter {
@@ -101,6 +107,69 @@ impl Filters {
     fn query(&self) -> String {
         self.query_in(self.window())
     }
+}
+
+/// Where the table is among the matching cases, and the links to its other pages.
+#[derive(Serialize)]
+struct Paging {
+    /// "Rows 101–200 of 3,000".
+    range: String,
+    previous: Option<String>,
+    next: Option<String>,
+    /// Every page, numbered, when there are several (links but the current one).
+    pages: Vec<PageLink>,
+}
+
+#[derive(Serialize)]
+struct PageLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+/// The rows of the page asked for (the last one if it asks past the end) and the links to
+/// the others, each keeping the filters, the window and the order.
+fn paging(
+    total: usize,
+    q: &Filters,
+    (sort, desc): (&str, bool),
+    f: &Formats,
+    t: Tr,
+) -> (std::ops::Range<usize>, Option<Paging>) {
+    let pages = total.div_ceil(TABLE_PAGE).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let rows = (page - 1) * TABLE_PAGE..(page * TABLE_PAGE).min(total);
+    if pages == 1 {
+        return (rows, None);
+    }
+    let base = q.query();
+    let sep = if base.is_empty() { "" } else { "&" };
+    let dir = if desc { "desc" } else { "asc" };
+    let href = |n: usize| format!("/portfolio?{base}{sep}sort={sort}&dir={dir}&page={n}#cases");
+    let count = |n: usize| f.integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let range = t("table_range".into())
+        .replace("{from}", &count(rows.start + 1))
+        .replace("{to}", &count(rows.end))
+        .replace("{total}", &count(total));
+    let links = (1..=pages)
+        .map(|n| PageLink {
+            label: count(n),
+            href: href(n),
+            current: n == page,
+        })
+        .collect();
+    let paging = Paging {
+        range,
+        previous: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
+        pages: links,
+    };
+    (rows, Some(paging))
 }
 
 /// A row of the table.
@@ -213,7 +282,8 @@ struct CaseLink {
 struct Reuse {
     case: CaseLink,
     candidate: CaseLink,
-    score: f64,
+    /// Written the page's language's way.
+    score: String,
 }
 
 #[derive(Serialize)]
@@ -226,10 +296,11 @@ struct PortfolioPage<'a> {
     /// Crowded cells, each one numbered circle.
     groups: Vec<GroupView>,
     zoom: Option<Zoom>,
-    /// The table's rows, in the order asked for.
+    /// The table's rows on this page, in the order asked for.
     points: Vec<Row>,
-    /// How many cases are shown, as the page's language writes numbers.
-    count: String,
+    paging: Option<Paging>,
+    /// "2,950 use cases found": how many cases match, in a sentence of the page's language.
+    found: String,
     #[serde(flatten)]
     chart: Chart,
     #[serde(flatten)]
@@ -306,6 +377,7 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
 fn similar_views(
     index: &crate::domain::similar::Index,
     apart: &std::collections::HashSet<(String, String)>,
+    f: &Formats,
 ) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
@@ -333,7 +405,7 @@ fn similar_views(
                     title: m.title,
                     agency: m.agency,
                 },
-                score: m.score,
+                score: f.number(m.score),
             })
             .collect(),
     }
@@ -409,12 +481,16 @@ fn span((lo, hi): radar::Range) -> String {
 
 /// The text that says which window is shown: "business value 30–39, feasibility 50–59".
 fn window_text(w: Window, key: &str, t: Tr) -> String {
-    t(key.into())
-        .replace("{value}", &span(w.value))
+    in_window(t(key.into()), w)
+}
+
+/// `{value}` and `{feasibility}` in `text` replaced by the window's ranges.
+fn in_window(text: String, w: Window) -> String {
+    text.replace("{value}", &span(w.value))
         .replace("{feasibility}", &span(w.feasibility))
 }
 
-fn group_view(g: &radar::Group, q: &Filters, t: Tr) -> GroupView {
+fn group_view(g: &radar::Group, q: &Filters, t: Tr, f: &Formats) -> GroupView {
     let worst = g
         .cases
         .iter()
@@ -428,9 +504,11 @@ fn group_view(g: &radar::Group, q: &Filters, t: Tr) -> GroupView {
         r: g.r,
         count: g.cases.len(),
         href: format!("/portfolio?{}#cases", q.query_in(g.window)),
-        label: window_text(g.window, "radar_group", t)
-            .replace("{n}", &g.cases.len().to_string())
-            .replace("{tier}", &t(format!("tier_{worst}"))),
+        label: in_window(
+            f.counted(t, "radar_group", g.cases.len() as f64, 0),
+            g.window,
+        )
+        .replace("{tier}", &t(format!("tier_{worst}"))),
         worst,
         name_at: name_at(g.cx, g.cy, g.r),
     }
@@ -632,13 +710,17 @@ pub async fn page(
     let base_query = q.query();
     let window = q.window();
     let (groups, placed) = radar::layout(&points, window);
+    let (rows, paging) = paging(points.len(), &q, (&sort, desc), pages.formats(lang), &t);
     let page = PortfolioPage {
         base: Base::new(pages, lang, t("nav_portfolio".into()), Some(&viewer)),
-        count: pages
+        found: pages
             .formats(lang)
-            .integer(i64::try_from(points.len()).unwrap_or(i64::MAX)),
+            .counted(&t, "cases_found", points.len() as f64, 0),
         markers: placed.iter().map(|m| marker_view(m, &t)).collect(),
-        groups: groups.iter().map(|g| group_view(g, &q, &t)).collect(),
+        groups: groups
+            .iter()
+            .map(|g| group_view(g, &q, &t, pages.formats(lang)))
+            .collect(),
         zoom: (!window.is_full()).then(|| Zoom {
             text: window_text(window, "radar_zoomed", &t),
             whole_href: format!("/portfolio?{}", q.query_in(Window::FULL)),
@@ -649,15 +731,16 @@ pub async fn page(
                 ("feasibility_max".into(), window.feasibility.1),
             ],
         }),
-        points: points
+        points: points[rows]
             .iter()
             .map(|p| row(p, &rules.scoring, &t, tx))
             .collect(),
+        paging,
         chart: chart(&rules.scoring, window, &t, tx),
         filters: filter_options(&everything, &q, &rules.scoring, &t, tx),
         columns: columns(&base_query, &sort, desc, &t),
         csv_href: format!("/portfolio.csv?{base_query}"),
-        similar: similar_views(&index, &apart),
+        similar: similar_views(&index, &apart, pages.formats(lang)),
         unverified,
     };
     pages.render("portfolio", &page, StatusCode::OK)

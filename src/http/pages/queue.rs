@@ -62,7 +62,7 @@ struct QueuePage<'a> {
 /// days with one decimal, written as the language writes numbers.
 fn waited(age_hours: i64, working_days: f64, t: Tr, f: &Formats) -> String {
     if working_days >= 1.0 {
-        t("age_days".into()).replace("{n}", &f.fixed(working_days, 1))
+        f.counted(t, "age_days", working_days, 1)
     } else if age_hours >= 1 {
         t("age_hours".into()).replace("{n}", &f.integer(age_hours))
     } else {

@@ -11,6 +11,8 @@ use serde::Serialize;
 use super::locale::{Formats, FormatsError, LANGUAGES};
 use super::session::Viewer;
 use crate::domain::access::Role;
+use crate::domain::message::{Says, Writer, MESSAGES};
+use crate::domain::FieldError;
 use crate::error::AppError;
 
 /// The strings of one language, by key. Every language has every key (a test checks).
@@ -69,6 +71,15 @@ impl From<(&'static str, handlebars::TemplateError)> for PagesError {
     }
 }
 
+/// The keys whose text depends on a count (`age_days-one`, `age_days-other`…), without
+/// their form: every such key has an `other` form.
+pub fn plural_stems(strings: &Strings) -> Vec<&str> {
+    strings
+        .keys()
+        .filter_map(|k| k.strip_suffix("-other"))
+        .collect()
+}
+
 /// Translates a page string key in the viewer's language (what page builders take).
 pub type Tr<'a> = &'a dyn Fn(String) -> String;
 
@@ -94,6 +105,12 @@ impl Pages {
         }
         // A string a translation lacks shows in English rather than failing the page (the
         // templates are strict); a test keeps every language complete.
+        // The domain's messages about fields are written in English once, in the domain.
+        if let Some(en) = strings.get_mut("en") {
+            for (key, english) in MESSAGES {
+                en.insert(format!("says_{key}"), english.to_string());
+            }
+        }
         let english = strings.get("en").cloned().unwrap_or_default();
         for s in strings.values_mut() {
             for (k, v) in &english {
@@ -103,6 +120,22 @@ impl Pages {
         let mut formats = BTreeMap::new();
         for lang in LANGUAGES {
             formats.insert(lang.code, Formats::new(lang)?);
+        }
+        // A plural form a translation lacks is its `other` form (a test keeps them whole).
+        for (lang, s) in strings.iter_mut() {
+            let forms = formats
+                .get(lang)
+                .map(Formats::plural_forms)
+                .unwrap_or_default();
+            for stem in plural_stems(&english) {
+                let Some(other) = s.get(&format!("{stem}-other")).cloned() else {
+                    continue;
+                };
+                for form in &forms {
+                    s.entry(format!("{stem}-{form}"))
+                        .or_insert_with(|| other.clone());
+                }
+            }
         }
         Ok(Pages {
             hbs,
@@ -131,6 +164,27 @@ impl Pages {
             .get(key)
             .cloned()
             .unwrap_or_else(|| key.to_string())
+    }
+
+    /// What is wrong with a field, in `lang`: a message of the domain's in its translation,
+    /// numbers and lists written the language's way; any other message as it was given.
+    pub fn field_message(&self, lang: &str, e: &FieldError) -> String {
+        e.says
+            .as_ref()
+            .map_or_else(|| e.message.clone(), |says| self.say(lang, says))
+    }
+
+    /// A message of the domain's in `lang`, numbers and lists written the language's way.
+    pub fn say(&self, lang: &str, says: &Says) -> String {
+        says.fill(
+            &self.t(lang, &format!("says_{}", says.key())),
+            &Writer {
+                number: &|n| self.formats(lang).number(n),
+                separator: &self.t(lang, "list_separator"),
+                term: &|prefix, word| self.t(lang, &format!("{prefix}{word}")),
+                say: &|inner| self.say(lang, inner),
+            },
+        )
     }
 
     pub fn render<T: Serialize>(
@@ -369,4 +423,107 @@ pub fn form_urlencode(s: &str) -> String {
         .remove(b'.')
         .remove(b'~');
     utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fields_problem_is_said_in_the_pages_language_with_its_numbers_and_lists() {
+        let pages = Pages::new().unwrap();
+        let range = FieldError::says(
+            "answers.n",
+            Says::FromTo {
+                min: 0.0,
+                max: 250000.0,
+            },
+        );
+        assert_eq!(
+            range.message, "must be from 0 to 250000",
+            "the API's English"
+        );
+        assert_eq!(
+            pages.field_message("en", &range),
+            "must be from 0 to 250,000"
+        );
+        assert_eq!(
+            pages.field_message("fr", &range),
+            "doit être compris entre 0 et 250\u{202f}000"
+        );
+        let choice = FieldError::says(
+            "answers.c",
+            Says::OneOf {
+                options: vec!["a".into(), "b".into()],
+            },
+        );
+        assert_eq!(
+            pages.field_message("ar", &choice),
+            "يجب أن تكون القيمة أحد الخيارات التالية: a، b"
+        );
+        assert_eq!(
+            pages.field_message("zh", &choice),
+            "必须是以下选项之一：a、b"
+        );
+        let other = FieldError::new("x", "said only in English");
+        assert_eq!(pages.field_message("ru", &other), "said only in English");
+    }
+
+    #[test]
+    fn every_language_words_each_count_in_exactly_the_plural_forms_cldr_gives_it() {
+        let pages = Pages::new().unwrap();
+        let english: Strings = toml::from_str(STRINGS[2].1).unwrap();
+        let stems = plural_stems(&english);
+        assert!(stems.contains(&"age_days") && stems.contains(&"cases_found"));
+        for (lang, text) in STRINGS {
+            let own: Strings = toml::from_str(text).unwrap();
+            let mut forms = pages.formats(lang).plural_forms();
+            forms.sort_unstable();
+            for stem in &stems {
+                let mut has: Vec<&str> = own
+                    .keys()
+                    .filter_map(|k| k.strip_prefix(&format!("{stem}-")))
+                    .collect();
+                has.sort_unstable();
+                assert_eq!(has, forms, "templates/i18n/{lang}.toml: {stem}");
+            }
+        }
+        assert_eq!(pages.formats("ar").plural_forms().len(), 6);
+        assert_eq!(pages.formats("zh").plural_forms(), ["other"]);
+    }
+
+    #[test]
+    fn a_count_takes_the_form_its_number_needs() {
+        let pages = Pages::new().unwrap();
+        let said = |lang: &str, n: f64, places: usize| {
+            pages
+                .formats(lang)
+                .counted(&|k: String| pages.t(lang, &k), "cases_found", n, places)
+        };
+        assert_eq!(said("en", 1.0, 0), "1 use case found");
+        assert_eq!(said("en", 3000.0, 0), "3,000 use cases found");
+        assert_eq!(said("ru", 1.0, 0), "Найден 1 сценарий");
+        assert_eq!(said("ru", 21.0, 0), "Найден 21 сценарий");
+        assert_eq!(said("ru", 3.0, 0), "Найдено 3 сценария");
+        assert_eq!(said("ru", 11.0, 0), "Найдено 11 сценариев");
+        assert_eq!(said("ar", 1.0, 0), "عُثر على حالة استخدام واحدة");
+        assert_eq!(said("ar", 2.0, 0), "عُثر على حالتَي استخدام");
+        assert_eq!(said("ar", 7.0, 0), "عُثر على 7 حالات استخدام");
+        assert_eq!(said("ar", 15.0, 0), "عُثر على 15 حالة استخدام");
+        assert_eq!(said("fr", 1.0, 0), "1 cas d’usage trouvé");
+        assert_eq!(said("fr", 2.0, 0), "2 cas d’usage trouvés");
+        assert_eq!(said("zh", 1.0, 0), "共找到 1 个用例");
+        let days = |lang: &str, n: f64| {
+            pages
+                .formats(lang)
+                .counted(&|k: String| pages.t(lang, &k), "age_days", n, 1)
+        };
+        assert_eq!(
+            days("en", 1.0),
+            "1.0 working days",
+            "CLDR: a visible decimal is plural"
+        );
+        assert_eq!(days("fr", 1.5), "1,5 jour ouvré");
+        assert_eq!(days("ru", 2.5), "2,5 рабочего дня");
+    }
 }
