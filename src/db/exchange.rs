@@ -482,19 +482,7 @@ fn restore_history(conn: &mut DbConnection, r: &CaseRecord, agency: &str) -> App
 /// Restores an exported record exactly (same id, status, version, scores, triage, assessments
 /// and decisions). A case whose id is already present is left as it is.
 pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
-    if uuid::Uuid::parse_str(&r.id).is_err() {
-        return Err(AppError::invalid("id", "not a UUID"));
-    }
-    if Status::parse(&r.status).is_none() {
-        return Err(AppError::invalid("status", "not a status"));
-    }
-    let declared =
-        std::iter::once(&r.declarations).chain(r.assessments.iter().map(|a| &a.declarations));
-    for d in declared {
-        if let Err(e) = serde_json::from_value::<Declarations>(d.clone()) {
-            return Err(AppError::invalid("declarations", &e.to_string()));
-        }
-    }
+    check_record(r)?;
     if use_cases::table
         .filter(use_cases::id.eq(&r.id))
         .count()
@@ -503,46 +491,11 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
     {
         return Ok(Outcome::Present);
     }
-    let text = |v: &Option<Value>| v.as_ref().map(|x| x.to_string());
-    let field = |v: &Option<Value>, k: &str| v.as_ref().and_then(|x| x.get(k)).cloned();
-    let int = |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_i64()).map(|x| x as i32);
-    let string =
-        |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_str().map(String::from));
     super::write(conn, |conn| {
         let agency = agency_id(conn, &r.agency, &r.agency_name)?;
         let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
-        let row = cases::CaseRow {
-            id: r.id.clone(),
-            agency_id: agency.clone(),
-            title: r.title.clone(),
-            summary: r.summary.clone(),
-            business_function: r.business_function.clone(),
-            status: r.status.clone(),
-            version: r.version,
-            revision: r.revision,
-            answers: r.answers.to_string(),
-            created_by: creator,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-            submitted_at: r.submitted_at.map(utc),
-            business_value: int(&r.scores, "business_value"),
-            feasibility: int(&r.scores, "feasibility"),
-            readiness: int(&r.scores, "readiness"),
-            priority: int(&r.scores, "priority"),
-            quadrant: string(&r.scores, "quadrant"),
-            tier: string(&r.triage, "tier"),
-            route: string(&r.triage, "route"),
-            rules_version: string(&r.triage, "rules_version"),
-            scores: text(&r.scores),
-            triage: text(&r.triage),
-            escalated: r.escalated,
-            claimed_by: None,
-            claimed_at: None,
-            import_key: r.import_key.clone(),
-            declarations: r.declarations.to_string(),
-        };
         diesel::insert_into(use_cases::table)
-            .values(&row)
+            .values(&case_row(r, agency.clone(), creator))
             .execute(conn)?;
         restore_history(conn, r, &agency)?;
         audit::append(
@@ -557,14 +510,84 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                     "restored": true,
                     "revision": r.revision,
                     "decisions": r.decisions.len(),
-                    "tier": string(&r.triage, "tier"),
-                    "route": string(&r.triage, "route"),
-                    "triage_sha256": text(&r.triage).as_deref().map(super::users::sha256_hex),
+                    "tier": json_string(&r.triage, "tier"),
+                    "route": json_string(&r.triage, "route"),
+                    "triage_sha256": json_text(&r.triage).as_deref().map(super::users::sha256_hex),
                 }),
             }],
         )
     })?;
     Ok(Outcome::Restored)
+}
+
+/// Refuses a record whose id, status or declarations (the case's or a revision's) could not
+/// have been exported.
+fn check_record(r: &CaseRecord) -> AppResult<()> {
+    if uuid::Uuid::parse_str(&r.id).is_err() {
+        return Err(AppError::invalid("id", "not a UUID"));
+    }
+    if Status::parse(&r.status).is_none() {
+        return Err(AppError::invalid("status", "not a status"));
+    }
+    let declared =
+        std::iter::once(&r.declarations).chain(r.assessments.iter().map(|a| &a.declarations));
+    for d in declared {
+        if let Err(e) = serde_json::from_value::<Declarations>(d.clone()) {
+            return Err(AppError::invalid("declarations", &e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The case row a record restores, in the agency and with the creator it names (as stored).
+fn case_row(r: &CaseRecord, agency_id: String, created_by: String) -> cases::CaseRow {
+    cases::CaseRow {
+        id: r.id.clone(),
+        agency_id,
+        title: r.title.clone(),
+        summary: r.summary.clone(),
+        business_function: r.business_function.clone(),
+        status: r.status.clone(),
+        version: r.version,
+        revision: r.revision,
+        answers: r.answers.to_string(),
+        created_by,
+        created_at: utc(r.created_at),
+        updated_at: utc(r.updated_at),
+        submitted_at: r.submitted_at.map(utc),
+        business_value: json_int(&r.scores, "business_value"),
+        feasibility: json_int(&r.scores, "feasibility"),
+        readiness: json_int(&r.scores, "readiness"),
+        priority: json_int(&r.scores, "priority"),
+        quadrant: json_string(&r.scores, "quadrant"),
+        tier: json_string(&r.triage, "tier"),
+        route: json_string(&r.triage, "route"),
+        rules_version: json_string(&r.triage, "rules_version"),
+        scores: json_text(&r.scores),
+        triage: json_text(&r.triage),
+        escalated: r.escalated,
+        claimed_by: None,
+        claimed_at: None,
+        import_key: r.import_key.clone(),
+        declarations: r.declarations.to_string(),
+    }
+}
+
+/// A JSON column as stored (text), when present.
+fn json_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(|x| x.to_string())
+}
+
+fn json_field(v: &Option<Value>, k: &str) -> Option<Value> {
+    v.as_ref().and_then(|x| x.get(k)).cloned()
+}
+
+fn json_int(v: &Option<Value>, k: &str) -> Option<i32> {
+    json_field(v, k).and_then(|x| x.as_i64()).map(|x| x as i32)
+}
+
+fn json_string(v: &Option<Value>, k: &str) -> Option<String> {
+    json_field(v, k).and_then(|x| x.as_str().map(String::from))
 }
 
 /// A new use case from an intake row (an inventory, a spreadsheet); `app::cases::import_new`

@@ -124,93 +124,133 @@ fn decided_event(case: &Case, d: &NewDecision, from: Status) -> serde_json::Valu
 pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> AppResult<Case> {
     let id = case.row.id.as_str();
     let from = case.status()?;
-    let outcome = d.outcome;
-    let closes = outcome.status != from
-        && !matches!(outcome.status, Status::InReview | Status::AwaitingApproval);
-    let comment = d.action == Action::Comment;
-    let v = case.row.version;
     let t_now = now();
     super::write(conn, |conn| {
-        if !comment {
-            let (claimed_by, claimed_at) = if closes {
-                (None, None)
-            } else {
-                (case.row.claimed_by.clone(), case.row.claimed_at)
-            };
-            update_at_version!(
-                conn,
-                id,
-                v,
-                (
-                    use_cases::status.eq(outcome.status.as_str()),
-                    use_cases::escalated.eq(outcome.escalated),
-                    use_cases::claimed_by.eq(claimed_by),
-                    use_cases::claimed_at.eq(claimed_at),
-                    use_cases::updated_at.eq(t_now),
-                )
-            );
+        if d.action == Action::Comment {
+            touch_at_version(conn, case, t_now)?;
         } else {
-            // A comment changes nothing of the case, but it records the case's status and
-            // revision: they must still be the ones it was read with, or a decision raced it
-            // (a conflict; the service layer reads the case again and retries).
-            let n = diesel::update(
-                use_cases::table
-                    .filter(use_cases::id.eq(id))
-                    .filter(use_cases::version.eq(v)),
-            )
-            .set(use_cases::updated_at.eq(t_now))
-            .execute(conn)?;
-            if n == 0 {
-                return Err(super::cases::conflict_after_race(conn, id));
-            }
+            store_outcome(conn, case, d.outcome, from, t_now)?;
         }
-        if outcome.status == Status::Approved && from != Status::Approved {
-            diesel::update(
-                assessments::table
-                    .filter(assessments::use_case_id.eq(id))
-                    .filter(assessments::revision.eq(case.row.revision)),
-            )
-            .set(assessments::approved_at.eq(t_now))
-            .execute(conn)?;
-        }
-        diesel::insert_into(decisions::table)
-            .values((
-                decisions::id.eq(new_id()),
-                decisions::use_case_id.eq(id),
-                decisions::revision.eq(case.row.revision),
-                decisions::actor_id.eq(d.user_id),
-                decisions::action.eq(d.action.as_str()),
-                decisions::rationale.eq(d.rationale.trim()),
-                decisions::senior.eq(d.senior),
-                decisions::review_groups.eq(outcome.signs_off.join(",")),
-                decisions::created_at.eq(t_now),
-            ))
-            .execute(conn)?;
-        let event = if comment {
-            "case.commented"
-        } else {
-            "case.decided"
-        };
-        super::outbox::enqueue(conn, event, Some(id), &decided_event(case, d, from))?;
-        audit::append(
-            conn,
-            &[Event {
-                use_case_id: Some(id),
-                actor_id: Some(d.user_id),
-                action: if comment { "commented" } else { "decided" },
-                from_status: Some(from),
-                to_status: Some(outcome.status),
-                details: json!({
-                    "action": d.action,
-                    "rationale": d.rationale.trim(),
-                    "revision": case.row.revision,
-                    "signs_off": outcome.signs_off,
-                    "escalated": outcome.escalated,
-                }),
-            }],
-        )
+        insert_decision(conn, case, d, t_now)?;
+        record_decision(conn, case, d, from)
     })?;
     cases::get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+}
+
+/// A decision's change to the case: its status, escalation and claim (a decision that ends
+/// the review ends the claim), and the revision's approval time when it is approved.
+fn store_outcome(
+    conn: &mut DbConnection,
+    case: &Case,
+    outcome: &Outcome,
+    from: Status,
+    t_now: NaiveDateTime,
+) -> AppResult<()> {
+    let (id, v) = (case.row.id.as_str(), case.row.version);
+    let closes = outcome.status != from
+        && !matches!(outcome.status, Status::InReview | Status::AwaitingApproval);
+    let (claimed_by, claimed_at) = if closes {
+        (None, None)
+    } else {
+        (case.row.claimed_by.clone(), case.row.claimed_at)
+    };
+    update_at_version!(
+        conn,
+        id,
+        v,
+        (
+            use_cases::status.eq(outcome.status.as_str()),
+            use_cases::escalated.eq(outcome.escalated),
+            use_cases::claimed_by.eq(claimed_by),
+            use_cases::claimed_at.eq(claimed_at),
+            use_cases::updated_at.eq(t_now),
+        )
+    );
+    if outcome.status == Status::Approved && from != Status::Approved {
+        diesel::update(
+            assessments::table
+                .filter(assessments::use_case_id.eq(id))
+                .filter(assessments::revision.eq(case.row.revision)),
+        )
+        .set(assessments::approved_at.eq(t_now))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A comment changes nothing of the case, but it records the case's status and revision:
+/// they must still be the ones it was read with, or a decision raced it (a conflict; the
+/// service layer reads the case again and retries).
+fn touch_at_version(conn: &mut DbConnection, case: &Case, t_now: NaiveDateTime) -> AppResult<()> {
+    let id = case.row.id.as_str();
+    let n = diesel::update(
+        use_cases::table
+            .filter(use_cases::id.eq(id))
+            .filter(use_cases::version.eq(case.row.version)),
+    )
+    .set(use_cases::updated_at.eq(t_now))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(super::cases::conflict_after_race(conn, id));
+    }
+    Ok(())
+}
+
+/// The decision row, on the case's current revision.
+fn insert_decision(
+    conn: &mut DbConnection,
+    case: &Case,
+    d: &NewDecision,
+    t_now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(decisions::table)
+        .values((
+            decisions::id.eq(new_id()),
+            decisions::use_case_id.eq(case.row.id.as_str()),
+            decisions::revision.eq(case.row.revision),
+            decisions::actor_id.eq(d.user_id),
+            decisions::action.eq(d.action.as_str()),
+            decisions::rationale.eq(d.rationale.trim()),
+            decisions::senior.eq(d.senior),
+            decisions::review_groups.eq(d.outcome.signs_off.join(",")),
+            decisions::created_at.eq(t_now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The decision's webhook event and audit event.
+fn record_decision(
+    conn: &mut DbConnection,
+    case: &Case,
+    d: &NewDecision,
+    from: Status,
+) -> AppResult<()> {
+    let id = case.row.id.as_str();
+    let comment = d.action == Action::Comment;
+    let event = if comment {
+        "case.commented"
+    } else {
+        "case.decided"
+    };
+    super::outbox::enqueue(conn, event, Some(id), &decided_event(case, d, from))?;
+    audit::append(
+        conn,
+        &[Event {
+            use_case_id: Some(id),
+            actor_id: Some(d.user_id),
+            action: if comment { "commented" } else { "decided" },
+            from_status: Some(from),
+            to_status: Some(d.outcome.status),
+            details: json!({
+                "action": d.action,
+                "rationale": d.rationale.trim(),
+                "revision": case.row.revision,
+                "signs_off": d.outcome.signs_off,
+                "escalated": d.outcome.escalated,
+            }),
+        }],
+    )
 }
 
 /// Stores a claim on a case read at `case.row.version` (or, with `take` false, its release),

@@ -8,8 +8,8 @@ use crate::domain::access::Principal;
 use crate::domain::case::{Status, Tier};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::http::error::responses as problem;
 use crate::http::api::use_cases::case_id;
+use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::{scope_key, AppState};
 

@@ -537,6 +537,46 @@ fn stored<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Option<T
     Ok(json.map(serde_json::from_str).transpose()?)
 }
 
+/// The cases most like this one in the viewer's read scope (five at most), without the pairs
+/// a reviewer has said are not duplicates.
+async fn similar_cases(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Vec<crate::domain::similar::Match>, PageError> {
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let distinct = state.db(crate::db::duplicates::distinct).await?;
+    Ok(index
+        .position(id)
+        .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id, &m.id)))
+        .take(5)
+        .collect())
+}
+
+/// The text hints of the case's title, summary and answers, in the page's language.
+fn hint_views(
+    rules: &RuleSet,
+    lang: &str,
+    case: &cases::Case,
+    answers: &Answers,
+    t: Tr,
+) -> Vec<HintView> {
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    describe(
+        rules,
+        lang,
+        &hints_of(rules, answers, text),
+        &t("field_title".into()),
+        &t("field_summary".into()),
+    )
+}
+
 async fn render(
     state: &AppState,
     viewer: &Viewer,
@@ -555,33 +595,13 @@ async fn render(
         allowed,
         disagreements,
     } = load(state, viewer, id).await?;
-    let index = state.similar_index(viewer.user.read_scope()).await?;
-    let distinct = state.db(crate::db::duplicates::distinct).await?;
-    // Pairs a reviewer has said are not duplicates are not offered again.
-    let similar: Vec<_> = index
-        .position(&case.row.id)
-        .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| !distinct.contains(&crate::domain::similar::pair(&case.row.id, &m.id)))
-        .take(5)
-        .collect();
+    let similar = similar_cases(state, viewer, &case.row.id).await?;
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
     let tx = Localizer::of(&rules, lang);
     let f = pages.formats(lang);
     let answers = case.answers()?;
-    let text = CaseText {
-        title: &case.row.title,
-        summary: &case.row.summary,
-    };
-    let hints = describe(
-        &rules,
-        lang,
-        &hints_of(&rules, &answers, text),
-        &t("field_title".into()),
-        &t("field_summary".into()),
-    );
+    let hints = hint_views(&rules, lang, &case, &answers, &t);
     let approvals_given = decisions
         .iter()
         .filter(|d| d.action == "approve" && d.revision == case.row.revision)

@@ -124,6 +124,32 @@ fn lenient(q: &Questionnaire, json: &serde_json::Map<String, serde_json::Value>)
         .collect()
 }
 
+/// The summary of the form's errors at the top: each linked to its field, an answer named by
+/// its question's prompt, any other field by its label (`t` of `field_<name>`).
+fn error_views(
+    errors: &[FieldError],
+    q: &Questionnaire,
+    tx: Localizer,
+    t: impl Fn(&str) -> String,
+) -> Vec<ErrorView> {
+    errors
+        .iter()
+        .map(|e| {
+            let (anchor, label) = match e.field.strip_prefix("answers.") {
+                Some(id) => (
+                    format!("q-{id}"),
+                    q.get(id).map_or(id.to_string(), |q| tx.prompt(q)),
+                ),
+                None => (e.field.replace('_', "-"), t(&format!("field_{}", e.field))),
+            };
+            ErrorView {
+                anchor,
+                message: format!("{label}: {}", e.message),
+            }
+        })
+        .collect()
+}
+
 fn render(
     state: &AppState,
     viewer: &Viewer,
@@ -180,28 +206,7 @@ fn render(
         import_agent_value: f.import[1].clone(),
         import_document_value: f.import[2].clone(),
         import_error: err("import"),
-        errors: errors
-            .iter()
-            .map(|e| {
-                let (anchor, label) = match e.field.strip_prefix("answers.") {
-                    Some(id) => (
-                        format!("q-{id}"),
-                        rules
-                            .questionnaire
-                            .get(id)
-                            .map_or(id.to_string(), |q| tx.prompt(q)),
-                    ),
-                    None => (
-                        e.field.replace('_', "-"),
-                        pages.t(lang, &format!("field_{}", e.field)),
-                    ),
-                };
-                ErrorView {
-                    anchor,
-                    message: format!("{label}: {}", e.message),
-                }
-            })
-            .collect(),
+        errors: error_views(errors, &rules.questionnaire, tx, |k| pages.t(lang, k)),
         first_section: sections.first().map(|s| SectionLink {
             id: s.id.clone(),
             label: next.replace("{title}", &s.title),
