@@ -670,6 +670,30 @@ pub struct Checkpoint {
 
 const CHECKPOINT_FORMAT: &str = "aitriage-audit-checkpoint/1";
 
+/// Why the chain does not hold a checkpoint: a finding of a verification (the report names
+/// it), not a failure to run one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointMismatch {
+    #[error("unknown checkpoint format {0:?}")]
+    UnknownFormat(String),
+    #[error("the checkpoint is not signed, but a key was given")]
+    Unsigned,
+    #[error("the checkpoint's signature does not match the key: it was forged or altered")]
+    Forged,
+    #[error(
+        "the chain has {events} events, but {checkpointed} were checkpointed at {at}: events were removed from the end"
+    )]
+    Shortened {
+        events: i64,
+        checkpointed: i64,
+        at: String,
+    },
+    #[error("event {0} is missing")]
+    Missing(i64),
+    #[error("event {seq} is not the one checkpointed at {at}: the chain up to it was rewritten")]
+    Rewritten { seq: i64, at: String },
+}
+
 impl Checkpoint {
     fn signature(&self, key: &AuditKey) -> String {
         let mut m = Framed::new(Some(key));
@@ -686,16 +710,16 @@ impl Checkpoint {
     }
 
     /// Whether it is signed by `key` (a plain checkpoint when there is none).
-    fn signed_by(&self, key: Option<&AuditKey>) -> Result<(), String> {
+    fn signed_by(&self, key: Option<&AuditKey>) -> Result<(), CheckpointMismatch> {
         match (key, &self.mac) {
             (None, _) => Ok(()),
-            (Some(_), None) => Err("the checkpoint is not signed, but a key was given".into()),
+            (Some(_), None) => Err(CheckpointMismatch::Unsigned),
             (Some(k), Some(mac)) => {
                 use subtle::ConstantTimeEq;
                 if bool::from(mac.as_bytes().ct_eq(self.signature(k).as_bytes())) {
                     Ok(())
                 } else {
-                    Err("the checkpoint's signature does not match the key: it was forged or altered".into())
+                    Err(CheckpointMismatch::Forged)
                 }
             }
         }
@@ -733,19 +757,20 @@ pub fn check_checkpoint(
     conn: &mut DbConnection,
     cp: &Checkpoint,
     key: Option<&AuditKey>,
-) -> AppResult<Result<(), String>> {
+) -> AppResult<Result<(), CheckpointMismatch>> {
     if cp.format != CHECKPOINT_FORMAT {
-        return Ok(Err(format!("unknown checkpoint format {:?}", cp.format)));
+        return Ok(Err(CheckpointMismatch::UnknownFormat(cp.format.clone())));
     }
     if let Err(e) = cp.signed_by(key) {
         return Ok(Err(e));
     }
     let (seq, _, _) = head(conn)?;
     if seq < cp.seq {
-        return Ok(Err(format!(
-            "the chain has {seq} events, but {} were checkpointed at {}: events were removed from the end",
-            cp.seq, cp.at
-        )));
+        return Ok(Err(CheckpointMismatch::Shortened {
+            events: seq,
+            checkpointed: cp.seq,
+            at: cp.at.clone(),
+        }));
     }
     let hash: String = if cp.seq == 0 {
         "genesis".into()
@@ -757,14 +782,14 @@ pub fn check_checkpoint(
             .optional()?
         {
             Some(h) => h,
-            None => return Ok(Err(format!("event {} is missing", cp.seq))),
+            None => return Ok(Err(CheckpointMismatch::Missing(cp.seq))),
         }
     };
     if hash != cp.head {
-        return Ok(Err(format!(
-            "event {} is not the one checkpointed at {}: the chain up to it was rewritten",
-            cp.seq, cp.at
-        )));
+        return Ok(Err(CheckpointMismatch::Rewritten {
+            seq: cp.seq,
+            at: cp.at.clone(),
+        }));
     }
     Ok(Ok(()))
 }
