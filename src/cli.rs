@@ -513,10 +513,8 @@ fn export(config: &Config, format: &str) -> anyhow::Result<()> {
 }
 
 fn policy_export(config: &Config, id: &str, revision: Option<i32>) -> anyhow::Result<()> {
-    let id = uuid::Uuid::parse_str(id)
-        .with_context(|| format!("{id} is not a use case id"))?
-        .hyphenated()
-        .to_string();
+    let id =
+        crate::vocab::CaseId::parse(id).with_context(|| format!("{id} is not a use case id"))?;
     let pool = db::connect(&config.database_url)?;
     let mut conn = pool.get()?;
     let scope = crate::domain::access::Scope::All;

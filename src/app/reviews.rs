@@ -13,6 +13,7 @@ use crate::domain::case::{Route, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
 use crate::error::{AppError, AppResult};
+use crate::vocab::CaseId;
 
 fn refusal(r: Refusal, version: i32) -> AppError {
     match r {
@@ -32,7 +33,7 @@ fn context(
     let triage = triage_of(case)?;
     let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
     let approvals = approvals_for(conn, &[case])?
-        .remove(&case.row.id)
+        .remove(case.row.id.as_str())
         .unwrap_or_default();
     Ok((triage, authored, approvals))
 }
@@ -72,7 +73,7 @@ pub(crate) fn check_length(field: &str, text: &str, max: usize) -> AppResult<()>
 pub fn decide(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: i32,
     action: Action,
     rationale: &str,
@@ -117,7 +118,7 @@ pub fn decide(
 /// Claims a case for review (or releases the caller's claim). A claim says who is on it; it
 /// does not stop others from deciding (the two-person rule needs two). Whoever could approve
 /// the case may claim it.
-pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> AppResult<Case> {
+pub fn claim(conn: &mut DbConnection, who: &Principal, id: &CaseId, take: bool) -> AppResult<Case> {
     let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     let v = case.row.version;
     if take {
@@ -209,9 +210,13 @@ pub fn queue(
             continue;
         }
         let Some(t) = triage_of(&case)? else { continue };
-        let mine = approvals.remove(&case.row.id).unwrap_or_default();
+        let mine = approvals.remove(case.row.id.as_str()).unwrap_or_default();
         let st = state(&case, &t)?;
-        let a = Actor::of(who, &case.row.agency_id, authored.contains(&case.row.id));
+        let a = Actor::of(
+            who,
+            &case.row.agency_id,
+            authored.contains(case.row.id.as_str()),
+        );
         if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
             continue;
         }
@@ -275,7 +280,7 @@ pub fn page(
         }
     };
     let mut items: Vec<QueueEntry> = entries.into_iter().skip(start).collect();
-    let next = (items.len() > limit).then(|| items[limit - 1].case.row.id.clone());
+    let next = (items.len() > limit).then(|| items[limit - 1].case.row.id.to_string());
     items.truncate(limit);
     Ok((items, next))
 }

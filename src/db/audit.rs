@@ -25,6 +25,7 @@ use super::{new_id, now, DbConnection};
 use crate::config::AuditKey;
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
+use crate::vocab::CaseId;
 
 thread_local! {
     static KEY: RefCell<Option<AuditKey>> = const { RefCell::new(None) };
@@ -379,7 +380,7 @@ pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
 }
 
 /// A case's events, oldest first.
-pub fn for_case(conn: &mut DbConnection, use_case_id: &str) -> AppResult<Vec<StoredEvent>> {
+pub fn for_case(conn: &mut DbConnection, use_case_id: &CaseId) -> AppResult<Vec<StoredEvent>> {
     let mut events = audit_events::table
         .filter(audit_events::use_case_id.eq(use_case_id))
         .load(conn)?;

@@ -17,13 +17,14 @@ use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::CaseId;
 
 /// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
 /// written whole with `insert_into(use_cases::table).values(&row)`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = use_cases)]
 pub struct CaseRow {
-    pub id: String,
+    pub id: CaseId,
     pub agency_id: String,
     pub title: String,
     pub summary: String,
@@ -65,7 +66,12 @@ impl Case {
     /// The case's status; a value no status has (a corrupt row) is an internal error, never
     /// read as some default.
     pub fn status(&self) -> AppResult<Status> {
-        stored_enum(&self.row.id, "status", &self.row.status, Status::parse)
+        stored_enum(
+            self.row.id.as_str(),
+            "status",
+            &self.row.status,
+            Status::parse,
+        )
     }
 
     /// The tier of its triage, once triaged; a corrupt value is an internal error.
@@ -73,7 +79,7 @@ impl Case {
         let r = &self.row;
         r.tier
             .as_deref()
-            .map(|t| stored_enum(&r.id, "tier", t, Tier::parse))
+            .map(|t| stored_enum(r.id.as_str(), "tier", t, Tier::parse))
             .transpose()
     }
 
@@ -158,7 +164,7 @@ fn scope_ids(scope: &Scope) -> Option<&[String]> {
 }
 
 /// One case, if it exists and is within `scope`.
-pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> AppResult<Option<Case>> {
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &CaseId) -> AppResult<Option<Case>> {
     let mut q = use_cases::table
         .inner_join(agencies::table)
         .filter(use_cases::id.eq(id))
@@ -214,7 +220,7 @@ pub fn list(
         .load(conn)?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
-        rows.last().map(|(r, _)| r.id.clone())
+        rows.last().map(|(r, _)| r.id.to_string())
     } else {
         None
     };
@@ -263,7 +269,7 @@ pub fn insert_draft(
 ) -> AppResult<Case> {
     let t = now();
     let row = CaseRow {
-        id: new_id(),
+        id: CaseId::generate(),
         agency_id: who.agency_id.to_string(),
         title: fields.title,
         summary: fields.summary,
@@ -299,7 +305,7 @@ pub fn insert_draft(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(&row.id),
+                use_case_id: Some(row.id.as_str()),
                 actor_id: Some(who.user_id),
                 action: "created",
                 from_status: None,
@@ -356,7 +362,7 @@ pub fn store_edit(
             }],
         )
     })?;
-    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// The row of `case` once submitted: new status, revision and version, scores and triage.
@@ -421,7 +427,7 @@ fn submission_events<'a>(
 ) -> [Event<'a>; 2] {
     [
         Event {
-            use_case_id: Some(&r.id),
+            use_case_id: Some(r.id.as_str()),
             actor_id: Some(user_id),
             action: "submitted",
             from_status: Some(from),
@@ -429,7 +435,7 @@ fn submission_events<'a>(
             details: json!({ "revision": r.revision }),
         },
         Event {
-            use_case_id: Some(&r.id),
+            use_case_id: Some(r.id.as_str()),
             actor_id: None,
             action: "triaged",
             from_status: Some(Status::Submitted),
@@ -558,7 +564,7 @@ pub fn store_withdrawal(
             }],
         )
     })?;
-    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// Every triaged case, in id order, a batch at a time: the input of a what-if simulation.
@@ -633,7 +639,7 @@ pub struct Revision {
 }
 
 /// A case's assessments, first submission first.
-pub fn revisions(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Revision>> {
+pub fn revisions(conn: &mut DbConnection, id: &CaseId) -> AppResult<Vec<Revision>> {
     let rows: Vec<(i32, String, String, String, NaiveDateTime)> = assessments::table
         .filter(assessments::use_case_id.eq(id))
         .order(assessments::revision.asc())
@@ -670,7 +676,7 @@ pub struct StoredRevision {
 /// Revision `revision` of a case, or its latest approved one.
 pub fn stored_revision(
     conn: &mut DbConnection,
-    id: &str,
+    id: &CaseId,
     revision: Option<i32>,
 ) -> AppResult<Option<StoredRevision>> {
     let mut q = assessments::table

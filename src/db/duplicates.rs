@@ -9,16 +9,17 @@ use super::schema::distinct_pairs;
 use super::{audit, DbConnection};
 use crate::domain::similar::pair;
 use crate::error::AppResult;
+use crate::vocab::CaseId;
 
 /// Stores that `case_id` and `other_id` are not duplicates, with an audit event on `case_id`;
 /// a pair stored already is left as it is. Returns whether it was new.
 pub fn store_distinct(
     conn: &mut DbConnection,
-    case_id: &str,
-    other_id: &str,
+    case_id: &CaseId,
+    other_id: &CaseId,
     actor_id: &str,
 ) -> AppResult<bool> {
-    let (a, b) = pair(case_id, other_id);
+    let (a, b) = pair(case_id.as_str(), other_id.as_str());
     super::write(conn, |conn| {
         let known: i64 = distinct_pairs::table
             .filter(distinct_pairs::case_a.eq(&a))
@@ -39,7 +40,7 @@ pub fn store_distinct(
         audit::append(
             conn,
             &[audit::Event {
-                use_case_id: Some(case_id),
+                use_case_id: Some(case_id.as_str()),
                 actor_id: Some(actor_id),
                 action: "marked_not_duplicate",
                 from_status: None,

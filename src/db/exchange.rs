@@ -16,6 +16,7 @@ use crate::domain::access::{Principal, ReviewScope, Role, Scope};
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
+use crate::vocab::CaseId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -51,7 +52,7 @@ pub struct DecisionRecord {
 /// Everything a case holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub agency_name: String,
     pub title: String,
@@ -213,15 +214,15 @@ pub fn export(
         let Some(last) = rows.last() else {
             return Ok(n);
         };
-        after = last.0.id.clone();
+        after = last.0.id.to_string();
         let ids: Vec<&str> = rows.iter().map(|r| r.0.id.as_str()).collect();
         let mut assessed = assessments_of(conn, &ids)?;
         let mut decided = decisions_of(conn, &ids)?;
         for (r, agency, agency_name, created_by) in rows {
             n += 1;
             out(CaseRecord {
-                assessments: assessed.remove(&r.id).unwrap_or_default(),
-                decisions: decided.remove(&r.id).unwrap_or_default(),
+                assessments: assessed.remove(r.id.as_str()).unwrap_or_default(),
+                decisions: decided.remove(r.id.as_str()).unwrap_or_default(),
                 answers: json_of(&r.answers)?,
                 declarations: json_of(&r.declarations)?,
                 scores: r.scores.as_deref().map(json_of).transpose()?,
@@ -289,7 +290,7 @@ impl CaseRecord {
                 .unwrap_or_default()
         };
         vec![
-            self.id.clone(),
+            self.id.to_string(),
             self.agency.clone(),
             self.agency_name.clone(),
             self.title.clone(),
@@ -358,7 +359,7 @@ impl CaseRecord {
                 .map_err(|_| AppError::invalid(k, "not a whole number"))
         };
         Ok(CaseRecord {
-            id: get("id"),
+            id: get("id").into(),
             agency: get("agency"),
             agency_name: get("agency_name"),
             title: get("title"),
@@ -501,7 +502,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(&r.id),
+                use_case_id: Some(r.id.as_str()),
                 actor_id: None,
                 action: "imported",
                 from_status: None,
@@ -523,7 +524,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
 /// Refuses a record whose id, status or declarations (the case's or a revision's) could not
 /// have been exported.
 fn check_record(r: &CaseRecord) -> AppResult<()> {
-    if uuid::Uuid::parse_str(&r.id).is_err() {
+    if CaseId::parse(r.id.as_str()).is_none() {
         return Err(AppError::invalid("id", "not a UUID"));
     }
     if Status::parse(&r.status).is_none() {

@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use super::schema::idempotency_keys as k;
 use super::{now, DbConnection};
 use crate::error::AppResult;
+use crate::vocab::CaseId;
 
 /// What a key was first used for: the request's digest and the use case it produced.
 pub fn find(
     conn: &mut DbConnection,
     user_id: &str,
     key: &str,
-) -> AppResult<Option<(String, String)>> {
+) -> AppResult<Option<(String, CaseId)>> {
     Ok(k::table
         .filter(k::user_id.eq(user_id))
         .filter(k::key.eq(key))
@@ -28,7 +29,7 @@ pub fn record(
     user_id: &str,
     key: &str,
     request_sha256: &str,
-    use_case_id: &str,
+    use_case_id: &CaseId,
 ) -> AppResult<()> {
     diesel::insert_into(k::table)
         .values((

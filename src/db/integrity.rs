@@ -18,12 +18,13 @@ use super::schema::{audit_events, decisions, use_cases};
 use super::users::sha256_hex as digest;
 use super::DbConnection;
 use crate::error::AppResult;
+use crate::vocab::CaseId;
 
 /// The stored state of a case that its trail vouches for.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = use_cases)]
 pub struct CaseState {
-    pub id: String,
+    pub id: CaseId,
     pub status: String,
     pub tier: Option<String>,
     pub route: Option<String>,
@@ -178,7 +179,7 @@ pub fn disagreements(
 }
 
 /// A case's stored decisions, as facts to compare with its trail.
-pub fn decision_facts(conn: &mut DbConnection, id: &str) -> AppResult<Vec<DecisionFacts>> {
+pub fn decision_facts(conn: &mut DbConnection, id: &CaseId) -> AppResult<Vec<DecisionFacts>> {
     Ok(decisions::table
         .filter(decisions::use_case_id.eq(id))
         .select(DecisionFacts::as_select())
@@ -186,7 +187,7 @@ pub fn decision_facts(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Decisi
 }
 
 /// A case's state as stored, to compare with its trail.
-pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseState>> {
+pub fn case_state(conn: &mut DbConnection, id: &CaseId) -> AppResult<Option<CaseState>> {
     Ok(use_cases::table
         .filter(use_cases::id.eq(id))
         .select(CaseState::as_select())
@@ -199,7 +200,7 @@ pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseSta
 pub fn check_all(
     conn: &mut DbConnection,
     batch: i64,
-) -> AppResult<Vec<(String, Vec<Disagreement>)>> {
+) -> AppResult<Vec<(CaseId, Vec<Disagreement>)>> {
     let mut out = Vec::new();
     let mut after = String::new();
     loop {
@@ -212,7 +213,7 @@ pub fn check_all(
         let Some(last) = cases.last() else {
             return Ok(out);
         };
-        after = last.id.clone();
+        after = last.id.to_string();
         let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
         let mut events: HashMap<String, Vec<StoredEvent>> = HashMap::new();
         for e in audit_events::table
@@ -239,8 +240,14 @@ pub fn check_all(
         for c in &cases {
             let found = disagreements(
                 c,
-                events.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
-                stored.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
+                events
+                    .get(c.id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                stored
+                    .get(c.id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
             );
             if !found.is_empty() {
                 out.push((c.id.clone(), found));

@@ -17,6 +17,7 @@ use crate::domain::case::{Status, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{Action, Approval, CaseState, Outcome};
 use crate::error::{AppError, AppResult};
+use crate::vocab::CaseId;
 
 /// Actions in the audit trail that make a user an author of a case.
 const AUTHORING: [&str; 3] = ["created", "edited", "submitted"];
@@ -122,7 +123,6 @@ fn decided_event(case: &Case, d: &NewDecision, from: Status) -> serde_json::Valu
 /// (not for a comment), the decision row, the webhook event and the audit event, in one
 /// transaction. A decision that ends the review also ends any claim on the case.
 pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> AppResult<Case> {
-    let id = case.row.id.as_str();
     let from = case.status()?;
     let t_now = now();
     super::write(conn, |conn| {
@@ -134,7 +134,7 @@ pub fn store_decision(conn: &mut DbConnection, case: &Case, d: &NewDecision) -> 
         insert_decision(conn, case, d, t_now)?;
         record_decision(conn, case, d, from)
     })?;
-    cases::get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    cases::get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// A decision's change to the case: its status, escalation and claim (a decision that ends
@@ -286,7 +286,7 @@ pub fn store_claim(
             }],
         )
     })?;
-    cases::get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    cases::get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// Cases open for review (in review or awaiting approval) in `scope`, with the given tier and
@@ -323,7 +323,7 @@ pub struct DecisionRecord {
 }
 
 /// Every decision and comment on a case, oldest first.
-pub fn decisions_for(conn: &mut DbConnection, id: &str) -> AppResult<Vec<DecisionRecord>> {
+pub fn decisions_for(conn: &mut DbConnection, id: &CaseId) -> AppResult<Vec<DecisionRecord>> {
     use super::schema::users;
     let rows: Vec<(String, String, String, i32, String, NaiveDateTime)> = decisions::table
         .inner_join(users::table.on(users::id.eq(decisions::actor_id)))

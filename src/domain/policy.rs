@@ -17,7 +17,7 @@ use crate::vocab::agents::{
     Agent, ApprovalPoint, AuthScheme, Declarations, Delegation, Effect, Guardrail, Identity,
     Limits, Tool,
 };
-use crate::vocab::Tier;
+use crate::vocab::{CaseId, Tier};
 
 /// The format of the policy document; it changes only when a member changes meaning.
 pub const FORMAT: u32 = 1;
@@ -37,7 +37,8 @@ pub struct Policy {
 /// The approval a policy comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Approval {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: CaseId,
     pub agency: String,
     pub title: String,
     pub revision: i32,

@@ -24,7 +24,8 @@ fn raw(s: &str) -> AppResult<Box<RawValue>> {
 /// A use case as the API returns it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: crate::vocab::CaseId,
     pub agency: String,
     pub title: String,
     pub summary: String,

@@ -30,6 +30,7 @@ use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
+use crate::vocab::CaseId;
 
 #[derive(Serialize)]
 struct Labelled {
@@ -172,11 +173,8 @@ pub struct Done {
     done: Option<String>,
 }
 
-fn case_id(path: &str) -> Result<String, PageError> {
-    Ok(uuid::Uuid::parse_str(path)
-        .map_err(|_| AppError::NotFound)?
-        .hyphenated()
-        .to_string())
+fn case_id(path: &str) -> Result<CaseId, PageError> {
+    Ok(CaseId::parse(path).ok_or(AppError::NotFound)?)
 }
 
 /// A moment as the page's language writes it; times are kept in UTC and say so.
@@ -224,7 +222,7 @@ struct Loaded {
     disagreements: Vec<integrity::Disagreement>,
 }
 
-async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, PageError> {
+async fn load(state: &AppState, viewer: &Viewer, id: CaseId) -> Result<Loaded, PageError> {
     let who = viewer.user.clone();
     Ok(state
         .db(move |c| {
@@ -542,16 +540,16 @@ fn stored<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Option<T
 async fn similar_cases(
     state: &AppState,
     viewer: &Viewer,
-    id: &str,
+    id: &CaseId,
 ) -> Result<Vec<crate::domain::similar::Match>, PageError> {
     let index = state.similar_index(viewer.user.read_scope()).await?;
     let distinct = state.db(crate::db::duplicates::distinct).await?;
     Ok(index
-        .position(id)
+        .position(id.as_str())
         .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
         .unwrap_or_default()
         .into_iter()
-        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id, &m.id)))
+        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id.as_str(), &m.id)))
         .take(5)
         .collect())
 }
@@ -580,7 +578,7 @@ fn hint_views(
 async fn render(
     state: &AppState,
     viewer: &Viewer,
-    id: String,
+    id: CaseId,
     notice: Option<String>,
     error: Option<String>,
     rationale: String,
@@ -614,7 +612,7 @@ async fn render(
     let r = &case.row;
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
-        id: r.id.clone(),
+        id: r.id.to_string(),
         disagreements: disagreements.iter().map(|d| disagreement(d, &t)).collect(),
         requested,
         due,
@@ -703,8 +701,7 @@ fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) 
 /// `GET /use-cases/{id}/act`: the address a re-shown case page was posted to (its language
 /// links point here); it leads to the case page, keeping the query (`?lang=`).
 pub async fn act_page(req: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let id =
-        uuid::Uuid::parse_str(&path).map_or_else(|_| String::new(), |u| u.hyphenated().to_string());
+    let id = CaseId::parse(&path).map_or_else(String::new, CaseId::into_string);
     match req.query_string() {
         "" => redirect(&format!("/use-cases/{id}")),
         q => redirect(&format!("/use-cases/{id}?{q}")),
@@ -734,7 +731,8 @@ pub async fn act(
     }
     .to_string();
     let text = rationale.clone();
-    let other = form.text("other");
+    // Any other text names no case: refused as not found, as a case outside the scope is.
+    let other = CaseId::from(form.text("other"));
     let result = state
         .db(move |c| match op.as_str() {
             "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),

@@ -29,7 +29,7 @@ pub fn row_view(state: &AppState, lang: &str, c: &Case) -> CaseRowView {
     let t = |k: String| state.pages.t(lang, &k);
     let tier = c.row.tier.clone().unwrap_or_default();
     CaseRowView {
-        id: c.row.id.clone(),
+        id: c.row.id.to_string(),
         title: c.row.title.clone(),
         agency: c.agency.clone(),
         business_function: c.row.business_function.clone(),

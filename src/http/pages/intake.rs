@@ -27,6 +27,7 @@ use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::vocab::agents::{Declarations, ImportFormat};
+use crate::vocab::CaseId;
 
 #[derive(Serialize)]
 struct ErrorView {
@@ -422,10 +423,7 @@ pub async fn create(
 
 async fn editable(state: &AppState, viewer: &Viewer, id: &str) -> Result<cases::Case, PageError> {
     require_submitter(viewer)?;
-    let id = uuid::Uuid::parse_str(id)
-        .map_err(|_| AppError::NotFound)?
-        .hyphenated()
-        .to_string();
+    let id = CaseId::parse(id).ok_or(AppError::NotFound)?;
     let scope = viewer.user.read_scope();
     let case = state
         .db(move |c| cases::get(c, &scope, &id))

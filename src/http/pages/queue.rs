@@ -110,7 +110,7 @@ pub async fn page(
             .map(|e| {
                 let tier = e.case.row.tier.clone().unwrap_or_default();
                 Item {
-                    id: e.case.row.id.clone(),
+                    id: e.case.row.id.to_string(),
                     title: e.case.row.title.clone(),
                     agency: e.case.agency.clone(),
                     tier_label: t(format!("tier_{tier}")),
