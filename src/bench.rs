@@ -204,7 +204,7 @@ fn raw_create(
             conn,
             &[audit::Event {
                 use_case_id: Some(id),
-                actor_id: Some(&who.user_id),
+                actor_id: Some(who.user_id.as_str()),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
@@ -259,7 +259,7 @@ fn raw_submit(
             &[
                 audit::Event {
                     use_case_id: Some(id),
-                    actor_id: Some(&who.user_id),
+                    actor_id: Some(who.user_id.as_str()),
                     action: "submitted",
                     from_status: Some(Status::Draft),
                     to_status: Some(Status::Submitted),

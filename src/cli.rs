@@ -591,7 +591,7 @@ fn account(
     change: impl FnOnce(
         &mut db::DbConnection,
         crate::app::users::By,
-        &str,
+        &crate::vocab::UserId,
     ) -> crate::error::AppResult<String>,
 ) -> anyhow::Result<()> {
     let pool = open(config)?;
@@ -615,9 +615,8 @@ fn list_tokens(config: &Config, email: Option<&str>) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {e}"))?,
         ),
     };
-    let list =
-        crate::app::users::tokens(&mut conn, crate::app::users::By::Operator, user.as_deref())
-            .map_err(app_error)?;
+    let list = crate::app::users::tokens(&mut conn, crate::app::users::By::Operator, user.as_ref())
+        .map_err(app_error)?;
     println!("id\tuser\tcreated\trevoked");
     for t in list {
         let revoked = t

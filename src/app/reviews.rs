@@ -133,7 +133,12 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &CaseId, take: bool) 
             "claim",
         )
         .map_err(|r| refusal(r, v))?;
-        if let Some(other) = case.row.claimed_by.as_deref().filter(|c| *c != who.user_id) {
+        if let Some(other) = case
+            .row
+            .claimed_by
+            .as_deref()
+            .filter(|c| *c != who.user_id.as_str())
+        {
             return Err(AppError::conflict(
                 format!("already claimed by user {other}"),
                 Some(v),

@@ -17,7 +17,7 @@ use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::{Agent, Declarations, Delegation};
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 /// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
 /// written whole with `insert_into(use_cases::table).values(&row)`.
@@ -254,7 +254,7 @@ pub(crate) fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError
 
 /// Who writes a change, as the audit trail records them.
 pub struct Writer<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub agency_id: &'a str,
     pub agency_code: &'a str,
 }
@@ -306,7 +306,7 @@ pub fn insert_draft(
             conn,
             &[Event {
                 use_case_id: Some(row.id.as_str()),
-                actor_id: Some(who.user_id),
+                actor_id: Some(who.user_id.as_str()),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
@@ -325,7 +325,7 @@ pub fn insert_draft(
 /// change makes it a conflict. `details` says what changed.
 pub fn store_edit(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: &Case,
     patch: &CaseFields,
     content: (&Answers, &Declarations),
@@ -354,7 +354,7 @@ pub fn store_edit(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(user_id),
+                actor_id: Some(user_id.as_str()),
                 action: "edited",
                 from_status: Some(status),
                 to_status: Some(status),
@@ -419,7 +419,7 @@ pub fn declarations_digest(json: &str) -> Option<String> {
 /// The audit events of a submission: submitted, then triaged.
 fn submission_events<'a>(
     r: &'a CaseRow,
-    user_id: &'a str,
+    user_id: &'a UserId,
     from: Status,
     to: Status,
     scores: &Scores,
@@ -428,7 +428,7 @@ fn submission_events<'a>(
     [
         Event {
             use_case_id: Some(r.id.as_str()),
-            actor_id: Some(user_id),
+            actor_id: Some(user_id.as_str()),
             action: "submitted",
             from_status: Some(from),
             to_status: Some(Status::Submitted),
@@ -459,7 +459,7 @@ fn submission_events<'a>(
 /// case was read. Returns the case as written.
 pub fn store_submission(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: Case,
     scores: &Scores,
     triage: &Triage,
@@ -535,7 +535,7 @@ pub fn store_submission(
 /// Stores a withdrawal of a case read at `case.row.version`, with its audit event.
 pub fn store_withdrawal(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: &Case,
     reason: &str,
 ) -> AppResult<Case> {
@@ -556,7 +556,7 @@ pub fn store_withdrawal(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(user_id),
+                actor_id: Some(user_id.as_str()),
                 action: "withdrawn",
                 from_status: Some(from),
                 to_status: Some(Status::Withdrawn),

@@ -9,7 +9,7 @@ use super::schema::distinct_pairs;
 use super::{audit, DbConnection};
 use crate::domain::similar::pair;
 use crate::error::AppResult;
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 /// Stores that `case_id` and `other_id` are not duplicates, with an audit event on `case_id`;
 /// a pair stored already is left as it is. Returns whether it was new.
@@ -17,7 +17,7 @@ pub fn store_distinct(
     conn: &mut DbConnection,
     case_id: &CaseId,
     other_id: &CaseId,
-    actor_id: &str,
+    actor_id: &UserId,
 ) -> AppResult<bool> {
     let (a, b) = pair(case_id.as_str(), other_id.as_str());
     super::write(conn, |conn| {
@@ -41,7 +41,7 @@ pub fn store_distinct(
             conn,
             &[audit::Event {
                 use_case_id: Some(case_id.as_str()),
-                actor_id: Some(actor_id),
+                actor_id: Some(actor_id.as_str()),
                 action: "marked_not_duplicate",
                 from_status: None,
                 to_status: None,

@@ -16,7 +16,7 @@ use crate::domain::access::{Principal, ReviewScope, Role, Scope};
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -414,7 +414,7 @@ fn agency_id(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Strin
 }
 
 /// A user by e-mail, created (without token or password, so unable to sign in) if missing.
-fn user_id(conn: &mut DbConnection, email: &str, agency: &str, role: Role) -> AppResult<String> {
+fn user_id(conn: &mut DbConnection, email: &str, agency: &str, role: Role) -> AppResult<UserId> {
     match user_db::find_id_by_email(conn, email)? {
         Some(id) => Ok(id),
         None => user_db::create(
@@ -496,7 +496,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
         let agency = agency_id(conn, &r.agency, &r.agency_name)?;
         let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
         diesel::insert_into(use_cases::table)
-            .values(&case_row(r, agency.clone(), creator))
+            .values(&case_row(r, agency.clone(), creator.into_string()))
             .execute(conn)?;
         restore_history(conn, r, &agency)?;
         audit::append(

@@ -17,7 +17,7 @@ use crate::domain::case::{Status, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{Action, Approval, CaseState, Outcome};
 use crate::error::{AppError, AppResult};
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 /// Actions in the audit trail that make a user an author of a case.
 const AUTHORING: [&str; 3] = ["created", "edited", "submitted"];
@@ -81,7 +81,7 @@ pub fn approvals_for(
 pub fn authored_by(
     conn: &mut DbConnection,
     ids: &[&str],
-    user_id: &str,
+    user_id: &UserId,
 ) -> AppResult<HashSet<String>> {
     let rows: Vec<Option<String>> = audit_events::table
         .filter(audit_events::use_case_id.eq_any(ids))
@@ -95,7 +95,7 @@ pub fn authored_by(
 
 /// A decision or comment to store, as the workflow decided it.
 pub struct NewDecision<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub email: &'a str,
     pub senior: bool,
     pub action: Action,
@@ -238,7 +238,7 @@ fn record_decision(
         conn,
         &[Event {
             use_case_id: Some(id),
-            actor_id: Some(d.user_id),
+            actor_id: Some(d.user_id.as_str()),
             action: if comment { "commented" } else { "decided" },
             from_status: Some(from),
             to_status: Some(d.outcome.status),
@@ -258,7 +258,7 @@ fn record_decision(
 pub fn store_claim(
     conn: &mut DbConnection,
     case: &Case,
-    user_id: &str,
+    user_id: &UserId,
     take: bool,
 ) -> AppResult<Case> {
     let id = case.row.id.as_str();
@@ -278,7 +278,7 @@ pub fn store_claim(
             conn,
             &[Event {
                 use_case_id: Some(id),
-                actor_id: Some(user_id),
+                actor_id: Some(user_id.as_str()),
                 action: if take { "claimed" } else { "released" },
                 from_status: Some(status),
                 to_status: Some(status),

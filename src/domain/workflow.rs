@@ -69,7 +69,7 @@ impl<'a> Actor<'a> {
     /// submitted it. Deciding is bounded by the review scope, not by what they may read.
     pub fn of(who: &'a Principal, agency_id: &str, authored: bool) -> Actor<'a> {
         Actor {
-            user_id: &who.user_id,
+            user_id: who.user_id.as_str(),
             reviewer: who.is_reviewer(),
             senior: who.has(Role::SeniorReviewer),
             groups: &who.review_groups,
