@@ -13,7 +13,7 @@ use crate::domain::case::{Route, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
 use crate::error::{AppError, AppResult};
-use crate::vocab::CaseId;
+use crate::vocab::{AgencyCode, CaseId};
 
 fn refusal(r: Refusal, version: i32) -> AppError {
     match r {
@@ -175,7 +175,7 @@ pub fn allowed_actions(
 #[derive(Default)]
 pub struct QueueFilter {
     pub tier: Option<Tier>,
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub group: Option<String>,
     pub older_than_hours: Option<i64>,
     /// Only the cases the reviewer has claimed.

@@ -17,7 +17,7 @@ use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::{Agent, Declarations, Delegation};
-use crate::vocab::{CaseId, UserId};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 /// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
 /// written whole with `insert_into(use_cases::table).values(&row)`.
@@ -59,7 +59,7 @@ pub struct CaseRow {
 #[derive(Debug, Clone)]
 pub struct Case {
     pub row: CaseRow,
-    pub agency: String,
+    pub agency: AgencyCode,
 }
 
 impl Case {
@@ -134,7 +134,7 @@ pub struct ListFilter {
     /// Any of these statuses (for the review queue); empty means no constraint.
     pub statuses: Vec<String>,
     pub tier: Option<Tier>,
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub limit: i64,
     pub cursor: Option<String>,
     /// Words the title or summary must contain, whatever their case.
@@ -173,7 +173,7 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: &CaseId) -> AppResult<Opt
     if let Some(ids) = scope_ids(scope) {
         q = q.filter(use_cases::agency_id.eq_any(ids));
     }
-    let found: Option<(CaseRow, String)> = q.first(conn).optional()?;
+    let found: Option<(CaseRow, AgencyCode)> = q.first(conn).optional()?;
     Ok(found.map(|(row, agency)| Case { row, agency }))
 }
 
@@ -200,7 +200,7 @@ pub fn list(
         q = q.filter(use_cases::tier.eq(t.as_str()));
     }
     if let Some(code) = &f.agency {
-        q = q.filter(agencies::code.eq(super::agencies::code_key(code)));
+        q = q.filter(agencies::code.eq(super::agencies::code_key(code.as_str())));
     }
     if let Some(c) = &f.cursor {
         q = q.filter(use_cases::id.lt(c));
@@ -214,7 +214,7 @@ pub fn list(
                 .or(lower(use_cases::summary).like(pattern).escape('\\')),
         );
     }
-    let mut rows: Vec<(CaseRow, String)> = q
+    let mut rows: Vec<(CaseRow, AgencyCode)> = q
         .order(use_cases::id.desc())
         .limit(f.limit + 1)
         .load(conn)?;
@@ -256,7 +256,7 @@ pub(crate) fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError
 pub struct Writer<'a> {
     pub user_id: &'a UserId,
     pub agency_id: &'a str,
-    pub agency_code: &'a str,
+    pub agency_code: &'a AgencyCode,
 }
 
 /// Stores a new draft and its audit event in one transaction (`import_key` is unique).
@@ -317,7 +317,7 @@ pub fn insert_draft(
     // The row as written (reading it back would cost a query on the intake path).
     Ok(Case {
         row,
-        agency: who.agency_code.to_string(),
+        agency: who.agency_code.clone(),
     })
 }
 

@@ -16,7 +16,7 @@ use crate::domain::access::{Principal, ReviewScope, Role, Scope};
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
-use crate::vocab::{CaseId, UserId};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -624,7 +624,7 @@ pub fn importer(conn: &mut DbConnection, code: &str, agency_name: &str) -> AppRe
         user_id: importer,
         email,
         agency_id: agency,
-        agency_code: code.to_string(),
+        agency_code: AgencyCode::from(code),
         roles: vec![Role::Submitter],
         review_groups: vec![],
         review_scope: ReviewScope::Own,

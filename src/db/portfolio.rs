@@ -13,10 +13,11 @@ use super::DbConnection;
 use crate::domain::access::Scope;
 use crate::domain::case::{Status, Tier};
 use crate::error::AppResult;
+use crate::vocab::AgencyCode;
 
 #[derive(Debug, Default, Clone)]
 pub struct RadarFilter {
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub business_function: Option<String>,
     pub tier: Option<Tier>,
     pub status: Option<Status>,
@@ -73,7 +74,7 @@ fn agency_ids(
     };
     if let Some(a) = &f.agency {
         let id: Option<String> = agencies::table
-            .filter(agencies::code.eq(super::agencies::code_key(a)))
+            .filter(agencies::code.eq(super::agencies::code_key(a.as_str())))
             .select(agencies::id)
             .first(conn)
             .optional()?;

@@ -17,7 +17,7 @@ use crate::domain::case::{Status, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{Action, Approval, CaseState, Outcome};
 use crate::error::{AppError, AppResult};
-use crate::vocab::{CaseId, UserId};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 /// Actions in the audit trail that make a user an author of a case.
 const AUTHORING: [&str; 3] = ["created", "edited", "submitted"];
@@ -295,7 +295,7 @@ pub fn open_for_review(
     conn: &mut DbConnection,
     scope: &Scope,
     tier: Option<Tier>,
-    agency: Option<String>,
+    agency: Option<AgencyCode>,
 ) -> AppResult<Vec<Case>> {
     let open = [Status::InReview.as_str(), Status::AwaitingApproval.as_str()];
     let (candidates, _) = cases::list(

@@ -10,7 +10,7 @@ use super::schema::{agencies, api_tokens, sessions, users};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::{split_list, Principal, ReviewScope, Role};
 use crate::error::{AppError, AppResult};
-use crate::vocab::UserId;
+use crate::vocab::{AgencyCode, UserId};
 
 pub struct NewUser<'a> {
     pub agency_id: &'a str,
@@ -205,7 +205,7 @@ pub fn issue_token(conn: &mut DbConnection, user_id: &UserId) -> AppResult<Strin
     Ok(token)
 }
 
-type PrincipalRow = (UserId, String, String, String, String, String, String);
+type PrincipalRow = (UserId, String, String, AgencyCode, String, String, String);
 
 const PRINCIPAL_COLUMNS: (
     users::id,

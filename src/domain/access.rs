@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-use crate::vocab::UserId;
+use crate::vocab::{AgencyCode, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,7 +78,7 @@ pub struct Principal {
     pub user_id: UserId,
     pub email: String,
     pub agency_id: String,
-    pub agency_code: String,
+    pub agency_code: AgencyCode,
     pub roles: Vec<Role>,
     pub review_groups: Vec<String>,
     pub review_scope: ReviewScope,

@@ -17,7 +17,7 @@ use crate::vocab::agents::{
     Agent, ApprovalPoint, AuthScheme, Declarations, Delegation, Effect, Guardrail, Identity,
     Limits, Tool,
 };
-use crate::vocab::{CaseId, Tier};
+use crate::vocab::{AgencyCode, CaseId, Tier};
 
 /// The format of the policy document; it changes only when a member changes meaning.
 pub const FORMAT: u32 = 1;
@@ -39,7 +39,8 @@ pub struct Policy {
 pub struct Approval {
     #[schema(value_type = String)]
     pub id: CaseId,
-    pub agency: String,
+    #[schema(value_type = String)]
+    pub agency: AgencyCode,
     pub title: String,
     pub revision: i32,
     pub rules_version: String,

@@ -131,6 +131,13 @@ impl CaseId {
     }
 }
 
+impl AgencyCode {
+    /// A code as typed, as codes are stored: trimmed, upper case (`unhcr` names `UNHCR`).
+    pub fn normalized(typed: &str) -> AgencyCode {
+        AgencyCode(typed.trim().to_uppercase())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +161,10 @@ mod tests {
         );
         assert_eq!(CaseId::parse("not-a-uuid"), None);
         assert_ne!(CaseId::generate(), CaseId::generate());
+    }
+
+    #[test]
+    fn an_agency_code_is_compared_upper_case() {
+        assert_eq!(AgencyCode::normalized(" unhcr "), AgencyCode::from("UNHCR"));
     }
 }

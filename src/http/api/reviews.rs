@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
+use crate::vocab::AgencyCode;
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -174,7 +175,7 @@ fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> 
                     "one of low, medium, high, critical, prohibited",
                 )),
             },
-            "agency" => f.agency = Some(v),
+            "agency" => f.agency = Some(AgencyCode::normalized(&v)),
             "group" => f.group = Some(v),
             "mine" => match v.as_str() {
                 "true" => f.claimed_by_me = true,

@@ -20,7 +20,7 @@ use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
-use crate::vocab::CaseId;
+use crate::vocab::{AgencyCode, CaseId};
 
 fn not_blank(s: &str) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
@@ -359,7 +359,7 @@ pub(crate) fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
                 Some(t) => f.tier = Some(t),
                 None => errors.push(bad("one of low, medium, high, critical, prohibited")),
             },
-            "agency" => f.agency = Some(v),
+            "agency" => f.agency = Some(AgencyCode::normalized(&v)),
             "q" => match v.chars().count() {
                 0..=200 => f.search = Some(v),
                 _ => errors.push(bad("at most 200 characters")),

@@ -26,7 +26,8 @@ fn raw(s: &str) -> AppResult<Box<RawValue>> {
 pub struct CaseView {
     #[schema(value_type = String)]
     pub id: crate::vocab::CaseId,
-    pub agency: String,
+    #[schema(value_type = String)]
+    pub agency: crate::vocab::AgencyCode,
     pub title: String,
     pub summary: String,
     pub business_function: String,

@@ -619,7 +619,7 @@ async fn render(
         case_title: r.title.clone(),
         summary: r.summary.clone(),
         business_function: r.business_function.clone(),
-        agency: case.agency.clone(),
+        agency: case.agency.to_string(),
         status_label: t(format!("status_{}", r.status)),
         version: r.version,
         revision: r.revision,

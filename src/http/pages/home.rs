@@ -31,7 +31,7 @@ pub fn row_view(state: &AppState, lang: &str, c: &Case) -> CaseRowView {
     CaseRowView {
         id: c.row.id.to_string(),
         title: c.row.title.clone(),
-        agency: c.agency.clone(),
+        agency: c.agency.to_string(),
         business_function: c.row.business_function.clone(),
         status_label: t(format!("status_{}", c.row.status)),
         status: c.row.status.clone(),

@@ -18,6 +18,7 @@ use crate::domain::case::{Status, Tier};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::model::Scoring;
+use crate::vocab::AgencyCode;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct Filters {
@@ -40,7 +41,7 @@ impl Filters {
         let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
         let w = self.window();
         RadarFilter {
-            agency: nonempty(&self.agency),
+            agency: nonempty(&self.agency).map(|a| AgencyCode::normalized(&a)),
             business_function: nonempty(&self.business_function),
             tier: nonempty(&self.tier).and_then(|t| Tier::parse(&t)),
             status: nonempty(&self.status).and_then(|s| Status::parse(&s)),

@@ -13,6 +13,7 @@ use crate::db::users;
 use crate::domain::case::Tier;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::vocab::AgencyCode;
 
 #[derive(Deserialize)]
 pub struct Filters {
@@ -82,7 +83,7 @@ pub async fn page(
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
     let filter = QueueFilter {
         tier: nonempty(&q.tier).and_then(|t| Tier::parse(&t)),
-        agency: nonempty(&q.agency),
+        agency: nonempty(&q.agency).map(|a| AgencyCode::normalized(&a)),
         group: nonempty(&q.group),
         older_than_hours: None,
         claimed_by_me: q.mine.as_deref() == Some("1"),
@@ -112,7 +113,7 @@ pub async fn page(
                 Item {
                     id: e.case.row.id.to_string(),
                     title: e.case.row.title.clone(),
-                    agency: e.case.agency.clone(),
+                    agency: e.case.agency.to_string(),
                     tier_label: t(format!("tier_{tier}")),
                     tier,
                     status_label: t(format!("status_{}", e.case.row.status)),
