@@ -133,18 +133,13 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &CaseId, take: bool) 
             "claim",
         )
         .map_err(|r| refusal(r, v))?;
-        if let Some(other) = case
-            .row
-            .claimed_by
-            .as_deref()
-            .filter(|c| *c != who.user_id.as_str())
-        {
+        if let Some(other) = case.row.claimed_by.as_ref().filter(|c| **c != who.user_id) {
             return Err(AppError::conflict(
                 format!("already claimed by user {other}"),
                 Some(v),
             ));
         }
-    } else if case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+    } else if case.row.claimed_by.as_ref() != Some(&who.user_id) {
         return Err(AppError::conflict(
             "you do not hold a claim on this case",
             Some(v),
@@ -211,7 +206,7 @@ pub fn queue(
     let t_now = now();
     let mut out = Vec::new();
     for case in candidates {
-        if f.claimed_by_me && case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+        if f.claimed_by_me && case.row.claimed_by.as_ref() != Some(&who.user_id) {
             continue;
         }
         let Some(t) = triage_of(&case)? else { continue };

@@ -496,7 +496,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
         let agency = agency_id(conn, &r.agency, &r.agency_name)?;
         let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
         diesel::insert_into(use_cases::table)
-            .values(&case_row(r, agency.clone(), creator.into_string()))
+            .values(&case_row(r, agency.clone(), creator))
             .execute(conn)?;
         restore_history(conn, r, &agency)?;
         audit::append(
@@ -541,7 +541,7 @@ fn check_record(r: &CaseRecord) -> AppResult<()> {
 }
 
 /// The case row a record restores, in the agency and with the creator it names (as stored).
-fn case_row(r: &CaseRecord, agency_id: String, created_by: String) -> cases::CaseRow {
+fn case_row(r: &CaseRecord, agency_id: String, created_by: UserId) -> cases::CaseRow {
     cases::CaseRow {
         id: r.id.clone(),
         agency_id,

@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
-use crate::vocab::AgencyCode;
+use crate::vocab::{AgencyCode, UserId};
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -242,7 +242,7 @@ pub async fn queue(
                     sla_working_days: e.sla_working_days,
                     overdue: e.overdue,
                     escalated: e.case.row.escalated,
-                    claimed_by: e.case.row.claimed_by.clone(),
+                    claimed_by: e.case.row.claimed_by.clone().map(UserId::into_string),
                     pending_groups: e.pending_groups,
                     approvals: e.approvals,
                 },

@@ -12,6 +12,7 @@ use crate::domain::hints_of;
 use crate::error::AppResult;
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::UserId;
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -109,12 +110,12 @@ impl CaseView {
             status: r.status,
             version: r.version,
             revision: r.revision,
-            created_by: r.created_by,
+            created_by: r.created_by.into_string(),
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
             submitted_at: r.submitted_at.map(utc),
             escalated: r.escalated,
-            claimed_by: r.claimed_by,
+            claimed_by: r.claimed_by.map(UserId::into_string),
         })
     }
 }

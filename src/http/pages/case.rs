@@ -30,7 +30,7 @@ use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 #[derive(Serialize)]
 struct Labelled {
@@ -231,7 +231,7 @@ async fn load(state: &AppState, viewer: &Viewer, id: CaseId) -> Result<Loaded, P
             let ids: Vec<String> = events
                 .iter()
                 .filter_map(|e| e.actor_id.clone())
-                .chain(case.row.claimed_by.clone())
+                .chain(case.row.claimed_by.clone().map(UserId::into_string))
                 .collect();
             let disagreements = integrity::disagreements(
                 &integrity::CaseState::of(&case.row),
@@ -510,7 +510,7 @@ fn abilities(
 ) -> Result<Abilities, PageError> {
     let status = case.status()?;
     let may_author = me.may_author(&case.row.agency_id);
-    let claimed = case.row.claimed_by.as_deref();
+    let claimed = case.row.claimed_by.as_ref().map(UserId::as_str);
     Ok(Abilities {
         can_edit: may_author && status.is_editable(),
         can_submit: may_author && status.can_submit(),
@@ -624,10 +624,12 @@ async fn render(
         version: r.version,
         revision: r.revision,
         escalated: r.escalated,
-        claimed_by: r
-            .claimed_by
-            .as_ref()
-            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+        claimed_by: r.claimed_by.as_ref().map(|u| {
+            emails
+                .get(u.as_str())
+                .cloned()
+                .unwrap_or_else(|| u.to_string())
+        }),
         scores: stored::<Scores>(r.scores.as_deref())?
             .map(|s| scores_view(s, &rules.questionnaire, tx)),
         agents: super::agents::view(

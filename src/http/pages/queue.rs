@@ -13,7 +13,7 @@ use crate::db::users;
 use crate::domain::case::Tier;
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::vocab::AgencyCode;
+use crate::vocab::{AgencyCode, UserId};
 
 #[derive(Deserialize)]
 pub struct Filters {
@@ -96,7 +96,7 @@ pub async fn page(
             let entries = reviews::queue(c, &who, &filter, &rules)?;
             let ids: Vec<String> = entries
                 .iter()
-                .filter_map(|e| e.case.row.claimed_by.clone())
+                .filter_map(|e| e.case.row.claimed_by.clone().map(UserId::into_string))
                 .collect();
             Ok((entries, users::emails(c, &ids)?))
         })
@@ -124,14 +124,13 @@ pub async fn page(
                         .unwrap_or_else(|| "—".into()),
                     overdue: e.overdue,
                     escalated: e.case.row.escalated,
-                    claimed_by_me: e.case.row.claimed_by.as_deref()
-                        == Some(viewer.user.user_id.as_str()),
-                    claimed_by: e
-                        .case
-                        .row
-                        .claimed_by
-                        .as_ref()
-                        .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+                    claimed_by_me: e.case.row.claimed_by.as_ref() == Some(&viewer.user.user_id),
+                    claimed_by: e.case.row.claimed_by.as_ref().map(|u| {
+                        emails
+                            .get(u.as_str())
+                            .cloned()
+                            .unwrap_or_else(|| u.to_string())
+                    }),
                     pending: e.pending_groups.join(&t("list_separator".into())),
                     version: e.case.row.version,
                 }
