@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::cases::load_cases;
 use crate::rules::RuleSet;
+use crate::vocab::CaseId;
 
 pub struct Options {
     /// `None`: a temporary SQLite file; else a PostgreSQL URL (a fresh schema is used and dropped).
@@ -179,7 +180,7 @@ fn raw_transaction(
 fn raw_create(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     t: chrono::NaiveDateTime,
     answers: &str,
 ) -> Result<(), AppError> {
@@ -204,7 +205,7 @@ fn raw_create(
             conn,
             &[audit::Event {
                 use_case_id: Some(id),
-                actor_id: Some(who.user_id.as_str()),
+                actor_id: Some(&who.user_id),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
@@ -218,7 +219,7 @@ fn raw_create(
 fn raw_submit(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     t: chrono::NaiveDateTime,
     (scores, triage, answers): (&str, &str, &str),
 ) -> Result<(), AppError> {
@@ -259,7 +260,7 @@ fn raw_submit(
             &[
                 audit::Event {
                     use_case_id: Some(id),
-                    actor_id: Some(who.user_id.as_str()),
+                    actor_id: Some(&who.user_id),
                     action: "submitted",
                     from_status: Some(Status::Draft),
                     to_status: Some(Status::Submitted),
@@ -285,7 +286,7 @@ fn raw_submission(
     triage: &str,
     answers: &str,
 ) -> Result<(), AppError> {
-    let id = db::new_id();
+    let id = CaseId::generate();
     let t = db::now();
     raw_create(conn, who, &id, t, answers)?;
     raw_submit(conn, who, &id, t, (scores, triage, answers))
@@ -440,7 +441,7 @@ fn seed_chunk(
     range: std::ops::Range<usize>,
 ) -> anyhow::Result<()> {
     let t = db::now();
-    let ids: Vec<String> = range.clone().map(|_| db::new_id()).collect();
+    let ids: Vec<CaseId> = range.clone().map(|_| CaseId::generate()).collect();
     let rows: Vec<_> = range
         .clone()
         .zip(&ids)
@@ -498,7 +499,7 @@ fn seed_chunk(
 fn triaged_events<'a>(
     prepared: &[Prepared],
     range: std::ops::Range<usize>,
-    ids: &'a [String],
+    ids: &'a [CaseId],
 ) -> Vec<audit::Event<'a>> {
     range
         .zip(ids)

@@ -18,10 +18,10 @@ pub enum By<'a> {
 
 impl By<'_> {
     /// The acting user's id (none for the operator), once allowed.
-    fn actor(&self) -> AppResult<Option<&str>> {
+    fn actor(&self) -> AppResult<Option<&UserId>> {
         match self {
             By::Operator => Ok(None),
-            By::Admin(p) if p.has(Role::Admin) => Ok(Some(p.user_id.as_str())),
+            By::Admin(p) if p.has(Role::Admin) => Ok(Some(&p.user_id)),
             By::Admin(_) => Err(AppError::Forbidden(
                 "only admins manage users and tokens".into(),
             )),
@@ -36,7 +36,7 @@ impl By<'_> {
 /// Records one account change in the audit trail, in the caller's transaction.
 fn record(
     conn: &mut DbConnection,
-    actor: Option<&str>,
+    actor: Option<&UserId>,
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<()> {
@@ -57,7 +57,7 @@ fn record(
 pub fn issue_token(conn: &mut DbConnection, by: By, user_id: &UserId) -> AppResult<String> {
     let actor = by.actor()?;
     store::write(conn, |conn| {
-        if users::emails(conn, &[user_id.to_string()])?.is_empty() {
+        if users::emails(conn, std::slice::from_ref(user_id))?.is_empty() {
             return Err(AppError::NotFound);
         }
         let token = users::issue_token(conn, user_id)?;

@@ -25,7 +25,7 @@ use super::{new_id, now, DbConnection};
 use crate::config::AuditKey;
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 thread_local! {
     static KEY: RefCell<Option<AuditKey>> = const { RefCell::new(None) };
@@ -94,8 +94,8 @@ impl Framed {
 
 /// An event to record.
 pub struct Event<'a> {
-    pub use_case_id: Option<&'a str>,
-    pub actor_id: Option<&'a str>,
+    pub use_case_id: Option<&'a CaseId>,
+    pub actor_id: Option<&'a UserId>,
     pub action: &'a str,
     pub from_status: Option<Status>,
     pub to_status: Option<Status>,
@@ -106,8 +106,8 @@ pub struct Event<'a> {
 pub struct StoredEvent {
     pub seq: i64,
     pub id: String,
-    pub use_case_id: Option<String>,
-    pub actor_id: Option<String>,
+    pub use_case_id: Option<CaseId>,
+    pub actor_id: Option<UserId>,
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
@@ -169,8 +169,8 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
         .map(|e| StoredEvent {
             seq: 0,
             id: new_id(),
-            use_case_id: e.use_case_id.map(String::from),
-            actor_id: e.actor_id.map(String::from),
+            use_case_id: e.use_case_id.cloned(),
+            actor_id: e.actor_id.cloned(),
             action: e.action.to_string(),
             from_status: e.from_status.map(|s| s.as_str().to_string()),
             to_status: e.to_status.map(|s| s.as_str().to_string()),
@@ -230,8 +230,8 @@ fn new_row(r: &StoredEvent, chained: bool) -> NewRow<'_> {
     NewRow {
         seq: chained.then_some(r.seq),
         id: &r.id,
-        use_case_id: r.use_case_id.as_deref(),
-        actor_id: r.actor_id.as_deref(),
+        use_case_id: r.use_case_id.as_ref().map(CaseId::as_str),
+        actor_id: r.actor_id.as_ref().map(UserId::as_str),
         action: &r.action,
         from_status: r.from_status.as_deref(),
         to_status: r.to_status.as_deref(),
@@ -513,8 +513,8 @@ pub fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> Strin
         key,
         e.seq,
         &e.id,
-        e.use_case_id.as_deref(),
-        e.actor_id.as_deref(),
+        e.use_case_id.as_ref().map(CaseId::as_str),
+        e.actor_id.as_ref().map(UserId::as_str),
         &e.action,
         e.from_status.as_deref(),
         e.to_status.as_deref(),

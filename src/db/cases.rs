@@ -305,8 +305,8 @@ pub fn insert_draft(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(row.id.as_str()),
-                actor_id: Some(who.user_id.as_str()),
+                use_case_id: Some(&row.id),
+                actor_id: Some(who.user_id),
                 action: "created",
                 from_status: None,
                 to_status: Some(Status::Draft),
@@ -353,8 +353,8 @@ pub fn store_edit(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(id),
-                actor_id: Some(user_id.as_str()),
+                use_case_id: Some(&case.row.id),
+                actor_id: Some(user_id),
                 action: "edited",
                 from_status: Some(status),
                 to_status: Some(status),
@@ -427,15 +427,15 @@ fn submission_events<'a>(
 ) -> [Event<'a>; 2] {
     [
         Event {
-            use_case_id: Some(r.id.as_str()),
-            actor_id: Some(user_id.as_str()),
+            use_case_id: Some(&r.id),
+            actor_id: Some(user_id),
             action: "submitted",
             from_status: Some(from),
             to_status: Some(Status::Submitted),
             details: json!({ "revision": r.revision }),
         },
         Event {
-            use_case_id: Some(r.id.as_str()),
+            use_case_id: Some(&r.id),
             actor_id: None,
             action: "triaged",
             from_status: Some(Status::Submitted),
@@ -518,7 +518,7 @@ pub fn store_submission(
         super::outbox::enqueue(
             conn,
             "case.submitted",
-            Some(id),
+            Some(&case.row.id),
             &submitted_event(&case, &r, triage),
         )?;
         audit::append(
@@ -555,8 +555,8 @@ pub fn store_withdrawal(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(id),
-                actor_id: Some(user_id.as_str()),
+                use_case_id: Some(&case.row.id),
+                actor_id: Some(user_id),
                 action: "withdrawn",
                 from_status: Some(from),
                 to_status: Some(Status::Withdrawn),

@@ -40,8 +40,8 @@ pub fn store_distinct(
         audit::append(
             conn,
             &[audit::Event {
-                use_case_id: Some(case_id.as_str()),
-                actor_id: Some(actor_id.as_str()),
+                use_case_id: Some(case_id),
+                actor_id: Some(actor_id),
                 action: "marked_not_duplicate",
                 from_status: None,
                 to_status: None,

@@ -502,7 +502,7 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(r.id.as_str()),
+                use_case_id: Some(&r.id),
                 actor_id: None,
                 action: "imported",
                 from_status: None,

@@ -18,7 +18,7 @@ use super::schema::{audit_events, decisions, use_cases};
 use super::users::sha256_hex as digest;
 use super::DbConnection;
 use crate::error::AppResult;
-use crate::vocab::CaseId;
+use crate::vocab::{CaseId, UserId};
 
 /// The stored state of a case that its trail vouches for.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -47,7 +47,7 @@ impl CaseState {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable, Selectable)]
 #[diesel(table_name = decisions)]
 pub struct DecisionFacts {
-    pub actor_id: String,
+    pub actor_id: UserId,
     pub action: String,
     pub revision: i32,
     pub rationale: String,
@@ -215,7 +215,7 @@ pub fn check_all(
         };
         after = last.id.to_string();
         let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-        let mut events: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+        let mut events: HashMap<CaseId, Vec<StoredEvent>> = HashMap::new();
         for e in audit_events::table
             .filter(audit_events::use_case_id.eq_any(&ids))
             .order(audit_events::seq.asc())
@@ -229,25 +229,19 @@ pub fn check_all(
         for list in events.values_mut() {
             super::audit::in_chain_order(list);
         }
-        let mut stored: HashMap<String, Vec<DecisionFacts>> = HashMap::new();
+        let mut stored: HashMap<CaseId, Vec<DecisionFacts>> = HashMap::new();
         for (case_id, facts) in decisions::table
             .filter(decisions::use_case_id.eq_any(&ids))
             .select((decisions::use_case_id, DecisionFacts::as_select()))
-            .load::<(String, DecisionFacts)>(conn)?
+            .load::<(CaseId, DecisionFacts)>(conn)?
         {
             stored.entry(case_id).or_default().push(facts);
         }
         for c in &cases {
             let found = disagreements(
                 c,
-                events
-                    .get(c.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
-                stored
-                    .get(c.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
+                events.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
+                stored.get(&c.id).map(Vec::as_slice).unwrap_or_default(),
             );
             if !found.is_empty() {
                 out.push((c.id.clone(), found));

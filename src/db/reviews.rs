@@ -226,19 +226,23 @@ fn record_decision(
     d: &NewDecision,
     from: Status,
 ) -> AppResult<()> {
-    let id = case.row.id.as_str();
     let comment = d.action == Action::Comment;
     let event = if comment {
         "case.commented"
     } else {
         "case.decided"
     };
-    super::outbox::enqueue(conn, event, Some(id), &decided_event(case, d, from))?;
+    super::outbox::enqueue(
+        conn,
+        event,
+        Some(&case.row.id),
+        &decided_event(case, d, from),
+    )?;
     audit::append(
         conn,
         &[Event {
-            use_case_id: Some(id),
-            actor_id: Some(d.user_id.as_str()),
+            use_case_id: Some(&case.row.id),
+            actor_id: Some(d.user_id),
             action: if comment { "commented" } else { "decided" },
             from_status: Some(from),
             to_status: Some(d.outcome.status),
@@ -277,8 +281,8 @@ pub fn store_claim(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(id),
-                actor_id: Some(user_id.as_str()),
+                use_case_id: Some(&case.row.id),
+                actor_id: Some(user_id),
                 action: if take { "claimed" } else { "released" },
                 from_status: Some(status),
                 to_status: Some(status),

@@ -174,9 +174,9 @@ pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<UserId> {
 /// E-mail addresses by user id, for showing who did what.
 pub fn emails(
     conn: &mut DbConnection,
-    ids: &[String],
-) -> AppResult<std::collections::HashMap<String, String>> {
-    let rows: Vec<(String, String)> = users::table
+    ids: &[UserId],
+) -> AppResult<std::collections::HashMap<UserId, String>> {
+    let rows: Vec<(UserId, String)> = users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::email))
         .load(conn)?;

@@ -39,7 +39,7 @@ fn require_admin(who: &Principal) -> AppResult<()> {
 )]
 pub async fn reload(state: Data<AppState>, who: Principal) -> AppResult<HttpResponse> {
     require_admin(&who)?;
-    let (old, new) = state.reload_rules(Some(who.user_id.into_string())).await?;
+    let (old, new) = state.reload_rules(Some(who.user_id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "previous_rules_version": old,
         "rules_version": new,

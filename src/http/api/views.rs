@@ -12,7 +12,7 @@ use crate::domain::hints_of;
 use crate::error::AppResult;
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
-use crate::vocab::UserId;
+use crate::vocab::{CaseId, UserId};
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -141,8 +141,8 @@ impl EventView {
             details: raw(&e.details_json)?,
             seq: e.seq,
             id: e.id,
-            use_case_id: e.use_case_id,
-            actor_id: e.actor_id,
+            use_case_id: e.use_case_id.map(CaseId::into_string),
+            actor_id: e.actor_id.map(UserId::into_string),
             action: e.action,
             from_status: e.from_status,
             to_status: e.to_status,

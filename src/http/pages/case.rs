@@ -214,7 +214,7 @@ fn answer_text(
 struct Loaded {
     case: cases::Case,
     events: Vec<audit::StoredEvent>,
-    emails: HashMap<String, String>,
+    emails: HashMap<UserId, String>,
     decisions: Vec<reviews::DecisionRecord>,
     revisions: Vec<cases::Revision>,
     allowed: Vec<Action>,
@@ -228,10 +228,10 @@ async fn load(state: &AppState, viewer: &Viewer, id: CaseId) -> Result<Loaded, P
         .db(move |c| {
             let case = cases::get(c, &who.read_scope(), &id)?.ok_or(AppError::NotFound)?;
             let events = audit::for_case(c, &id)?;
-            let ids: Vec<String> = events
+            let ids: Vec<UserId> = events
                 .iter()
                 .filter_map(|e| e.actor_id.clone())
-                .chain(case.row.claimed_by.clone().map(UserId::into_string))
+                .chain(case.row.claimed_by.clone())
                 .collect();
             let disagreements = integrity::disagreements(
                 &integrity::CaseState::of(&case.row),
@@ -370,7 +370,7 @@ fn answer_views(
 
 fn event_views(
     events: Vec<audit::StoredEvent>,
-    emails: &HashMap<String, String>,
+    emails: &HashMap<UserId, String>,
     t: Tr,
     f: &Formats,
 ) -> Vec<EventView> {
@@ -380,7 +380,7 @@ fn event_views(
             at: stamp(f, e.created_at),
             by: e.actor_id.as_ref().map_or_else(
                 || t("system".into()),
-                |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
+                |u| emails.get(u).cloned().unwrap_or_else(|| u.to_string()),
             ),
             change: match (&e.from_status, &e.to_status) {
                 (Some(a), Some(b)) if a != b => format!(
@@ -624,12 +624,10 @@ async fn render(
         version: r.version,
         revision: r.revision,
         escalated: r.escalated,
-        claimed_by: r.claimed_by.as_ref().map(|u| {
-            emails
-                .get(u.as_str())
-                .cloned()
-                .unwrap_or_else(|| u.to_string())
-        }),
+        claimed_by: r
+            .claimed_by
+            .as_ref()
+            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.to_string())),
         scores: stored::<Scores>(r.scores.as_deref())?
             .map(|s| scores_view(s, &rules.questionnaire, tx)),
         agents: super::agents::view(

@@ -94,9 +94,9 @@ pub async fn page(
     let (entries, emails) = state
         .db(move |c| {
             let entries = reviews::queue(c, &who, &filter, &rules)?;
-            let ids: Vec<String> = entries
+            let ids: Vec<UserId> = entries
                 .iter()
-                .filter_map(|e| e.case.row.claimed_by.clone().map(UserId::into_string))
+                .filter_map(|e| e.case.row.claimed_by.clone())
                 .collect();
             Ok((entries, users::emails(c, &ids)?))
         })
@@ -125,12 +125,12 @@ pub async fn page(
                     overdue: e.overdue,
                     escalated: e.case.row.escalated,
                     claimed_by_me: e.case.row.claimed_by.as_ref() == Some(&viewer.user.user_id),
-                    claimed_by: e.case.row.claimed_by.as_ref().map(|u| {
-                        emails
-                            .get(u.as_str())
-                            .cloned()
-                            .unwrap_or_else(|| u.to_string())
-                    }),
+                    claimed_by: e
+                        .case
+                        .row
+                        .claimed_by
+                        .as_ref()
+                        .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.to_string())),
                     pending: e.pending_groups.join(&t("list_separator".into())),
                     version: e.case.row.version,
                 }
