@@ -13,7 +13,7 @@ use crate::domain::case::{Route, Tier};
 use crate::domain::triage::Triage;
 use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
 use crate::error::{AppError, AppResult};
-use crate::vocab::{AgencyCode, CaseId};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 fn refusal(r: Refusal, version: i32) -> AppError {
     match r {
@@ -31,9 +31,9 @@ fn context(
     case: &Case,
 ) -> AppResult<(Option<Triage>, bool, Vec<Approval>)> {
     let triage = triage_of(case)?;
-    let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
+    let authored = !authored_by(conn, &[&case.row.id], &who.user_id)?.is_empty();
     let approvals = approvals_for(conn, &[case])?
-        .remove(case.row.id.as_str())
+        .remove(&case.row.id)
         .unwrap_or_default();
     Ok((triage, authored, approvals))
 }
@@ -185,7 +185,7 @@ pub struct QueueEntry {
     pub sla_working_days: Option<u32>,
     pub overdue: bool,
     pub pending_groups: Vec<String>,
-    pub approvals: Vec<String>,
+    pub approvals: Vec<UserId>,
 }
 
 /// The cases awaiting a decision that `who` may make: most severe tier first, then oldest.
@@ -200,7 +200,7 @@ pub fn queue(
     }
     let candidates = open_for_review(conn, &who.decide_scope(), f.tier, f.agency.clone())?;
     let refs: Vec<&Case> = candidates.iter().collect();
-    let ids: Vec<&str> = refs.iter().map(|c| c.row.id.as_str()).collect();
+    let ids: Vec<&CaseId> = refs.iter().map(|c| &c.row.id).collect();
     let mut approvals = approvals_for(conn, &refs)?;
     let authored = authored_by(conn, &ids, &who.user_id)?;
     let t_now = now();
@@ -210,13 +210,9 @@ pub fn queue(
             continue;
         }
         let Some(t) = triage_of(&case)? else { continue };
-        let mine = approvals.remove(case.row.id.as_str()).unwrap_or_default();
+        let mine = approvals.remove(&case.row.id).unwrap_or_default();
         let st = state(&case, &t)?;
-        let a = Actor::of(
-            who,
-            &case.row.agency_id,
-            authored.contains(case.row.id.as_str()),
-        );
+        let a = Actor::of(who, &case.row.agency_id, authored.contains(&case.row.id));
         if workflow::decide(&st, &mine, &a, Action::Approve, "queue").is_err() {
             continue;
         }

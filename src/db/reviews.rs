@@ -46,13 +46,11 @@ pub fn state<'a>(case: &Case, t: &'a Triage) -> AppResult<CaseState<'a>> {
 pub fn approvals_for(
     conn: &mut DbConnection,
     cases: &[&Case],
-) -> AppResult<HashMap<String, Vec<Approval>>> {
-    let ids: Vec<&str> = cases.iter().map(|c| c.row.id.as_str()).collect();
-    let revision: HashMap<&str, i32> = cases
-        .iter()
-        .map(|c| (c.row.id.as_str(), c.row.revision))
-        .collect();
-    let rows: Vec<(String, i32, String, bool, String)> = decisions::table
+) -> AppResult<HashMap<CaseId, Vec<Approval>>> {
+    let ids: Vec<&CaseId> = cases.iter().map(|c| &c.row.id).collect();
+    let revision: HashMap<&CaseId, i32> =
+        cases.iter().map(|c| (&c.row.id, c.row.revision)).collect();
+    let rows: Vec<(CaseId, i32, UserId, bool, String)> = decisions::table
         .filter(decisions::use_case_id.eq_any(&ids))
         .filter(decisions::action.eq(Action::Approve.as_str()))
         .order(decisions::created_at.asc())
@@ -64,9 +62,9 @@ pub fn approvals_for(
             decisions::review_groups,
         ))
         .load(conn)?;
-    let mut out: HashMap<String, Vec<Approval>> = HashMap::new();
+    let mut out: HashMap<CaseId, Vec<Approval>> = HashMap::new();
     for (case_id, rev, actor_id, senior, groups) in rows {
-        if revision.get(case_id.as_str()) == Some(&rev) {
+        if revision.get(&case_id) == Some(&rev) {
             out.entry(case_id).or_default().push(Approval {
                 actor_id,
                 senior,
@@ -80,10 +78,10 @@ pub fn approvals_for(
 /// The cases among `ids` that `user_id` created, edited or submitted.
 pub fn authored_by(
     conn: &mut DbConnection,
-    ids: &[&str],
+    ids: &[&CaseId],
     user_id: &UserId,
-) -> AppResult<HashSet<String>> {
-    let rows: Vec<Option<String>> = audit_events::table
+) -> AppResult<HashSet<CaseId>> {
+    let rows: Vec<Option<CaseId>> = audit_events::table
         .filter(audit_events::use_case_id.eq_any(ids))
         .filter(audit_events::actor_id.eq(user_id))
         .filter(audit_events::action.eq_any(AUTHORING))

@@ -244,7 +244,7 @@ pub async fn queue(
                     escalated: e.case.row.escalated,
                     claimed_by: e.case.row.claimed_by.clone().map(UserId::into_string),
                     pending_groups: e.pending_groups,
-                    approvals: e.approvals,
+                    approvals: e.approvals.into_iter().map(UserId::into_string).collect(),
                 },
                 case: CaseView::of(e.case, &rules)?,
             })
