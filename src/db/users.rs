@@ -259,7 +259,8 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Pr
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: String,
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
     pub email: String,
     pub created_at: chrono::NaiveDateTime,
     pub revoked_at: Option<chrono::NaiveDateTime>,
@@ -323,7 +324,7 @@ pub fn set_roles(conn: &mut DbConnection, user_id: &UserId, roles: &[Role]) -> A
 pub struct UserInfo {
     pub id: String,
     pub email: String,
-    pub agency: String,
+    pub agency: AgencyCode,
     pub roles: Vec<Role>,
     pub disabled: bool,
 }
@@ -333,7 +334,7 @@ pub fn list(conn: &mut DbConnection) -> AppResult<Vec<UserInfo>> {
     let rows: Vec<(
         String,
         String,
-        String,
+        AgencyCode,
         String,
         Option<chrono::NaiveDateTime>,
     )> = users::table

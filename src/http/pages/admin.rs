@@ -71,7 +71,7 @@ fn user_row(u: UserInfo, me: &UserId, t: Tr) -> UserRow {
             .collect(),
         id: u.id,
         email: u.email,
-        agency: u.agency,
+        agency: u.agency.into_string(),
         disabled: u.disabled,
     }
 }
