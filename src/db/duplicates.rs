@@ -19,7 +19,7 @@ pub fn store_distinct(
     other_id: &CaseId,
     actor_id: &UserId,
 ) -> AppResult<bool> {
-    let (a, b) = pair(case_id.as_str(), other_id.as_str());
+    let (a, b) = pair(case_id, other_id);
     super::write(conn, |conn| {
         let known: i64 = distinct_pairs::table
             .filter(distinct_pairs::case_a.eq(&a))
@@ -53,10 +53,10 @@ pub fn store_distinct(
 }
 
 /// Every pair said not to be duplicates, as [`pair`] orders it.
-pub fn distinct(conn: &mut DbConnection) -> AppResult<HashSet<(String, String)>> {
+pub fn distinct(conn: &mut DbConnection) -> AppResult<HashSet<(CaseId, CaseId)>> {
     Ok(distinct_pairs::table
         .select((distinct_pairs::case_a, distinct_pairs::case_b))
-        .load::<(String, String)>(conn)?
+        .load::<(CaseId, CaseId)>(conn)?
         .into_iter()
         .collect())
 }

@@ -13,7 +13,7 @@ use super::DbConnection;
 use crate::domain::access::Scope;
 use crate::domain::case::{Status, Tier};
 use crate::error::AppResult;
-use crate::vocab::AgencyCode;
+use crate::vocab::{AgencyCode, CaseId};
 
 #[derive(Debug, Default, Clone)]
 pub struct RadarFilter {
@@ -428,7 +428,7 @@ pub fn documents(
     if let Scope::Agencies(ids) = scope {
         q = q.filter(use_cases::agency_id.eq_any(ids));
     }
-    let rows: Vec<(String, String, String, String, String, String, String)> =
+    let rows: Vec<(CaseId, String, String, String, String, String, String)> =
         q.order(use_cases::id.asc()).load(conn)?;
     #[derive(serde::Deserialize)]
     struct Purpose {

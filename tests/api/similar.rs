@@ -11,7 +11,7 @@ use crate::helpers::*;
 
 fn doc(id: String, agency: &str, text: &str) -> Doc {
     Doc {
-        id,
+        id: id.into(),
         agency: agency.into(),
         title: text.split('.').next().unwrap_or_default().into(),
         business_function: String::new(),
@@ -72,14 +72,14 @@ fn paraphrased_pairs_find_each_other_first() {
     let mut hits = 0;
     let mut misses = Vec::new();
     for i in 0..pairs.pair.len() * 2 {
-        let me = idx.doc(i).id.clone();
+        let me = idx.doc(i).id.to_string();
         let partner = format!(
             "{}{}",
             &me[..me.len() - 1],
             if me.ends_with('a') { 'b' } else { 'a' }
         );
         let top = idx.similar_to(i, 1, 0.0);
-        if top.first().is_some_and(|m| m.id == partner) {
+        if top.first().is_some_and(|m| m.id == partner.as_str()) {
             hits += 1;
         } else {
             misses.push(format!(

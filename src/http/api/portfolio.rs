@@ -187,13 +187,13 @@ pub async fn similar(
 ) -> AppResult<HttpResponse> {
     let id = case_id(&path)?;
     let idx = state.similar_index(who.read_scope()).await?;
-    let i = idx.position(id.as_str()).ok_or(AppError::NotFound)?;
+    let i = idx.position(&id).ok_or(AppError::NotFound)?;
     let apart = state.db(crate::db::duplicates::distinct).await?;
     // Pairs a reviewer has said are not duplicates are not offered again.
     let items: Vec<_> = idx
         .similar_to(i, 10 + apart.len().min(20), 0.1)
         .into_iter()
-        .filter(|m| !apart.contains(&crate::domain::similar::pair(id.as_str(), &m.id)))
+        .filter(|m| !apart.contains(&crate::domain::similar::pair(&id, &m.id)))
         .take(10)
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
@@ -254,7 +254,7 @@ struct CaseRef<'a> {
 
 fn case_ref(d: &crate::domain::similar::Doc) -> CaseRef<'_> {
     CaseRef {
-        id: &d.id,
+        id: d.id.as_str(),
         agency: &d.agency,
         title: &d.title,
         status: &d.status,

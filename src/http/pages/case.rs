@@ -545,11 +545,11 @@ async fn similar_cases(
     let index = state.similar_index(viewer.user.read_scope()).await?;
     let distinct = state.db(crate::db::duplicates::distinct).await?;
     Ok(index
-        .position(id.as_str())
+        .position(id)
         .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
         .unwrap_or_default()
         .into_iter()
-        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id.as_str(), &m.id)))
+        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id, &m.id)))
         .take(5)
         .collect())
 }

@@ -18,7 +18,7 @@ use crate::domain::case::{Status, Tier};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::model::Scoring;
-use crate::vocab::AgencyCode;
+use crate::vocab::{AgencyCode, CaseId};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct Filters {
@@ -306,12 +306,12 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
 
 fn similar_views(
     index: &crate::domain::similar::Index,
-    apart: &std::collections::HashSet<(String, String)>,
+    apart: &std::collections::HashSet<(CaseId, CaseId)>,
 ) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
         CaseLink {
-            id: d.id.clone(),
+            id: d.id.to_string(),
             title: d.title.clone(),
             agency: d.agency.clone(),
         }
@@ -330,7 +330,7 @@ fn similar_views(
             .map(|(i, m)| Reuse {
                 case: link(i),
                 candidate: CaseLink {
-                    id: m.id,
+                    id: m.id.into_string(),
                     title: m.title,
                     agency: m.agency,
                 },
