@@ -14,7 +14,7 @@ use crate::domain::{agents, assess, assess_declared, Assessment};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Declarations, ImportFormat};
-use crate::vocab::CaseId;
+use crate::vocab::{AgencyCode, CaseId};
 
 /// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
 fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &CaseId) -> AppResult<Case> {
@@ -309,8 +309,8 @@ pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> Ap
     if row.title.trim().is_empty() {
         return Err(AppError::invalid("title", "must not be blank"));
     }
-    let code = row.agency.trim().to_uppercase();
-    if code.is_empty() {
+    let code = AgencyCode::normalized(&row.agency);
+    if code.as_str().is_empty() {
         return Err(AppError::invalid("agency", "must not be blank"));
     }
     let parsed =

@@ -616,15 +616,19 @@ pub fn imported(conn: &mut DbConnection, import_key: &str) -> AppResult<bool> {
 
 /// The agency's import user (created, with the agency, when missing; it has no token or
 /// password, so it cannot sign in), as the principal imported cases are created by.
-pub fn importer(conn: &mut DbConnection, code: &str, agency_name: &str) -> AppResult<Principal> {
-    let email = format!("import@{}.aitriage.invalid", code.to_lowercase());
-    let agency = agency_id(conn, code, agency_name)?;
+pub fn importer(
+    conn: &mut DbConnection,
+    code: &AgencyCode,
+    agency_name: &str,
+) -> AppResult<Principal> {
+    let email = format!("import@{}.aitriage.invalid", code.as_str().to_lowercase());
+    let agency = agency_id(conn, code.as_str(), agency_name)?;
     let importer = user_id(conn, &email, &agency, Role::Submitter)?;
     Ok(Principal {
         user_id: importer,
         email,
         agency_id: agency,
-        agency_code: AgencyCode::from(code),
+        agency_code: code.clone(),
         roles: vec![Role::Submitter],
         review_groups: vec![],
         review_scope: ReviewScope::Own,
