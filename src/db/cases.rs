@@ -575,7 +575,7 @@ pub fn for_each_triaged(
     mut f: impl FnMut(Vec<crate::domain::simulate::Stored>),
 ) -> AppResult<()> {
     type Row = (
-        String,
+        CaseId,
         String,
         String,
         Option<String>,
@@ -606,14 +606,19 @@ pub fn for_each_triaged(
         let Some(last) = rows.last() else {
             return Ok(());
         };
-        after = last.0.clone();
+        after = last.0.to_string();
         let mut stored = Vec::with_capacity(rows.len());
         for (id, agency, title, tier, route, version, answers, declarations) in rows {
             let (Some(tier), Some(route)) = (tier, route) else {
                 continue;
             };
-            let tier = stored_enum(&id, "tier", &tier, Tier::parse)?;
-            let route = stored_enum(&id, "route", &route, crate::domain::case::Route::parse)?;
+            let tier = stored_enum(id.as_str(), "tier", &tier, Tier::parse)?;
+            let route = stored_enum(
+                id.as_str(),
+                "route",
+                &route,
+                crate::domain::case::Route::parse,
+            )?;
             stored.push(crate::domain::simulate::Stored {
                 id,
                 agency,
