@@ -83,7 +83,7 @@ fn json_of(s: &str) -> AppResult<Value> {
 
 /// A decision as exported: case, revision, by, action, rationale, senior, groups, when.
 type DecisionRow = (
-    String,
+    CaseId,
     i32,
     String,
     String,
@@ -121,11 +121,11 @@ fn export_page(
 /// Every assessment of these cases, by case, oldest revision first.
 fn assessments_of(
     conn: &mut DbConnection,
-    ids: &[&str],
-) -> AppResult<HashMap<String, Vec<AssessmentRecord>>> {
-    let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
+    ids: &[&CaseId],
+) -> AppResult<HashMap<CaseId, Vec<AssessmentRecord>>> {
+    let mut assessed: HashMap<CaseId, Vec<AssessmentRecord>> = HashMap::new();
     type Row = (
-        String,
+        CaseId,
         i32,
         String,
         String,
@@ -168,9 +168,9 @@ fn assessments_of(
 /// Every decision on these cases, by case, in the order taken.
 fn decisions_of(
     conn: &mut DbConnection,
-    ids: &[&str],
-) -> AppResult<HashMap<String, Vec<DecisionRecord>>> {
-    let mut decided: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
+    ids: &[&CaseId],
+) -> AppResult<HashMap<CaseId, Vec<DecisionRecord>>> {
+    let mut decided: HashMap<CaseId, Vec<DecisionRecord>> = HashMap::new();
     let rows: Vec<DecisionRow> = decisions::table
         .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
         .filter(decisions::use_case_id.eq_any(ids))
@@ -215,14 +215,14 @@ pub fn export(
             return Ok(n);
         };
         after = last.0.id.to_string();
-        let ids: Vec<&str> = rows.iter().map(|r| r.0.id.as_str()).collect();
+        let ids: Vec<&CaseId> = rows.iter().map(|r| &r.0.id).collect();
         let mut assessed = assessments_of(conn, &ids)?;
         let mut decided = decisions_of(conn, &ids)?;
         for (r, agency, agency_name, created_by) in rows {
             n += 1;
             out(CaseRecord {
-                assessments: assessed.remove(r.id.as_str()).unwrap_or_default(),
-                decisions: decided.remove(r.id.as_str()).unwrap_or_default(),
+                assessments: assessed.remove(&r.id).unwrap_or_default(),
+                decisions: decided.remove(&r.id).unwrap_or_default(),
                 answers: json_of(&r.answers)?,
                 declarations: json_of(&r.declarations)?,
                 scores: r.scores.as_deref().map(json_of).transpose()?,
