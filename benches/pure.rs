@@ -53,7 +53,7 @@ fn pure(c: &mut Criterion) {
     let docs: Vec<Doc> = (0..20)
         .flat_map(|copy| {
             examples.iter().map(move |e| Doc {
-                id: format!("{}-{copy}", e.name),
+                id: format!("{}-{copy}", e.name).into(),
                 agency: format!("A{}", copy % 7),
                 title: e.title.clone(),
                 business_function: e.business_function.clone(),

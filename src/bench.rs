@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::cases::load_cases;
 use crate::rules::RuleSet;
+use crate::vocab::CaseId;
 
 pub struct Options {
     /// `None`: a temporary SQLite file; else a PostgreSQL URL (a fresh schema is used and dropped).
@@ -179,7 +180,7 @@ fn raw_transaction(
 fn raw_create(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     t: chrono::NaiveDateTime,
     answers: &str,
 ) -> Result<(), AppError> {
@@ -218,7 +219,7 @@ fn raw_create(
 fn raw_submit(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     t: chrono::NaiveDateTime,
     (scores, triage, answers): (&str, &str, &str),
 ) -> Result<(), AppError> {
@@ -285,7 +286,7 @@ fn raw_submission(
     triage: &str,
     answers: &str,
 ) -> Result<(), AppError> {
-    let id = db::new_id();
+    let id = CaseId::generate();
     let t = db::now();
     raw_create(conn, who, &id, t, answers)?;
     raw_submit(conn, who, &id, t, (scores, triage, answers))
@@ -402,6 +403,15 @@ fn http_intake(
     Ok((rate, latencies, client_cpu))
 }
 
+/// The statuses seeded cases take, in turn.
+const SEEDED_STATUSES: [&str; 5] = [
+    "approved",
+    "in_review",
+    "awaiting_approval",
+    "blocked",
+    "rejected",
+];
+
 /// Fills the portfolio to `n` triaged cases with direct batch inserts.
 fn seed_cases(
     pool: &Pool,
@@ -413,86 +423,98 @@ fn seed_cases(
     let mut c = pool.get()?;
     let have: i64 = use_cases::table.count().get_result(&mut c)?;
     let prepared = prepare(rules, samples);
-    let statuses = [
-        "approved",
-        "in_review",
-        "awaiting_approval",
-        "blocked",
-        "rejected",
-    ];
     let mut i = have as usize;
     while i < n {
         let chunk = (n - i).min(500);
-        let t = db::now();
-        let ids: Vec<String> = (0..chunk).map(|_| db::new_id()).collect();
-        let rows: Vec<_> = (i..i + chunk)
-            .zip(&ids)
-            .map(|(k, id)| {
-                let (body, answers, scores, triage, x) = &prepared[k % prepared.len()];
-                (
-                    use_cases::id.eq(id.clone()),
-                    use_cases::agency_id.eq(who.agency_id.clone()),
-                    use_cases::title
-                        .eq(format!("{} #{k}", body["title"].as_str().unwrap_or("case"))),
-                    use_cases::summary.eq(body["summary"].as_str().unwrap_or("").to_string()),
-                    use_cases::business_function
-                        .eq(body["business_function"].as_str().unwrap_or("").to_string()),
-                    use_cases::status.eq(statuses[k % statuses.len()]),
-                    use_cases::version.eq(2),
-                    use_cases::revision.eq(1),
-                    use_cases::answers.eq(answers.clone()),
-                    use_cases::created_by.eq(who.user_id.clone()),
-                    use_cases::created_at.eq(t),
-                    use_cases::updated_at.eq(t),
-                    use_cases::submitted_at.eq(Some(t)),
-                    (
-                        use_cases::business_value.eq(Some(x.scores.business_value)),
-                        use_cases::feasibility.eq(Some(x.scores.feasibility)),
-                        use_cases::readiness.eq(Some(x.scores.readiness)),
-                        use_cases::priority.eq(Some(x.scores.priority)),
-                        use_cases::quadrant.eq(Some(x.scores.quadrant.clone())),
-                        use_cases::tier.eq(Some(x.triage.tier.as_str())),
-                        use_cases::route.eq(Some(x.triage.route.as_str())),
-                        use_cases::rules_version.eq(Some(x.triage.rules_version.clone())),
-                        use_cases::scores.eq(Some(scores.clone())),
-                        use_cases::triage.eq(Some(triage.clone())),
-                    ),
-                )
-            })
-            .collect();
-        // Each case's trail says how it was triaged, as a real one's does (the summary checks
-        // the cases cleared automatically against it).
-        let events: Vec<audit::Event> = (i..i + chunk)
-            .zip(&ids)
-            .map(|(k, id)| {
-                let x = &prepared[k % prepared.len()].4;
-                audit::Event {
-                    use_case_id: Some(id),
-                    actor_id: None,
-                    action: "triaged",
-                    from_status: Some(Status::Submitted),
-                    to_status: Status::parse(statuses[k % statuses.len()]),
-                    details: json!({ "revision": 1, "tier": x.triage.tier, "route": x.triage.route }),
-                }
-            })
-            .collect();
-        db::write(&mut c, |c| {
-            // Multi-row inserts are backend-specific in diesel: dispatch to the concrete
-            // connection.
-            match c {
-                DbConnection::Sqlite(s) => diesel::insert_into(use_cases::table)
-                    .values(rows)
-                    .execute(s),
-                DbConnection::Pg(p) => diesel::insert_into(use_cases::table)
-                    .values(rows)
-                    .execute(p),
-            }?;
-            audit::append(c, &events)
-        })
-        .map_err(app_err)?;
+        seed_chunk(&mut c, who, &prepared, i..i + chunk)?;
         i += chunk;
     }
     mark_seeded(&mut c, n)
+}
+
+/// Inserts the seeded cases numbered `range` (the prepared samples in turn), each with the
+/// audit event of its triage, in one transaction.
+fn seed_chunk(
+    c: &mut DbConnection,
+    who: &Principal,
+    prepared: &[Prepared],
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<()> {
+    let t = db::now();
+    let ids: Vec<CaseId> = range.clone().map(|_| CaseId::generate()).collect();
+    let rows: Vec<_> = range
+        .clone()
+        .zip(&ids)
+        .map(|(k, id)| {
+            let (body, answers, scores, triage, x) = &prepared[k % prepared.len()];
+            (
+                use_cases::id.eq(id.clone()),
+                use_cases::agency_id.eq(who.agency_id.clone()),
+                use_cases::title.eq(format!("{} #{k}", body["title"].as_str().unwrap_or("case"))),
+                use_cases::summary.eq(body["summary"].as_str().unwrap_or("").to_string()),
+                use_cases::business_function
+                    .eq(body["business_function"].as_str().unwrap_or("").to_string()),
+                use_cases::status.eq(SEEDED_STATUSES[k % SEEDED_STATUSES.len()]),
+                use_cases::version.eq(2),
+                use_cases::revision.eq(1),
+                use_cases::answers.eq(answers.clone()),
+                use_cases::created_by.eq(who.user_id.clone()),
+                use_cases::created_at.eq(t),
+                use_cases::updated_at.eq(t),
+                use_cases::submitted_at.eq(Some(t)),
+                (
+                    use_cases::business_value.eq(Some(x.scores.business_value)),
+                    use_cases::feasibility.eq(Some(x.scores.feasibility)),
+                    use_cases::readiness.eq(Some(x.scores.readiness)),
+                    use_cases::priority.eq(Some(x.scores.priority)),
+                    use_cases::quadrant.eq(Some(x.scores.quadrant.clone())),
+                    use_cases::tier.eq(Some(x.triage.tier.as_str())),
+                    use_cases::route.eq(Some(x.triage.route.as_str())),
+                    use_cases::rules_version.eq(Some(x.triage.rules_version.clone())),
+                    use_cases::scores.eq(Some(scores.clone())),
+                    use_cases::triage.eq(Some(triage.clone())),
+                ),
+            )
+        })
+        .collect();
+    let events = triaged_events(prepared, range, &ids);
+    db::write(c, |c| {
+        // Multi-row inserts are backend-specific in diesel: dispatch to the concrete
+        // connection.
+        match c {
+            DbConnection::Sqlite(s) => diesel::insert_into(use_cases::table)
+                .values(rows)
+                .execute(s),
+            DbConnection::Pg(p) => diesel::insert_into(use_cases::table)
+                .values(rows)
+                .execute(p),
+        }?;
+        audit::append(c, &events)
+    })
+    .map_err(app_err)
+}
+
+/// Each seeded case's trail says how it was triaged, as a real one's does (the summary checks
+/// the cases cleared automatically against it).
+fn triaged_events<'a>(
+    prepared: &[Prepared],
+    range: std::ops::Range<usize>,
+    ids: &'a [CaseId],
+) -> Vec<audit::Event<'a>> {
+    range
+        .zip(ids)
+        .map(|(k, id)| {
+            let x = &prepared[k % prepared.len()].4;
+            audit::Event {
+                use_case_id: Some(id),
+                actor_id: None,
+                action: "triaged",
+                from_status: Some(Status::Submitted),
+                to_status: Status::parse(SEEDED_STATUSES[k % SEEDED_STATUSES.len()]),
+                details: json!({ "revision": 1, "tier": x.triage.tier, "route": x.triage.route }),
+            }
+        })
+        .collect()
 }
 
 /// Each sample as stored: its body, and its answers, scores and triage as JSON text.
@@ -791,72 +813,25 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     let mut table = Table::default();
     let (submitter, owner_token, submit_token) = bench_users(&pool)?;
     measure_triage(&mut table, &rules, &samples, opts.triage_seconds);
-
-    // 2. The raw ceiling: the database's own speed for the same rows, from as many writers
-    // as the intake below has clients, each on its own connection.
-    let total = (opts.per_client * opts.clients.iter().copied().max().unwrap_or(1)).max(8);
-    let mut ceiling: f64 = 0.0;
-    {
-        let widest = opts.clients.iter().copied().max().unwrap_or(1);
-        let raw_pool = db::connect_sized(&target.url, widest.max(1) as u32)?;
-        for &writers in &opts.clients {
-            settle(&raw_pool)?;
-            let rate = raw_ceiling(&raw_pool, &submitter, &rules, &samples[0].1, total, writers)?;
-            ceiling = ceiling.max(rate);
-            let s = if writers == 1 { "" } else { "s" };
-            table.push(
-                format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
-                format!("{rate:.0} submissions/s"),
-            );
-        }
-    }
+    let ceiling = measure_ceiling(&mut table, &target.url, opts, &submitter, &rules, &samples)?;
 
     // 3. Intake over HTTP against the real server on loopback; on PostgreSQL also through two
     // instances (each with its own pool and caches) at once.
     let (base, state) = start_instance(config, pool.clone())?;
-    let bodies: Vec<Value> = samples.iter().map(|(b, _)| b.clone()).collect();
-    let intake = |table: &mut Table, label: String, bases: &[&str], clients: usize| {
-        settle(&pool)?;
-        let cpu = Cpu::now();
-        let (rate, lat, client_cpu) =
-            http_intake(bases, &submit_token, &bodies, clients, opts.per_client)?;
-        let served = cpu.busy_since() - client_cpu;
-        table.push(
-            label,
-            format!(
-                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling, {:.2} ms CPU each",
-                ms(percentile(&lat, 0.5)),
-                ms(percentile(&lat, 0.99)),
-                100.0 * rate / ceiling,
-                1e3 * served / lat.len() as f64,
-            ),
-        );
-        Ok::<_, anyhow::Error>(())
+    let intake = Intake {
+        pool: &pool,
+        token: &submit_token,
+        bodies: samples.iter().map(|(b, _)| b.clone()).collect(),
+        per_client: opts.per_client,
+        ceiling,
     };
     for &clients in &opts.clients {
-        let before = group_commits(&pool)?;
-        intake(
-            &mut table,
-            format!("intake over HTTP (create + submit), {clients} client(s)"),
-            &[&base],
-            clients,
-        )?;
-        if let (Some((w0, c0)), Some((w1, c1))) = (before, group_commits(&pool)?) {
-            table.push(
-                format!("  SQLite group commit at {clients} client(s)"),
-                format!(
-                    "{} writes in {} commits ({:.1} per commit)",
-                    w1 - w0,
-                    c1 - c0,
-                    (w1 - w0) as f64 / (c1 - c0).max(1) as f64
-                ),
-            );
-        }
+        intake.one_instance(&mut table, &base, clients)?;
     }
     if Backend::of(&target.url) == Backend::Postgres {
         let (second, _) = start_instance(config, db::connect(&target.url)?)?;
         let clients = opts.clients.iter().copied().max().unwrap_or(1);
-        intake(
+        intake.measure(
             &mut table,
             format!("intake over HTTP, {clients} clients over 2 instances"),
             &[&base, &second],
@@ -871,4 +846,93 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
         measure_portfolio(&mut table, &pool, (&base, &owner_token), &rules, size)?;
     }
     Ok(table.render(Backend::of(&target.url), &target.url))
+}
+
+/// Measurement 2, the raw ceiling: the database's own speed for the same rows, from as many
+/// writers as the intake has clients, each on its own connection; the best rate of them.
+fn measure_ceiling(
+    table: &mut Table,
+    url: &str,
+    opts: &Options,
+    submitter: &Principal,
+    rules: &RuleSet,
+    samples: &[(Value, Answers)],
+) -> anyhow::Result<f64> {
+    let widest = opts.clients.iter().copied().max().unwrap_or(1);
+    let total = (opts.per_client * widest).max(8);
+    let raw_pool = db::connect_sized(url, widest.max(1) as u32)?;
+    let mut ceiling: f64 = 0.0;
+    for &writers in &opts.clients {
+        settle(&raw_pool)?;
+        let rate = raw_ceiling(&raw_pool, submitter, rules, &samples[0].1, total, writers)?;
+        ceiling = ceiling.max(rate);
+        let s = if writers == 1 { "" } else { "s" };
+        table.push(
+            format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
+            format!("{rate:.0} submissions/s"),
+        );
+    }
+    Ok(ceiling)
+}
+
+/// Measurement 3, intake over HTTP: the sample bodies created and submitted with a
+/// submitter's token, compared with the raw ceiling.
+struct Intake<'a> {
+    pool: &'a Pool,
+    token: &'a str,
+    bodies: Vec<Value>,
+    per_client: usize,
+    ceiling: f64,
+}
+
+impl Intake<'_> {
+    /// Intake from `clients` clients to one instance, and how SQLite grouped its commits.
+    fn one_instance(&self, table: &mut Table, base: &str, clients: usize) -> anyhow::Result<()> {
+        let before = group_commits(self.pool)?;
+        self.measure(
+            table,
+            format!("intake over HTTP (create + submit), {clients} client(s)"),
+            &[base],
+            clients,
+        )?;
+        if let (Some((w0, c0)), Some((w1, c1))) = (before, group_commits(self.pool)?) {
+            table.push(
+                format!("  SQLite group commit at {clients} client(s)"),
+                format!(
+                    "{} writes in {} commits ({:.1} per commit)",
+                    w1 - w0,
+                    c1 - c0,
+                    (w1 - w0) as f64 / (c1 - c0).max(1) as f64
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Intake from `clients` clients spread over the instances at `bases`: the rate, the
+    /// latencies, and the machine's CPU per submission without the clients' own.
+    fn measure(
+        &self,
+        table: &mut Table,
+        label: String,
+        bases: &[&str],
+        clients: usize,
+    ) -> anyhow::Result<()> {
+        settle(self.pool)?;
+        let cpu = Cpu::now();
+        let (rate, lat, client_cpu) =
+            http_intake(bases, self.token, &self.bodies, clients, self.per_client)?;
+        let served = cpu.busy_since() - client_cpu;
+        table.push(
+            label,
+            format!(
+                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling, {:.2} ms CPU each",
+                ms(percentile(&lat, 0.5)),
+                ms(percentile(&lat, 0.99)),
+                100.0 * rate / self.ceiling,
+                1e3 * served / lat.len() as f64,
+            ),
+        );
+        Ok(())
+    }
 }

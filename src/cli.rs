@@ -246,31 +246,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(config, args.demo),
         Command::Migrate => migrate(&config),
-        Command::Rules(RulesCommand::Check { rules }) => {
-            rules_check(rules.as_deref().unwrap_or(&config.rules_dir))
-        }
-        Command::Rules(RulesCommand::Simulate { rules }) => simulate(&config, &rules),
-        Command::Rules(RulesCommand::Evaluate {
-            file,
-            labels,
-            rules,
-            half,
-            positive,
-            negative,
-            errors,
-        }) => {
-            let half = crate::evaluate::Half::parse(&half)
-                .ok_or_else(|| anyhow::anyhow!("--half must be a, b or all"))?;
-            let opts = crate::evaluate::Options {
-                file,
-                labels,
-                half,
-                positive: list(&positive),
-                negative: list(&negative),
-                errors_out: errors,
-            };
-            evaluate(rules.as_deref().unwrap_or(&config.rules_dir), opts)
-        }
+        Command::Rules(c) => rules_command(&config, c),
         Command::Audit(AuditCommand::Verify { checkpoints }) => audit_verify(&config, &checkpoints),
         Command::Audit(AuditCommand::Seal) => audit_seal(&config),
         Command::Audit(AuditCommand::Checkpoint { out }) => {
@@ -289,28 +265,88 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Agencies(AgenciesCommand::Create { code, name }) => {
             create_agency(&config, &code, &name)
         }
-        Command::Users(UsersCommand::Disable { email }) => account(&config, &email, |c, by, id| {
+        Command::Users(c) => users_command(&config, c),
+        Command::Tokens(c) => tokens_command(&config, c),
+    }
+}
+
+/// `rules check`, `rules simulate`, `rules evaluate`.
+fn rules_command(config: &Config, command: RulesCommand) -> anyhow::Result<()> {
+    match command {
+        RulesCommand::Check { rules } => rules_check(rules.as_deref().unwrap_or(&config.rules_dir)),
+        RulesCommand::Simulate { rules } => simulate(config, &rules),
+        RulesCommand::Evaluate {
+            file,
+            labels,
+            rules,
+            half,
+            positive,
+            negative,
+            errors,
+        } => {
+            let half = crate::evaluate::Half::parse(&half)
+                .ok_or_else(|| anyhow::anyhow!("--half must be a, b or all"))?;
+            let opts = crate::evaluate::Options {
+                file,
+                labels,
+                half,
+                positive: list(&positive),
+                negative: list(&negative),
+                errors_out: errors,
+            };
+            evaluate(rules.as_deref().unwrap_or(&config.rules_dir), opts)
+        }
+    }
+}
+
+/// `users create`, `users disable`, `users enable`, `users set-roles`.
+fn users_command(config: &Config, command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Disable { email } => account(config, &email, |c, by, id| {
             crate::app::users::set_disabled(c, by, id, true).map(|()| format!("disabled {email}"))
         }),
-        Command::Users(UsersCommand::Enable { email }) => account(&config, &email, |c, by, id| {
+        UsersCommand::Enable { email } => account(config, &email, |c, by, id| {
             crate::app::users::set_disabled(c, by, id, false).map(|()| format!("enabled {email}"))
         }),
-        Command::Users(UsersCommand::SetRoles { email, roles }) => {
+        UsersCommand::SetRoles { email, roles } => {
             let roles = parse_roles(&roles)?;
-            account(&config, &email, |c, by, id| {
+            account(config, &email, |c, by, id| {
                 crate::app::users::set_roles(c, by, id, &roles)
                     .map(|()| format!("roles of {email} set"))
             })
         }
-        Command::Tokens(TokensCommand::Create { email }) => {
-            account(&config, &email, |c, by, id| {
-                crate::app::users::issue_token(c, by, id)
-                    .map(|token| format!("API token for {email} (shown once):\n{token}"))
-            })
+        UsersCommand::Create {
+            agency,
+            email,
+            roles,
+            groups,
+            reviews,
+            password_stdin,
+        } => {
+            let password = password_stdin.then(read_password).transpose()?;
+            create_user(
+                config,
+                &agency,
+                &email,
+                &roles,
+                groups.as_deref(),
+                reviews.as_deref(),
+                password.as_deref(),
+            )
         }
-        Command::Tokens(TokensCommand::List { email }) => list_tokens(&config, email.as_deref()),
-        Command::Tokens(TokensCommand::Revoke { id }) => {
-            let pool = open(&config)?;
+    }
+}
+
+/// `tokens create`, `tokens list`, `tokens revoke`.
+fn tokens_command(config: &Config, command: TokensCommand) -> anyhow::Result<()> {
+    match command {
+        TokensCommand::Create { email } => account(config, &email, |c, by, id| {
+            crate::app::users::issue_token(c, by, id)
+                .map(|token| format!("API token for {email} (shown once):\n{token}"))
+        }),
+        TokensCommand::List { email } => list_tokens(config, email.as_deref()),
+        TokensCommand::Revoke { id } => {
+            let pool = open(config)?;
             let mut conn = pool.get()?;
             crate::app::users::revoke_token(&mut conn, crate::app::users::By::Operator, &id)
                 .map_err(|e| match e {
@@ -321,25 +357,6 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 })?;
             println!("revoked token {id}");
             Ok(())
-        }
-        Command::Users(UsersCommand::Create {
-            agency,
-            email,
-            roles,
-            groups,
-            reviews,
-            password_stdin,
-        }) => {
-            let password = password_stdin.then(read_password).transpose()?;
-            create_user(
-                &config,
-                &agency,
-                &email,
-                &roles,
-                groups.as_deref(),
-                reviews.as_deref(),
-                password.as_deref(),
-            )
         }
     }
 }
@@ -496,10 +513,8 @@ fn export(config: &Config, format: &str) -> anyhow::Result<()> {
 }
 
 fn policy_export(config: &Config, id: &str, revision: Option<i32>) -> anyhow::Result<()> {
-    let id = uuid::Uuid::parse_str(id)
-        .with_context(|| format!("{id} is not a use case id"))?
-        .hyphenated()
-        .to_string();
+    let id =
+        crate::vocab::CaseId::parse(id).with_context(|| format!("{id} is not a use case id"))?;
     let pool = db::connect(&config.database_url)?;
     let mut conn = pool.get()?;
     let scope = crate::domain::access::Scope::All;
@@ -576,7 +591,7 @@ fn account(
     change: impl FnOnce(
         &mut db::DbConnection,
         crate::app::users::By,
-        &str,
+        &crate::vocab::UserId,
     ) -> crate::error::AppResult<String>,
 ) -> anyhow::Result<()> {
     let pool = open(config)?;
@@ -600,9 +615,8 @@ fn list_tokens(config: &Config, email: Option<&str>) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no user with e-mail {e}"))?,
         ),
     };
-    let list =
-        crate::app::users::tokens(&mut conn, crate::app::users::By::Operator, user.as_deref())
-            .map_err(app_error)?;
+    let list = crate::app::users::tokens(&mut conn, crate::app::users::By::Operator, user.as_ref())
+        .map_err(app_error)?;
     println!("id\tuser\tcreated\trevoked");
     for t in list {
         let revoked = t

@@ -43,6 +43,9 @@ macro_rules! assert_one_spelling {
 }
 
 pub mod agents;
+pub mod ids;
+
+pub use ids::{AgencyCode, CaseId, UserId};
 
 /// Risk tiers, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

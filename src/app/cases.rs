@@ -15,9 +15,10 @@ use crate::domain::{agents, assess, assess_declared, Assessment, FieldError};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Declarations, ImportFormat};
+use crate::vocab::{AgencyCode, CaseId};
 
 /// Loads a case the caller may read (404 otherwise) and may author (403 otherwise).
-fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppResult<Case> {
+fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &CaseId) -> AppResult<Case> {
     let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     if !who.may_author(&case.row.agency_id) {
         return Err(AppError::Forbidden(
@@ -32,7 +33,7 @@ fn load_for_author(conn: &mut DbConnection, who: &Principal, id: &str) -> AppRes
 fn load_to_change(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: Option<i32>,
     allowed: fn(Status) -> bool,
     verb: &str,
@@ -117,7 +118,7 @@ fn changeable(s: Status) -> bool {
 pub fn edit(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: i32,
     patch: CasePatch,
     rules: &RuleSet,
@@ -207,7 +208,7 @@ fn store_change(
 pub fn import_agents(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     import: &AgentImport,
     rules: &RuleSet,
 ) -> AppResult<Case> {
@@ -259,7 +260,7 @@ pub struct AgentImport {
 pub fn submit(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: Option<i32>,
     rules: &RuleSet,
 ) -> AppResult<Case> {
@@ -294,7 +295,7 @@ pub const MAX_REASON: usize = 2000;
 pub fn withdraw(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: Option<i32>,
     reason: &str,
 ) -> AppResult<Case> {
@@ -312,8 +313,8 @@ pub fn import_new(conn: &mut DbConnection, rules: &RuleSet, row: &NewCase) -> Ap
             Says::Blank,
         )]));
     }
-    let code = row.agency.trim().to_uppercase();
-    if code.is_empty() {
+    let code = AgencyCode::normalized(&row.agency);
+    if code.as_str().is_empty() {
         return Err(AppError::Validation(vec![FieldError::says(
             "agency",
             Says::Blank,

@@ -5,14 +5,15 @@ use crate::db::{cases, duplicates, DbConnection};
 use crate::domain::access::Principal;
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::vocab::CaseId;
 
 /// Records that `case_id` and `other_id` are not duplicates. Only reviewers and senior
 /// reviewers may; a case the caller cannot see is not found; saying it again changes nothing.
 pub fn mark_not_duplicate(
     conn: &mut DbConnection,
     who: &Principal,
-    case_id: &str,
-    other_id: &str,
+    case_id: &CaseId,
+    other_id: &CaseId,
 ) -> AppResult<()> {
     if !who.is_reviewer() {
         return Err(AppError::Forbidden(

@@ -11,12 +11,13 @@ use crate::domain::policy::{self, Approval, Policy};
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
+use crate::vocab::CaseId;
 
 /// A policy is served only for what the audit trail vouches for: the revision's "triaged"
 /// event must record the digests of the triage and declarations stored with it. A revision
 /// without one (restored from an export) has no policy until submitted again; a mismatch
 /// means the stored revision was changed outside the service.
-fn vouch(conn: &mut DbConnection, id: &str, r: &StoredRevision) -> AppResult<()> {
+fn vouch(conn: &mut DbConnection, id: &CaseId, r: &StoredRevision) -> AppResult<()> {
     let events = audit::for_case(conn, id)?;
     let triaged = events.iter().rev().find_map(|e| {
         let d: serde_json::Value = serde_json::from_str(&e.details_json).ok()?;
@@ -54,7 +55,7 @@ fn vouch(conn: &mut DbConnection, id: &str, r: &StoredRevision) -> AppResult<()>
 pub fn of(
     conn: &mut DbConnection,
     scope: &Scope,
-    id: &str,
+    id: &CaseId,
     revision: Option<i32>,
 ) -> AppResult<Policy> {
     let case = store::get(conn, scope, id)?.ok_or(AppError::NotFound)?;
@@ -96,7 +97,7 @@ pub fn of(
     } = stored;
     let triage: Triage = serde_json::from_str(&triage)?;
     let declarations: Declarations = serde_json::from_str(&declarations)?;
-    let tier = store::stored_enum(id, "tier", &tier, Tier::parse)?;
+    let tier = store::stored_enum(id.as_str(), "tier", &tier, Tier::parse)?;
     let approval = Approval {
         id: case.row.id.clone(),
         agency: case.agency.clone(),

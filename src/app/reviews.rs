@@ -15,6 +15,7 @@ use crate::domain::triage::Triage;
 use crate::domain::workflow::{self, Action, Actor, Approval, Outcome, Refusal};
 use crate::domain::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 fn refusal(r: Refusal, version: i32) -> AppError {
     match r {
@@ -32,7 +33,7 @@ fn context(
     case: &Case,
 ) -> AppResult<(Option<Triage>, bool, Vec<Approval>)> {
     let triage = triage_of(case)?;
-    let authored = !authored_by(conn, &[case.row.id.as_str()], &who.user_id)?.is_empty();
+    let authored = !authored_by(conn, &[&case.row.id], &who.user_id)?.is_empty();
     let approvals = approvals_for(conn, &[case])?
         .remove(&case.row.id)
         .unwrap_or_default();
@@ -74,7 +75,7 @@ pub(crate) fn check_length(field: &str, text: &str, max: usize) -> AppResult<()>
 pub fn decide(
     conn: &mut DbConnection,
     who: &Principal,
-    id: &str,
+    id: &CaseId,
     version: i32,
     action: Action,
     rationale: &str,
@@ -119,7 +120,7 @@ pub fn decide(
 /// Claims a case for review (or releases the caller's claim). A claim says who is on it; it
 /// does not stop others from deciding (the two-person rule needs two). Whoever could approve
 /// the case may claim it.
-pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> AppResult<Case> {
+pub fn claim(conn: &mut DbConnection, who: &Principal, id: &CaseId, take: bool) -> AppResult<Case> {
     let case = store::get(conn, &who.read_scope(), id)?.ok_or(AppError::NotFound)?;
     let v = case.row.version;
     if take {
@@ -134,13 +135,13 @@ pub fn claim(conn: &mut DbConnection, who: &Principal, id: &str, take: bool) -> 
             "claim",
         )
         .map_err(|r| refusal(r, v))?;
-        if let Some(other) = case.row.claimed_by.as_deref().filter(|c| *c != who.user_id) {
+        if let Some(other) = case.row.claimed_by.as_ref().filter(|c| **c != who.user_id) {
             return Err(AppError::conflict(
                 format!("already claimed by user {other}"),
                 Some(v),
             ));
         }
-    } else if case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+    } else if case.row.claimed_by.as_ref() != Some(&who.user_id) {
         return Err(AppError::conflict(
             "you do not hold a claim on this case",
             Some(v),
@@ -171,7 +172,7 @@ pub fn allowed_actions(
 #[derive(Default)]
 pub struct QueueFilter {
     pub tier: Option<Tier>,
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub group: Option<String>,
     pub older_than_hours: Option<i64>,
     /// Only the cases the reviewer has claimed.
@@ -186,7 +187,7 @@ pub struct QueueEntry {
     pub sla_working_days: Option<u32>,
     pub overdue: bool,
     pub pending_groups: Vec<String>,
-    pub approvals: Vec<String>,
+    pub approvals: Vec<UserId>,
 }
 
 /// The cases awaiting a decision that `who` may make: most severe tier first, then oldest.
@@ -201,13 +202,13 @@ pub fn queue(
     }
     let candidates = open_for_review(conn, &who.decide_scope(), f.tier, f.agency.clone())?;
     let refs: Vec<&Case> = candidates.iter().collect();
-    let ids: Vec<&str> = refs.iter().map(|c| c.row.id.as_str()).collect();
+    let ids: Vec<&CaseId> = refs.iter().map(|c| &c.row.id).collect();
     let mut approvals = approvals_for(conn, &refs)?;
     let authored = authored_by(conn, &ids, &who.user_id)?;
     let t_now = now();
     let mut out = Vec::new();
     for case in candidates {
-        if f.claimed_by_me && case.row.claimed_by.as_deref() != Some(who.user_id.as_str()) {
+        if f.claimed_by_me && case.row.claimed_by.as_ref() != Some(&who.user_id) {
             continue;
         }
         let Some(t) = triage_of(&case)? else { continue };
@@ -277,7 +278,7 @@ pub fn page(
         }
     };
     let mut items: Vec<QueueEntry> = entries.into_iter().skip(start).collect();
-    let next = (items.len() > limit).then(|| items[limit - 1].case.row.id.clone());
+    let next = (items.len() > limit).then(|| items[limit - 1].case.row.id.to_string());
     items.truncate(limit);
     Ok((items, next))
 }

@@ -7,6 +7,7 @@ use crate::db::users::{self, TokenInfo, UserInfo};
 use crate::db::{self as store, DbConnection};
 use crate::domain::access::{Principal, Role};
 use crate::error::{AppError, AppResult};
+use crate::vocab::UserId;
 
 /// Who asks: an administrator over the API, or the operator on the command line.
 #[derive(Clone, Copy)]
@@ -17,7 +18,7 @@ pub enum By<'a> {
 
 impl By<'_> {
     /// The acting user's id (none for the operator), once allowed.
-    fn actor(&self) -> AppResult<Option<&str>> {
+    fn actor(&self) -> AppResult<Option<&UserId>> {
         match self {
             By::Operator => Ok(None),
             By::Admin(p) if p.has(Role::Admin) => Ok(Some(&p.user_id)),
@@ -27,15 +28,15 @@ impl By<'_> {
         }
     }
 
-    fn is(&self, user_id: &str) -> bool {
-        matches!(self, By::Admin(p) if p.user_id == user_id)
+    fn is(&self, user_id: &UserId) -> bool {
+        matches!(self, By::Admin(p) if p.user_id == *user_id)
     }
 }
 
 /// Records one account change in the audit trail, in the caller's transaction.
 fn record(
     conn: &mut DbConnection,
-    actor: Option<&str>,
+    actor: Option<&UserId>,
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<()> {
@@ -53,10 +54,10 @@ fn record(
 }
 
 /// Issues a new API token for a user; the token is returned once and never stored.
-pub fn issue_token(conn: &mut DbConnection, by: By, user_id: &str) -> AppResult<String> {
+pub fn issue_token(conn: &mut DbConnection, by: By, user_id: &UserId) -> AppResult<String> {
     let actor = by.actor()?;
     store::write(conn, |conn| {
-        if users::emails(conn, &[user_id.to_string()])?.is_empty() {
+        if users::emails(conn, std::slice::from_ref(user_id))?.is_empty() {
             return Err(AppError::NotFound);
         }
         let token = users::issue_token(conn, user_id)?;
@@ -77,7 +78,11 @@ pub fn users(conn: &mut DbConnection, by: By) -> AppResult<Vec<UserInfo>> {
 }
 
 /// The API tokens of one user, or of everyone.
-pub fn tokens(conn: &mut DbConnection, by: By, user_id: Option<&str>) -> AppResult<Vec<TokenInfo>> {
+pub fn tokens(
+    conn: &mut DbConnection,
+    by: By,
+    user_id: Option<&UserId>,
+) -> AppResult<Vec<TokenInfo>> {
     by.actor()?;
     users::tokens(conn, user_id)
 }
@@ -101,7 +106,7 @@ pub fn revoke_token(conn: &mut DbConnection, by: By, token_id: &str) -> AppResul
 pub fn set_disabled(
     conn: &mut DbConnection,
     by: By,
-    user_id: &str,
+    user_id: &UserId,
     disabled: bool,
 ) -> AppResult<()> {
     let actor = by.actor()?;
@@ -131,7 +136,12 @@ pub fn set_disabled(
 
 /// Replaces a user's roles (an empty list leaves them able to do nothing). An admin cannot
 /// take their own admin role away.
-pub fn set_roles(conn: &mut DbConnection, by: By, user_id: &str, roles: &[Role]) -> AppResult<()> {
+pub fn set_roles(
+    conn: &mut DbConnection,
+    by: By,
+    user_id: &UserId,
+    roles: &[Role],
+) -> AppResult<()> {
     let actor = by.actor()?;
     if by.is(user_id) && !roles.contains(&Role::Admin) {
         return Err(AppError::conflict(

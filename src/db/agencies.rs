@@ -5,19 +5,20 @@ use diesel::prelude::*;
 use super::schema::agencies;
 use super::{new_id, now, DbConnection};
 use crate::error::{AppError, AppResult};
+use crate::vocab::AgencyCode;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct Agency {
     pub id: String,
-    pub code: String,
+    pub code: AgencyCode,
     pub name: String,
     pub created_at: chrono::NaiveDateTime,
 }
 
 /// Creates an agency. Codes are short upper-case identifiers (`UNICEF`, `UNHCR`).
 /// An agency code as stored: codes are upper case, so `unhcr` names `UNHCR` in every filter.
-pub fn code_key(code: &str) -> String {
-    code.trim().to_uppercase()
+pub fn code_key(code: &str) -> AgencyCode {
+    AgencyCode::normalized(code)
 }
 
 pub fn create(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Agency> {
@@ -38,7 +39,7 @@ pub fn create(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Agen
     }
     let agency = Agency {
         id: new_id(),
-        code: code.to_string(),
+        code: AgencyCode::from(code),
         name: name.trim().to_string(),
         created_at: now(),
     };

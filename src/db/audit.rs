@@ -25,6 +25,7 @@ use super::{new_id, now, DbConnection};
 use crate::config::AuditKey;
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
+use crate::vocab::{CaseId, UserId};
 
 thread_local! {
     static KEY: RefCell<Option<AuditKey>> = const { RefCell::new(None) };
@@ -93,8 +94,8 @@ impl Framed {
 
 /// An event to record.
 pub struct Event<'a> {
-    pub use_case_id: Option<&'a str>,
-    pub actor_id: Option<&'a str>,
+    pub use_case_id: Option<&'a CaseId>,
+    pub actor_id: Option<&'a UserId>,
     pub action: &'a str,
     pub from_status: Option<Status>,
     pub to_status: Option<Status>,
@@ -105,8 +106,8 @@ pub struct Event<'a> {
 pub struct StoredEvent {
     pub seq: i64,
     pub id: String,
-    pub use_case_id: Option<String>,
-    pub actor_id: Option<String>,
+    pub use_case_id: Option<CaseId>,
+    pub actor_id: Option<UserId>,
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: Option<String>,
@@ -168,8 +169,8 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
         .map(|e| StoredEvent {
             seq: 0,
             id: new_id(),
-            use_case_id: e.use_case_id.map(String::from),
-            actor_id: e.actor_id.map(String::from),
+            use_case_id: e.use_case_id.cloned(),
+            actor_id: e.actor_id.cloned(),
             action: e.action.to_string(),
             from_status: e.from_status.map(|s| s.as_str().to_string()),
             to_status: e.to_status.map(|s| s.as_str().to_string()),
@@ -241,8 +242,8 @@ fn new_row(r: &StoredEvent, chained: bool) -> NewRow<'_> {
     NewRow {
         seq: chained.then_some(r.seq),
         id: &r.id,
-        use_case_id: r.use_case_id.as_deref(),
-        actor_id: r.actor_id.as_deref(),
+        use_case_id: r.use_case_id.as_ref().map(CaseId::as_str),
+        actor_id: r.actor_id.as_ref().map(UserId::as_str),
         action: &r.action,
         from_status: r.from_status.as_deref(),
         to_status: r.to_status.as_deref(),
@@ -420,7 +421,7 @@ pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
 }
 
 /// A case's events, oldest first.
-pub fn for_case(conn: &mut DbConnection, use_case_id: &str) -> AppResult<Vec<StoredEvent>> {
+pub fn for_case(conn: &mut DbConnection, use_case_id: &CaseId) -> AppResult<Vec<StoredEvent>> {
     let mut events = audit_events::table
         .filter(audit_events::use_case_id.eq(use_case_id))
         .load(conn)?;
@@ -553,8 +554,8 @@ pub fn stored_hash(key: Option<&AuditKey>, e: &StoredEvent, prev: &str) -> Strin
         key,
         e.seq,
         &e.id,
-        e.use_case_id.as_deref(),
-        e.actor_id.as_deref(),
+        e.use_case_id.as_ref().map(CaseId::as_str),
+        e.actor_id.as_ref().map(UserId::as_str),
         &e.action,
         e.from_status.as_deref(),
         e.to_status.as_deref(),
@@ -711,6 +712,30 @@ pub struct Checkpoint {
 
 const CHECKPOINT_FORMAT: &str = "aitriage-audit-checkpoint/1";
 
+/// Why the chain does not hold a checkpoint: a finding of a verification (the report names
+/// it), not a failure to run one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointMismatch {
+    #[error("unknown checkpoint format {0:?}")]
+    UnknownFormat(String),
+    #[error("the checkpoint is not signed, but a key was given")]
+    Unsigned,
+    #[error("the checkpoint's signature does not match the key: it was forged or altered")]
+    Forged,
+    #[error(
+        "the chain has {events} events, but {checkpointed} were checkpointed at {at}: events were removed from the end"
+    )]
+    Shortened {
+        events: i64,
+        checkpointed: i64,
+        at: String,
+    },
+    #[error("event {0} is missing")]
+    Missing(i64),
+    #[error("event {seq} is not the one checkpointed at {at}: the chain up to it was rewritten")]
+    Rewritten { seq: i64, at: String },
+}
+
 impl Checkpoint {
     fn signature(&self, key: &AuditKey) -> String {
         let mut m = Framed::new(Some(key));
@@ -727,16 +752,16 @@ impl Checkpoint {
     }
 
     /// Whether it is signed by `key` (a plain checkpoint when there is none).
-    fn signed_by(&self, key: Option<&AuditKey>) -> Result<(), String> {
+    fn signed_by(&self, key: Option<&AuditKey>) -> Result<(), CheckpointMismatch> {
         match (key, &self.mac) {
             (None, _) => Ok(()),
-            (Some(_), None) => Err("the checkpoint is not signed, but a key was given".into()),
+            (Some(_), None) => Err(CheckpointMismatch::Unsigned),
             (Some(k), Some(mac)) => {
                 use subtle::ConstantTimeEq;
                 if bool::from(mac.as_bytes().ct_eq(self.signature(k).as_bytes())) {
                     Ok(())
                 } else {
-                    Err("the checkpoint's signature does not match the key: it was forged or altered".into())
+                    Err(CheckpointMismatch::Forged)
                 }
             }
         }
@@ -774,19 +799,20 @@ pub fn check_checkpoint(
     conn: &mut DbConnection,
     cp: &Checkpoint,
     key: Option<&AuditKey>,
-) -> AppResult<Result<(), String>> {
+) -> AppResult<Result<(), CheckpointMismatch>> {
     if cp.format != CHECKPOINT_FORMAT {
-        return Ok(Err(format!("unknown checkpoint format {:?}", cp.format)));
+        return Ok(Err(CheckpointMismatch::UnknownFormat(cp.format.clone())));
     }
     if let Err(e) = cp.signed_by(key) {
         return Ok(Err(e));
     }
     let (seq, _, _) = head(conn)?;
     if seq < cp.seq {
-        return Ok(Err(format!(
-            "the chain has {seq} events, but {} were checkpointed at {}: events were removed from the end",
-            cp.seq, cp.at
-        )));
+        return Ok(Err(CheckpointMismatch::Shortened {
+            events: seq,
+            checkpointed: cp.seq,
+            at: cp.at.clone(),
+        }));
     }
     let hash: String = if cp.seq == 0 {
         "genesis".into()
@@ -798,14 +824,14 @@ pub fn check_checkpoint(
             .optional()?
         {
             Some(h) => h,
-            None => return Ok(Err(format!("event {} is missing", cp.seq))),
+            None => return Ok(Err(CheckpointMismatch::Missing(cp.seq))),
         }
     };
     if hash != cp.head {
-        return Ok(Err(format!(
-            "event {} is not the one checkpointed at {}: the chain up to it was rewritten",
-            cp.seq, cp.at
-        )));
+        return Ok(Err(CheckpointMismatch::Rewritten {
+            seq: cp.seq,
+            at: cp.at.clone(),
+        }));
     }
     Ok(Ok(()))
 }

@@ -17,13 +17,14 @@ use crate::domain::scoring::Scores;
 use crate::domain::triage::Triage;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 /// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
 /// written whole with `insert_into(use_cases::table).values(&row)`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = use_cases)]
 pub struct CaseRow {
-    pub id: String,
+    pub id: CaseId,
     pub agency_id: String,
     pub title: String,
     pub summary: String,
@@ -32,7 +33,7 @@ pub struct CaseRow {
     pub version: i32,
     pub revision: i32,
     pub answers: String,
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
@@ -47,7 +48,7 @@ pub struct CaseRow {
     pub scores: Option<String>,
     pub triage: Option<String>,
     pub escalated: bool,
-    pub claimed_by: Option<String>,
+    pub claimed_by: Option<UserId>,
     pub claimed_at: Option<NaiveDateTime>,
     pub import_key: Option<String>,
     /// The agent declarations, JSON (`{}` when none).
@@ -58,14 +59,19 @@ pub struct CaseRow {
 #[derive(Debug, Clone)]
 pub struct Case {
     pub row: CaseRow,
-    pub agency: String,
+    pub agency: AgencyCode,
 }
 
 impl Case {
     /// The case's status; a value no status has (a corrupt row) is an internal error, never
     /// read as some default.
     pub fn status(&self) -> AppResult<Status> {
-        stored_enum(&self.row.id, "status", &self.row.status, Status::parse)
+        stored_enum(
+            self.row.id.as_str(),
+            "status",
+            &self.row.status,
+            Status::parse,
+        )
     }
 
     /// The tier of its triage, once triaged; a corrupt value is an internal error.
@@ -73,7 +79,7 @@ impl Case {
         let r = &self.row;
         r.tier
             .as_deref()
-            .map(|t| stored_enum(&r.id, "tier", t, Tier::parse))
+            .map(|t| stored_enum(r.id.as_str(), "tier", t, Tier::parse))
             .transpose()
     }
 
@@ -128,7 +134,7 @@ pub struct ListFilter {
     /// Any of these statuses (for the review queue); empty means no constraint.
     pub statuses: Vec<String>,
     pub tier: Option<Tier>,
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub limit: i64,
     pub cursor: Option<String>,
     /// Words the title or summary must contain, whatever their case.
@@ -160,8 +166,8 @@ fn scope_ids(scope: &Scope) -> Option<&[String]> {
 /// One case, if it exists and is within `scope`. The lookup is by id alone, so its statement
 /// is prepared once per connection (a list of agencies in SQL would make it a new statement
 /// each time); the scope is applied here, to the row found, before anything is returned.
-pub fn get(conn: &mut DbConnection, scope: &Scope, id: &str) -> AppResult<Option<Case>> {
-    let found: Option<(CaseRow, String)> = use_cases::table
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: &CaseId) -> AppResult<Option<Case>> {
+    let found: Option<(CaseRow, AgencyCode)> = use_cases::table
         .inner_join(agencies::table)
         .filter(use_cases::id.eq(id))
         .select((CaseRow::as_select(), agencies::code))
@@ -194,7 +200,7 @@ pub fn list(
         q = q.filter(use_cases::tier.eq(t.as_str()));
     }
     if let Some(code) = &f.agency {
-        q = q.filter(agencies::code.eq(super::agencies::code_key(code)));
+        q = q.filter(agencies::code.eq(super::agencies::code_key(code.as_str())));
     }
     if let Some(c) = &f.cursor {
         q = q.filter(use_cases::id.lt(c));
@@ -208,13 +214,13 @@ pub fn list(
                 .or(lower(use_cases::summary).like(pattern).escape('\\')),
         );
     }
-    let mut rows: Vec<(CaseRow, String)> = q
+    let mut rows: Vec<(CaseRow, AgencyCode)> = q
         .order(use_cases::id.desc())
         .limit(f.limit + 1)
         .load(conn)?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
-        rows.last().map(|(r, _)| r.id.clone())
+        rows.last().map(|(r, _)| r.id.to_string())
     } else {
         None
     };
@@ -248,9 +254,9 @@ pub(crate) fn conflict_after_race(conn: &mut DbConnection, id: &str) -> AppError
 
 /// Who writes a change, as the audit trail records them.
 pub struct Writer<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub agency_id: &'a str,
-    pub agency_code: &'a str,
+    pub agency_code: &'a AgencyCode,
 }
 
 /// Stores a new draft and its audit event in one transaction (`import_key` is unique).
@@ -263,7 +269,7 @@ pub fn insert_draft(
 ) -> AppResult<Case> {
     let t = now();
     let row = CaseRow {
-        id: new_id(),
+        id: CaseId::generate(),
         agency_id: who.agency_id.to_string(),
         title: fields.title,
         summary: fields.summary,
@@ -272,7 +278,7 @@ pub fn insert_draft(
         version: 1,
         revision: 0,
         answers: serde_json::to_string(content.0)?,
-        created_by: who.user_id.to_string(),
+        created_by: who.user_id.clone(),
         created_at: t,
         updated_at: t,
         submitted_at: None,
@@ -311,7 +317,7 @@ pub fn insert_draft(
     // The row as written (reading it back would cost a query on the intake path).
     Ok(Case {
         row,
-        agency: who.agency_code.to_string(),
+        agency: who.agency_code.clone(),
     })
 }
 
@@ -319,7 +325,7 @@ pub fn insert_draft(
 /// change makes it a conflict. `details` says what changed.
 pub fn store_edit(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: &Case,
     patch: &CaseFields,
     content: (&Answers, &Declarations),
@@ -347,7 +353,7 @@ pub fn store_edit(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(id),
+                use_case_id: Some(&case.row.id),
                 actor_id: Some(user_id),
                 action: "edited",
                 from_status: Some(status),
@@ -356,7 +362,7 @@ pub fn store_edit(
             }],
         )
     })?;
-    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// The row of `case` once submitted: new status, revision and version, scores and triage.
@@ -413,7 +419,7 @@ pub fn declarations_digest(json: &str) -> Option<String> {
 /// The audit events of a submission: submitted, then triaged.
 fn submission_events<'a>(
     r: &'a CaseRow,
-    user_id: &'a str,
+    user_id: &'a UserId,
     from: Status,
     to: Status,
     scores: &Scores,
@@ -453,7 +459,7 @@ fn submission_events<'a>(
 /// case was read. Returns the case as written.
 pub fn store_submission(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: Case,
     scores: &Scores,
     triage: &Triage,
@@ -512,7 +518,7 @@ pub fn store_submission(
         super::outbox::enqueue(
             conn,
             "case.submitted",
-            Some(id),
+            Some(&case.row.id),
             &submitted_event(&case, &r, triage),
         )?;
         audit::append(
@@ -529,7 +535,7 @@ pub fn store_submission(
 /// Stores a withdrawal of a case read at `case.row.version`, with its audit event.
 pub fn store_withdrawal(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     case: &Case,
     reason: &str,
 ) -> AppResult<Case> {
@@ -549,7 +555,7 @@ pub fn store_withdrawal(
         audit::append(
             conn,
             &[Event {
-                use_case_id: Some(id),
+                use_case_id: Some(&case.row.id),
                 actor_id: Some(user_id),
                 action: "withdrawn",
                 from_status: Some(from),
@@ -558,7 +564,7 @@ pub fn store_withdrawal(
             }],
         )
     })?;
-    get(conn, &Scope::All, id)?.ok_or(AppError::NotFound)
+    get(conn, &Scope::All, &case.row.id)?.ok_or(AppError::NotFound)
 }
 
 /// Every triaged case, in id order, a batch at a time: the input of a what-if simulation.
@@ -569,7 +575,7 @@ pub fn for_each_triaged(
     mut f: impl FnMut(Vec<crate::domain::simulate::Stored>),
 ) -> AppResult<()> {
     type Row = (
-        String,
+        CaseId,
         String,
         String,
         Option<String>,
@@ -600,14 +606,19 @@ pub fn for_each_triaged(
         let Some(last) = rows.last() else {
             return Ok(());
         };
-        after = last.0.clone();
+        after = last.0.to_string();
         let mut stored = Vec::with_capacity(rows.len());
         for (id, agency, title, tier, route, version, answers, declarations) in rows {
             let (Some(tier), Some(route)) = (tier, route) else {
                 continue;
             };
-            let tier = stored_enum(&id, "tier", &tier, Tier::parse)?;
-            let route = stored_enum(&id, "route", &route, crate::domain::case::Route::parse)?;
+            let tier = stored_enum(id.as_str(), "tier", &tier, Tier::parse)?;
+            let route = stored_enum(
+                id.as_str(),
+                "route",
+                &route,
+                crate::domain::case::Route::parse,
+            )?;
             stored.push(crate::domain::simulate::Stored {
                 id,
                 agency,
@@ -633,7 +644,7 @@ pub struct Revision {
 }
 
 /// A case's assessments, first submission first.
-pub fn revisions(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Revision>> {
+pub fn revisions(conn: &mut DbConnection, id: &CaseId) -> AppResult<Vec<Revision>> {
     let rows: Vec<(i32, String, String, String, NaiveDateTime)> = assessments::table
         .filter(assessments::use_case_id.eq(id))
         .order(assessments::revision.asc())
@@ -670,7 +681,7 @@ pub struct StoredRevision {
 /// Revision `revision` of a case, or its latest approved one.
 pub fn stored_revision(
     conn: &mut DbConnection,
-    id: &str,
+    id: &CaseId,
     revision: Option<i32>,
 ) -> AppResult<Option<StoredRevision>> {
     let mut q = assessments::table

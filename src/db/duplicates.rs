@@ -9,14 +9,15 @@ use super::schema::distinct_pairs;
 use super::{audit, DbConnection};
 use crate::domain::similar::pair;
 use crate::error::AppResult;
+use crate::vocab::{CaseId, UserId};
 
 /// Stores that `case_id` and `other_id` are not duplicates, with an audit event on `case_id`;
 /// a pair stored already is left as it is. Returns whether it was new.
 pub fn store_distinct(
     conn: &mut DbConnection,
-    case_id: &str,
-    other_id: &str,
-    actor_id: &str,
+    case_id: &CaseId,
+    other_id: &CaseId,
+    actor_id: &UserId,
 ) -> AppResult<bool> {
     let (a, b) = pair(case_id, other_id);
     super::write(conn, |conn| {
@@ -52,10 +53,10 @@ pub fn store_distinct(
 }
 
 /// Every pair said not to be duplicates, as [`pair`] orders it.
-pub fn distinct(conn: &mut DbConnection) -> AppResult<HashSet<(String, String)>> {
+pub fn distinct(conn: &mut DbConnection) -> AppResult<HashSet<(CaseId, CaseId)>> {
     Ok(distinct_pairs::table
         .select((distinct_pairs::case_a, distinct_pairs::case_b))
-        .load::<(String, String)>(conn)?
+        .load::<(CaseId, CaseId)>(conn)?
         .into_iter()
         .collect())
 }

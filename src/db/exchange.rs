@@ -16,6 +16,7 @@ use crate::domain::access::{Principal, ReviewScope, Role, Scope};
 use crate::domain::case::Status;
 use crate::error::{AppError, AppResult};
 use crate::vocab::agents::Declarations;
+use crate::vocab::{AgencyCode, CaseId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentRecord {
@@ -51,7 +52,7 @@ pub struct DecisionRecord {
 /// Everything a case holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub agency_name: String,
     pub title: String,
@@ -82,7 +83,7 @@ fn json_of(s: &str) -> AppResult<Value> {
 
 /// A decision as exported: case, revision, by, action, rationale, senior, groups, when.
 type DecisionRow = (
-    String,
+    CaseId,
     i32,
     String,
     String,
@@ -120,11 +121,11 @@ fn export_page(
 /// Every assessment of these cases, by case, oldest revision first.
 fn assessments_of(
     conn: &mut DbConnection,
-    ids: &[&str],
-) -> AppResult<HashMap<String, Vec<AssessmentRecord>>> {
-    let mut assessed: HashMap<String, Vec<AssessmentRecord>> = HashMap::new();
+    ids: &[&CaseId],
+) -> AppResult<HashMap<CaseId, Vec<AssessmentRecord>>> {
+    let mut assessed: HashMap<CaseId, Vec<AssessmentRecord>> = HashMap::new();
     type Row = (
-        String,
+        CaseId,
         i32,
         String,
         String,
@@ -167,9 +168,9 @@ fn assessments_of(
 /// Every decision on these cases, by case, in the order taken.
 fn decisions_of(
     conn: &mut DbConnection,
-    ids: &[&str],
-) -> AppResult<HashMap<String, Vec<DecisionRecord>>> {
-    let mut decided: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
+    ids: &[&CaseId],
+) -> AppResult<HashMap<CaseId, Vec<DecisionRecord>>> {
+    let mut decided: HashMap<CaseId, Vec<DecisionRecord>> = HashMap::new();
     let rows: Vec<DecisionRow> = decisions::table
         .inner_join(users::table.on(users::id.eq(decisions::actor_id)))
         .filter(decisions::use_case_id.eq_any(ids))
@@ -213,8 +214,8 @@ pub fn export(
         let Some(last) = rows.last() else {
             return Ok(n);
         };
-        after = last.0.id.clone();
-        let ids: Vec<&str> = rows.iter().map(|r| r.0.id.as_str()).collect();
+        after = last.0.id.to_string();
+        let ids: Vec<&CaseId> = rows.iter().map(|r| &r.0.id).collect();
         let mut assessed = assessments_of(conn, &ids)?;
         let mut decided = decisions_of(conn, &ids)?;
         for (r, agency, agency_name, created_by) in rows {
@@ -289,7 +290,7 @@ impl CaseRecord {
                 .unwrap_or_default()
         };
         vec![
-            self.id.clone(),
+            self.id.to_string(),
             self.agency.clone(),
             self.agency_name.clone(),
             self.title.clone(),
@@ -358,7 +359,7 @@ impl CaseRecord {
                 .map_err(|_| AppError::invalid(k, "not a whole number"))
         };
         Ok(CaseRecord {
-            id: get("id"),
+            id: get("id").into(),
             agency: get("agency"),
             agency_name: get("agency_name"),
             title: get("title"),
@@ -413,7 +414,7 @@ fn agency_id(conn: &mut DbConnection, code: &str, name: &str) -> AppResult<Strin
 }
 
 /// A user by e-mail, created (without token or password, so unable to sign in) if missing.
-fn user_id(conn: &mut DbConnection, email: &str, agency: &str, role: Role) -> AppResult<String> {
+fn user_id(conn: &mut DbConnection, email: &str, agency: &str, role: Role) -> AppResult<UserId> {
     match user_db::find_id_by_email(conn, email)? {
         Some(id) => Ok(id),
         None => user_db::create(
@@ -482,19 +483,7 @@ fn restore_history(conn: &mut DbConnection, r: &CaseRecord, agency: &str) -> App
 /// Restores an exported record exactly (same id, status, version, scores, triage, assessments
 /// and decisions). A case whose id is already present is left as it is.
 pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
-    if uuid::Uuid::parse_str(&r.id).is_err() {
-        return Err(AppError::invalid("id", "not a UUID"));
-    }
-    if Status::parse(&r.status).is_none() {
-        return Err(AppError::invalid("status", "not a status"));
-    }
-    let declared =
-        std::iter::once(&r.declarations).chain(r.assessments.iter().map(|a| &a.declarations));
-    for d in declared {
-        if let Err(e) = serde_json::from_value::<Declarations>(d.clone()) {
-            return Err(AppError::invalid("declarations", &e.to_string()));
-        }
-    }
+    check_record(r)?;
     if use_cases::table
         .filter(use_cases::id.eq(&r.id))
         .count()
@@ -503,46 +492,11 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
     {
         return Ok(Outcome::Present);
     }
-    let text = |v: &Option<Value>| v.as_ref().map(|x| x.to_string());
-    let field = |v: &Option<Value>, k: &str| v.as_ref().and_then(|x| x.get(k)).cloned();
-    let int = |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_i64()).map(|x| x as i32);
-    let string =
-        |v: &Option<Value>, k: &str| field(v, k).and_then(|x| x.as_str().map(String::from));
     super::write(conn, |conn| {
         let agency = agency_id(conn, &r.agency, &r.agency_name)?;
         let creator = user_id(conn, &r.created_by, &agency, Role::Submitter)?;
-        let row = cases::CaseRow {
-            id: r.id.clone(),
-            agency_id: agency.clone(),
-            title: r.title.clone(),
-            summary: r.summary.clone(),
-            business_function: r.business_function.clone(),
-            status: r.status.clone(),
-            version: r.version,
-            revision: r.revision,
-            answers: r.answers.to_string(),
-            created_by: creator,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-            submitted_at: r.submitted_at.map(utc),
-            business_value: int(&r.scores, "business_value"),
-            feasibility: int(&r.scores, "feasibility"),
-            readiness: int(&r.scores, "readiness"),
-            priority: int(&r.scores, "priority"),
-            quadrant: string(&r.scores, "quadrant"),
-            tier: string(&r.triage, "tier"),
-            route: string(&r.triage, "route"),
-            rules_version: string(&r.triage, "rules_version"),
-            scores: text(&r.scores),
-            triage: text(&r.triage),
-            escalated: r.escalated,
-            claimed_by: None,
-            claimed_at: None,
-            import_key: r.import_key.clone(),
-            declarations: r.declarations.to_string(),
-        };
         diesel::insert_into(use_cases::table)
-            .values(&row)
+            .values(&case_row(r, agency.clone(), creator))
             .execute(conn)?;
         restore_history(conn, r, &agency)?;
         audit::append(
@@ -557,14 +511,84 @@ pub fn restore(conn: &mut DbConnection, r: &CaseRecord) -> AppResult<Outcome> {
                     "restored": true,
                     "revision": r.revision,
                     "decisions": r.decisions.len(),
-                    "tier": string(&r.triage, "tier"),
-                    "route": string(&r.triage, "route"),
-                    "triage_sha256": text(&r.triage).as_deref().map(super::users::sha256_hex),
+                    "tier": json_string(&r.triage, "tier"),
+                    "route": json_string(&r.triage, "route"),
+                    "triage_sha256": json_text(&r.triage).as_deref().map(super::users::sha256_hex),
                 }),
             }],
         )
     })?;
     Ok(Outcome::Restored)
+}
+
+/// Refuses a record whose id, status or declarations (the case's or a revision's) could not
+/// have been exported.
+fn check_record(r: &CaseRecord) -> AppResult<()> {
+    if CaseId::parse(r.id.as_str()).is_none() {
+        return Err(AppError::invalid("id", "not a UUID"));
+    }
+    if Status::parse(&r.status).is_none() {
+        return Err(AppError::invalid("status", "not a status"));
+    }
+    let declared =
+        std::iter::once(&r.declarations).chain(r.assessments.iter().map(|a| &a.declarations));
+    for d in declared {
+        if let Err(e) = serde_json::from_value::<Declarations>(d.clone()) {
+            return Err(AppError::invalid("declarations", &e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The case row a record restores, in the agency and with the creator it names (as stored).
+fn case_row(r: &CaseRecord, agency_id: String, created_by: UserId) -> cases::CaseRow {
+    cases::CaseRow {
+        id: r.id.clone(),
+        agency_id,
+        title: r.title.clone(),
+        summary: r.summary.clone(),
+        business_function: r.business_function.clone(),
+        status: r.status.clone(),
+        version: r.version,
+        revision: r.revision,
+        answers: r.answers.to_string(),
+        created_by,
+        created_at: utc(r.created_at),
+        updated_at: utc(r.updated_at),
+        submitted_at: r.submitted_at.map(utc),
+        business_value: json_int(&r.scores, "business_value"),
+        feasibility: json_int(&r.scores, "feasibility"),
+        readiness: json_int(&r.scores, "readiness"),
+        priority: json_int(&r.scores, "priority"),
+        quadrant: json_string(&r.scores, "quadrant"),
+        tier: json_string(&r.triage, "tier"),
+        route: json_string(&r.triage, "route"),
+        rules_version: json_string(&r.triage, "rules_version"),
+        scores: json_text(&r.scores),
+        triage: json_text(&r.triage),
+        escalated: r.escalated,
+        claimed_by: None,
+        claimed_at: None,
+        import_key: r.import_key.clone(),
+        declarations: r.declarations.to_string(),
+    }
+}
+
+/// A JSON column as stored (text), when present.
+fn json_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(|x| x.to_string())
+}
+
+fn json_field(v: &Option<Value>, k: &str) -> Option<Value> {
+    v.as_ref().and_then(|x| x.get(k)).cloned()
+}
+
+fn json_int(v: &Option<Value>, k: &str) -> Option<i32> {
+    json_field(v, k).and_then(|x| x.as_i64()).map(|x| x as i32)
+}
+
+fn json_string(v: &Option<Value>, k: &str) -> Option<String> {
+    json_field(v, k).and_then(|x| x.as_str().map(String::from))
 }
 
 /// A new use case from an intake row (an inventory, a spreadsheet); `app::cases::import_new`
@@ -592,15 +616,19 @@ pub fn imported(conn: &mut DbConnection, import_key: &str) -> AppResult<bool> {
 
 /// The agency's import user (created, with the agency, when missing; it has no token or
 /// password, so it cannot sign in), as the principal imported cases are created by.
-pub fn importer(conn: &mut DbConnection, code: &str, agency_name: &str) -> AppResult<Principal> {
-    let email = format!("import@{}.aitriage.invalid", code.to_lowercase());
-    let agency = agency_id(conn, code, agency_name)?;
+pub fn importer(
+    conn: &mut DbConnection,
+    code: &AgencyCode,
+    agency_name: &str,
+) -> AppResult<Principal> {
+    let email = format!("import@{}.aitriage.invalid", code.as_str().to_lowercase());
+    let agency = agency_id(conn, code.as_str(), agency_name)?;
     let importer = user_id(conn, &email, &agency, Role::Submitter)?;
     Ok(Principal {
         user_id: importer,
         email,
         agency_id: agency,
-        agency_code: code.to_string(),
+        agency_code: code.clone(),
         roles: vec![Role::Submitter],
         review_groups: vec![],
         review_scope: ReviewScope::Own,

@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use super::schema::idempotency_keys as k;
 use super::{now, DbConnection};
 use crate::error::AppResult;
+use crate::vocab::{CaseId, UserId};
 
 /// What a key was first used for: the request's digest and the use case it produced.
 pub fn find(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     key: &str,
-) -> AppResult<Option<(String, String)>> {
+) -> AppResult<Option<(String, CaseId)>> {
     Ok(k::table
         .filter(k::user_id.eq(user_id))
         .filter(k::key.eq(key))
@@ -25,10 +26,10 @@ pub fn find(
 /// same key fails here on the primary key, rolling back the work it would have recorded.
 pub fn record(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     key: &str,
     request_sha256: &str,
-    use_case_id: &str,
+    use_case_id: &CaseId,
 ) -> AppResult<()> {
     diesel::insert_into(k::table)
         .values((

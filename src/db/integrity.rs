@@ -18,12 +18,13 @@ use super::schema::{audit_events, decisions, use_cases};
 use super::users::sha256_hex as digest;
 use super::DbConnection;
 use crate::error::AppResult;
+use crate::vocab::{CaseId, UserId};
 
 /// The stored state of a case that its trail vouches for.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = use_cases)]
 pub struct CaseState {
-    pub id: String,
+    pub id: CaseId,
     pub status: String,
     pub tier: Option<String>,
     pub route: Option<String>,
@@ -46,7 +47,7 @@ impl CaseState {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable, Selectable)]
 #[diesel(table_name = decisions)]
 pub struct DecisionFacts {
-    pub actor_id: String,
+    pub actor_id: UserId,
     pub action: String,
     pub revision: i32,
     pub rationale: String,
@@ -178,7 +179,7 @@ pub fn disagreements(
 }
 
 /// A case's stored decisions, as facts to compare with its trail.
-pub fn decision_facts(conn: &mut DbConnection, id: &str) -> AppResult<Vec<DecisionFacts>> {
+pub fn decision_facts(conn: &mut DbConnection, id: &CaseId) -> AppResult<Vec<DecisionFacts>> {
     Ok(decisions::table
         .filter(decisions::use_case_id.eq(id))
         .select(DecisionFacts::as_select())
@@ -186,7 +187,7 @@ pub fn decision_facts(conn: &mut DbConnection, id: &str) -> AppResult<Vec<Decisi
 }
 
 /// A case's state as stored, to compare with its trail.
-pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseState>> {
+pub fn case_state(conn: &mut DbConnection, id: &CaseId) -> AppResult<Option<CaseState>> {
     Ok(use_cases::table
         .filter(use_cases::id.eq(id))
         .select(CaseState::as_select())
@@ -199,7 +200,7 @@ pub fn case_state(conn: &mut DbConnection, id: &str) -> AppResult<Option<CaseSta
 pub fn check_all(
     conn: &mut DbConnection,
     batch: i64,
-) -> AppResult<Vec<(String, Vec<Disagreement>)>> {
+) -> AppResult<Vec<(CaseId, Vec<Disagreement>)>> {
     let mut out = Vec::new();
     let mut after = String::new();
     loop {
@@ -212,9 +213,9 @@ pub fn check_all(
         let Some(last) = cases.last() else {
             return Ok(out);
         };
-        after = last.id.clone();
+        after = last.id.to_string();
         let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-        let mut events: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+        let mut events: HashMap<CaseId, Vec<StoredEvent>> = HashMap::new();
         for e in audit_events::table
             .filter(audit_events::use_case_id.eq_any(&ids))
             .order(audit_events::seq.asc())
@@ -228,11 +229,11 @@ pub fn check_all(
         for list in events.values_mut() {
             super::audit::in_chain_order(list);
         }
-        let mut stored: HashMap<String, Vec<DecisionFacts>> = HashMap::new();
+        let mut stored: HashMap<CaseId, Vec<DecisionFacts>> = HashMap::new();
         for (case_id, facts) in decisions::table
             .filter(decisions::use_case_id.eq_any(&ids))
             .select((decisions::use_case_id, DecisionFacts::as_select()))
-            .load::<(String, DecisionFacts)>(conn)?
+            .load::<(CaseId, DecisionFacts)>(conn)?
         {
             stored.entry(case_id).or_default().push(facts);
         }

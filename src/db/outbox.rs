@@ -7,12 +7,13 @@ use diesel::prelude::*;
 use super::schema::outbox;
 use super::{new_id, now, DbConnection};
 use crate::error::AppResult;
+use crate::vocab::CaseId;
 
 /// Queues a notification inside the caller's transaction.
 pub fn enqueue(
     conn: &mut DbConnection,
     event: &str,
-    use_case_id: Option<&str>,
+    use_case_id: Option<&CaseId>,
     payload: &serde_json::Value,
 ) -> AppResult<()> {
     let t = now();

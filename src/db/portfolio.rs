@@ -13,10 +13,11 @@ use super::DbConnection;
 use crate::domain::access::Scope;
 use crate::domain::case::{Status, Tier};
 use crate::error::AppResult;
+use crate::vocab::{AgencyCode, CaseId};
 
 #[derive(Debug, Default, Clone)]
 pub struct RadarFilter {
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     pub business_function: Option<String>,
     pub tier: Option<Tier>,
     pub status: Option<Status>,
@@ -73,7 +74,7 @@ fn agency_ids(
     };
     if let Some(a) = &f.agency {
         let id: Option<String> = agencies::table
-            .filter(agencies::code.eq(super::agencies::code_key(a)))
+            .filter(agencies::code.eq(super::agencies::code_key(a.as_str())))
             .select(agencies::id)
             .get_result(conn)
             .optional()?;
@@ -427,7 +428,7 @@ pub fn documents(
     if let Scope::Agencies(ids) = scope {
         q = q.filter(use_cases::agency_id.eq_any(ids));
     }
-    let rows: Vec<(String, String, String, String, String, String, String)> =
+    let rows: Vec<(CaseId, String, String, String, String, String, String)> =
         q.order(use_cases::id.asc()).load(conn)?;
     #[derive(serde::Deserialize)]
     struct Purpose {

@@ -10,6 +10,7 @@ use super::schema::{agencies, api_tokens, sessions, users};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::{split_list, Principal, ReviewScope, Role};
 use crate::error::{AppError, AppResult};
+use crate::vocab::{AgencyCode, UserId};
 
 pub struct NewUser<'a> {
     pub agency_id: &'a str,
@@ -59,7 +60,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
 }
 
-pub fn set_password(conn: &mut DbConnection, user_id: &str, password: &str) -> AppResult<()> {
+pub fn set_password(conn: &mut DbConnection, user_id: &UserId, password: &str) -> AppResult<()> {
     let hash = hash_password(password)?;
     diesel::update(users::table.filter(users::id.eq(user_id)))
         .set(users::password_hash.eq(Some(hash)))
@@ -72,8 +73,8 @@ pub fn check_password(
     conn: &mut DbConnection,
     email: &str,
     password: &str,
-) -> AppResult<Option<String>> {
-    let found: Option<(String, Option<String>)> = users::table
+) -> AppResult<Option<UserId>> {
+    let found: Option<(UserId, Option<String>)> = users::table
         .filter(users::email.eq(email.trim().to_lowercase()))
         .select((users::id, users::password_hash))
         .get_result(conn)
@@ -95,7 +96,7 @@ pub fn check_password(
 pub const SESSION_HOURS: i64 = 12;
 
 /// Opens a browser session; returns the cookie token (only its hash is stored).
-pub fn open_session(conn: &mut DbConnection, user_id: &str) -> AppResult<String> {
+pub fn open_session(conn: &mut DbConnection, user_id: &UserId) -> AppResult<String> {
     let token = random_hex()?;
     let t = now();
     diesel::insert_into(sessions::table)
@@ -141,14 +142,14 @@ fn stored_roles(roles: &[Role]) -> String {
 }
 
 /// Creates a user; returns its id.
-pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<String> {
+pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<UserId> {
     if !valid_email(u.email) {
         return Err(AppError::invalid("email", "not a valid e-mail address"));
     }
     if u.roles.is_empty() {
         return Err(AppError::invalid("roles", "at least one role"));
     }
-    let id = new_id();
+    let id = UserId::from(new_id());
     diesel::insert_into(users::table)
         .values((
             users::id.eq(&id),
@@ -173,16 +174,16 @@ pub fn create(conn: &mut DbConnection, u: NewUser) -> AppResult<String> {
 /// E-mail addresses by user id, for showing who did what.
 pub fn emails(
     conn: &mut DbConnection,
-    ids: &[String],
-) -> AppResult<std::collections::HashMap<String, String>> {
-    let rows: Vec<(String, String)> = users::table
+    ids: &[UserId],
+) -> AppResult<std::collections::HashMap<UserId, String>> {
+    let rows: Vec<(UserId, String)> = users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::email))
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
 
-pub fn find_id_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Option<String>> {
+pub fn find_id_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Option<UserId>> {
     Ok(users::table
         .filter(users::email.eq(email.to_lowercase()))
         .select(users::id)
@@ -191,7 +192,7 @@ pub fn find_id_by_email(conn: &mut DbConnection, email: &str) -> AppResult<Optio
 }
 
 /// Issues a new API token for a user and returns it (the only time it is ever visible).
-pub fn issue_token(conn: &mut DbConnection, user_id: &str) -> AppResult<String> {
+pub fn issue_token(conn: &mut DbConnection, user_id: &UserId) -> AppResult<String> {
     let token = new_token()?;
     diesel::insert_into(api_tokens::table)
         .values((
@@ -204,7 +205,7 @@ pub fn issue_token(conn: &mut DbConnection, user_id: &str) -> AppResult<String> 
     Ok(token)
 }
 
-type PrincipalRow = (String, String, String, String, String, String, String);
+type PrincipalRow = (UserId, String, String, AgencyCode, String, String, String);
 
 const PRINCIPAL_COLUMNS: (
     users::id,
@@ -258,14 +259,15 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Pr
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: String,
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
     pub email: String,
     pub created_at: chrono::NaiveDateTime,
     pub revoked_at: Option<chrono::NaiveDateTime>,
 }
 
 /// The API tokens of one user, or of everyone, oldest first.
-pub fn tokens(conn: &mut DbConnection, user_id: Option<&str>) -> AppResult<Vec<TokenInfo>> {
+pub fn tokens(conn: &mut DbConnection, user_id: Option<&UserId>) -> AppResult<Vec<TokenInfo>> {
     let mut q = api_tokens::table
         .inner_join(users::table)
         .select((
@@ -278,14 +280,14 @@ pub fn tokens(conn: &mut DbConnection, user_id: Option<&str>) -> AppResult<Vec<T
         .order((api_tokens::created_at.asc(), api_tokens::id.asc()))
         .into_boxed();
     if let Some(u) = user_id {
-        q = q.filter(api_tokens::user_id.eq(u.to_string()));
+        q = q.filter(api_tokens::user_id.eq(u.clone()));
     }
     Ok(q.load(conn)?)
 }
 
 /// Revokes a token by its id; the user it belonged to, or None when there is no such token
 /// not yet revoked. Applies on the next request: authentication reads the database each time.
-pub fn revoke_token(conn: &mut DbConnection, token_id: &str) -> AppResult<Option<String>> {
+pub fn revoke_token(conn: &mut DbConnection, token_id: &str) -> AppResult<Option<UserId>> {
     Ok(diesel::update(
         api_tokens::table
             .filter(api_tokens::id.eq(token_id))
@@ -299,7 +301,7 @@ pub fn revoke_token(conn: &mut DbConnection, token_id: &str) -> AppResult<Option
 
 /// Disables a user (deleting their web sessions) or enables them again; false when there is
 /// no such user.
-pub fn set_disabled(conn: &mut DbConnection, user_id: &str, disabled: bool) -> AppResult<bool> {
+pub fn set_disabled(conn: &mut DbConnection, user_id: &UserId, disabled: bool) -> AppResult<bool> {
     let n = diesel::update(users::table.filter(users::id.eq(user_id)))
         .set(users::disabled_at.eq(disabled.then(now)))
         .execute(conn)?;
@@ -310,7 +312,7 @@ pub fn set_disabled(conn: &mut DbConnection, user_id: &str, disabled: bool) -> A
 }
 
 /// Replaces a user's roles; false when there is no such user.
-pub fn set_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> AppResult<bool> {
+pub fn set_roles(conn: &mut DbConnection, user_id: &UserId, roles: &[Role]) -> AppResult<bool> {
     Ok(diesel::update(users::table.filter(users::id.eq(user_id)))
         .set(users::roles.eq(stored_roles(roles)))
         .execute(conn)?
@@ -322,7 +324,7 @@ pub fn set_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> AppR
 pub struct UserInfo {
     pub id: String,
     pub email: String,
-    pub agency: String,
+    pub agency: AgencyCode,
     pub roles: Vec<Role>,
     pub disabled: bool,
 }
@@ -332,7 +334,7 @@ pub fn list(conn: &mut DbConnection) -> AppResult<Vec<UserInfo>> {
     let rows: Vec<(
         String,
         String,
-        String,
+        AgencyCode,
         String,
         Option<chrono::NaiveDateTime>,
     )> = users::table

@@ -44,7 +44,16 @@ struct State {
     /// Every batch up to this one has committed or failed.
     done: u64,
     /// Recent batches whose commit failed, with why.
-    failed: VecDeque<(u64, String)>,
+    failed: VecDeque<(u64, BatchFailed)>,
+}
+
+/// Why a batch did not commit. Every writer of the batch is told, so the cause is shared.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchFailed {
+    #[error("the batch's commit failed")]
+    Commit(#[source] Arc<diesel::result::Error>),
+    #[error("a writer failed mid-way; the batch was rolled back")]
+    WriterPanicked,
 }
 
 /// The group writer of one database file.
@@ -168,9 +177,7 @@ impl Writer {
                     let _ = s.conn.batch_execute("ROLLBACK");
                     reset_manager(&mut s.conn);
                     let batch = s.batch;
-                    s.finish(Err(
-                        "a writer failed mid-way; the batch was rolled back".into()
-                    ));
+                    s.finish(Err(BatchFailed::WriterPanicked));
                     tracing::error!(batch, "a writer panicked; its batch was rolled back");
                     self.committed.notify_all();
                 }
@@ -209,10 +216,7 @@ impl Writer {
         }
         let out = out?;
         match s.failed.iter().find(|(b, _)| *b == mine) {
-            Some((_, why)) => Err(AppError::internal(
-                "group commit",
-                std::io::Error::other(why.clone()),
-            )),
+            Some((_, why)) => Err(AppError::internal("group commit", why.clone())),
             None => Ok(out),
         }
     }
@@ -220,7 +224,7 @@ impl Writer {
 
 impl State {
     /// Closes the open batch with its outcome.
-    fn finish(&mut self, outcome: Result<(), String>) {
+    fn finish(&mut self, outcome: Result<(), BatchFailed>) {
         if let Err(why) = outcome {
             self.failed.push_back((self.batch, why));
             if self.failed.len() > FAILURES_KEPT {
@@ -274,13 +278,13 @@ fn begin_immediate(conn: &mut DbConnection) -> AppResult<()> {
 }
 
 /// Commits the batch; on failure rolls it back, so the connection is ready for the next.
-fn commit(conn: &mut DbConnection) -> Result<(), String> {
+fn commit(conn: &mut DbConnection) -> Result<(), BatchFailed> {
     let done = sqlite(conn).and_then(AnsiTransactionManager::commit_transaction);
     done.map_err(|e| {
         let _ = conn.batch_execute("ROLLBACK");
         reset_manager(conn);
         tracing::error!(error = %e, "a group commit failed; its writers are told");
-        e.to_string()
+        BatchFailed::Commit(Arc::new(e))
     })
 }
 

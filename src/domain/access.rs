@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
+use crate::vocab::{AgencyCode, UserId};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[derive(Display, EnumString, IntoStaticStr, VariantArray)]
@@ -73,10 +75,10 @@ pub fn split_list(s: &str) -> Vec<String> {
 /// An authenticated user.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub agency_id: String,
-    pub agency_code: String,
+    pub agency_code: AgencyCode,
     pub roles: Vec<Role>,
     pub review_groups: Vec<String>,
     pub review_scope: ReviewScope,

@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use super::digest::sha256_hex;
 use super::triage::{Fired, Triage};
 use crate::vocab::agents::{
-    ApprovalPoint, AuthScheme, Declarations, Effect, Guardrail, Identity, Limits,
+    Agent, ApprovalPoint, AuthScheme, Declarations, Delegation, Effect, Guardrail, Identity,
+    Limits, Tool,
 };
-use crate::vocab::Tier;
+use crate::vocab::{AgencyCode, CaseId, Tier};
 
 /// The format of the policy document; it changes only when a member changes meaning.
 pub const FORMAT: u32 = 1;
@@ -36,8 +37,10 @@ pub struct Policy {
 /// The approval a policy comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Approval {
-    pub id: String,
-    pub agency: String,
+    #[schema(value_type = String)]
+    pub id: CaseId,
+    #[schema(value_type = String)]
+    pub agency: AgencyCode,
     pub title: String,
     pub revision: i32,
     pub rules_version: String,
@@ -126,71 +129,20 @@ pub fn policy(approval: Approval, d: &Declarations, triage: &Triage) -> Policy {
     let agents = d
         .agents
         .iter()
-        .map(|a| {
-            let tools = a
-                .tools
-                .iter()
-                .map(|t| {
-                    let (mut decision, mut approve_above) = match t.approval {
-                        ApprovalPoint::None => (Guardrail::Allow, None),
-                        ApprovalPoint::EveryCall => (Guardrail::Approve, None),
-                        ApprovalPoint::AboveThreshold => (Guardrail::Approve, t.approval_threshold),
-                    };
-                    let mut rules = Vec::new();
-                    let subject = t.subject(a);
-                    apply(
-                        &mut decision,
-                        &mut approve_above,
-                        &mut rules,
-                        guardrails(fired, &a.id).chain(guardrails(fired, &subject)),
-                    );
-                    ToolPolicy {
-                        name: t.name.clone(),
-                        effect: t.effect,
-                        decision,
-                        approve_above,
-                        limits: t.limits.clone(),
-                        open_world: t.open_world,
-                        reversible: t.is_reversible(),
-                        data: t.data.clone(),
-                        rules,
-                    }
-                })
-                .collect();
-            let delegations = d
+        .map(|a| AgentPolicy {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            model: a.model.clone(),
+            provider: a.provider.clone(),
+            identity: a.identity.clone(),
+            autonomy: a.autonomy,
+            tools: a.tools.iter().map(|t| tool_policy(a, t, fired)).collect(),
+            delegations: d
                 .delegations
                 .iter()
                 .filter(|g| g.from == a.id)
-                .map(|g| {
-                    let mut decision = Guardrail::Allow;
-                    let mut rules = Vec::new();
-                    let subject = g.subject();
-                    apply(
-                        &mut decision,
-                        &mut None,
-                        &mut rules,
-                        guardrails(fired, &subject),
-                    );
-                    DelegationPolicy {
-                        to: g.to.clone(),
-                        external: g.external,
-                        authentication: g.authentication,
-                        url: g.url.clone(),
-                        decision,
-                        rules,
-                    }
-                })
-                .collect();
-            AgentPolicy {
-                id: a.id.clone(),
-                name: a.name.clone(),
-                model: a.model.clone(),
-                provider: a.provider.clone(),
-                identity: a.identity.clone(),
-                autonomy: a.autonomy,
-                tools,
-                delegations,
-            }
+                .map(|g| delegation_policy(g, fired))
+                .collect(),
         })
         .collect();
     let mut p = Policy {
@@ -202,6 +154,56 @@ pub fn policy(approval: Approval, d: &Declarations, triage: &Triage) -> Policy {
     };
     p.digest = digest(&p);
     p
+}
+
+/// A tool's decision: its declared approval point, made stricter by the guardrails of the
+/// rules that fired for its agent or for the tool.
+fn tool_policy(a: &Agent, t: &Tool, fired: &[Fired]) -> ToolPolicy {
+    let (mut decision, mut approve_above) = match t.approval {
+        ApprovalPoint::None => (Guardrail::Allow, None),
+        ApprovalPoint::EveryCall => (Guardrail::Approve, None),
+        ApprovalPoint::AboveThreshold => (Guardrail::Approve, t.approval_threshold),
+    };
+    let mut rules = Vec::new();
+    let subject = t.subject(a);
+    apply(
+        &mut decision,
+        &mut approve_above,
+        &mut rules,
+        guardrails(fired, &a.id).chain(guardrails(fired, &subject)),
+    );
+    ToolPolicy {
+        name: t.name.clone(),
+        effect: t.effect,
+        decision,
+        approve_above,
+        limits: t.limits.clone(),
+        open_world: t.open_world,
+        reversible: t.is_reversible(),
+        data: t.data.clone(),
+        rules,
+    }
+}
+
+/// A delegation's decision: allowed, unless a rule that fired for it has a stricter guardrail.
+fn delegation_policy(g: &Delegation, fired: &[Fired]) -> DelegationPolicy {
+    let mut decision = Guardrail::Allow;
+    let mut rules = Vec::new();
+    let subject = g.subject();
+    apply(
+        &mut decision,
+        &mut None,
+        &mut rules,
+        guardrails(fired, &subject),
+    );
+    DelegationPolicy {
+        to: g.to.clone(),
+        external: g.external,
+        authentication: g.authentication,
+        url: g.url.clone(),
+        decision,
+        rules,
+    }
 }
 
 /// The digest of a policy: SHA-256 over its JSON without `digest`, keys sorted (serde_json's

@@ -8,19 +8,21 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::vocab::CaseId;
+
 /// Two cases as one unordered pair: the smaller id first, so (a, b) and (b, a) are the same.
-pub fn pair(a: &str, b: &str) -> (String, String) {
+pub fn pair(a: &CaseId, b: &CaseId) -> (CaseId, CaseId) {
     if a <= b {
-        (a.to_string(), b.to_string())
+        (a.clone(), b.clone())
     } else {
-        (b.to_string(), a.to_string())
+        (b.clone(), a.clone())
     }
 }
 
 /// A case as the similarity search sees it.
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub title: String,
     pub business_function: String,
@@ -31,7 +33,7 @@ pub struct Doc {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Match {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub title: String,
     pub status: String,
@@ -179,8 +181,8 @@ impl Index {
         self.docs.is_empty()
     }
 
-    pub fn position(&self, id: &str) -> Option<usize> {
-        self.docs.iter().position(|d| d.id == id)
+    pub fn position(&self, id: &CaseId) -> Option<usize> {
+        self.docs.iter().position(|d| d.id == *id)
     }
 
     /// The `k` cases most similar to document `i` (itself excluded) scoring at least `min`.
@@ -272,7 +274,7 @@ impl Index {
     /// Groups of likely duplicates across agencies: cases linked (transitively) by a
     /// similarity of at least `min` to a case in another agency, except pairs in `apart` (said
     /// not to be duplicates, as [`pair`] orders them). Largest groups first.
-    pub fn clusters(&self, min: f64, apart: &HashSet<(String, String)>) -> Vec<Vec<usize>> {
+    pub fn clusters(&self, min: f64, apart: &HashSet<(CaseId, CaseId)>) -> Vec<Vec<usize>> {
         let mut parent: Vec<usize> = (0..self.docs.len()).collect();
         fn root(p: &mut [usize], mut i: usize) -> usize {
             while p[i] != i {
@@ -328,7 +330,7 @@ impl Index {
             .collect()
     }
 
-    fn position_fast(&self, id: &str, near: usize) -> usize {
+    fn position_fast(&self, id: &CaseId, near: usize) -> usize {
         // Matches come from this index, so the id is always present.
         self.position(id).unwrap_or(near)
     }

@@ -8,10 +8,11 @@ use super::case::{Route, Tier};
 use super::triage::triage;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
+use crate::vocab::CaseId;
 
 /// A submitted case as stored: its answers and the triage it got.
 pub struct Stored {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub title: String,
     pub tier: Tier,
@@ -24,7 +25,7 @@ pub struct Stored {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
-    pub id: String,
+    pub id: CaseId,
     pub agency: String,
     pub title: String,
     pub from_tier: Tier,

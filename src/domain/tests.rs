@@ -461,7 +461,7 @@ fn simulating_the_rules_in_force_changes_no_example_case() {
         let mut a = answers::parse(q, &c.answers).unwrap();
         let d = super::agents::declare(q, &mut a, imported(&c).unwrap()).unwrap();
         stored.push(super::simulate::Stored {
-            id: c.name.clone(),
+            id: c.name.clone().into(),
             agency: "X".into(),
             title: c.title.clone(),
             tier: c.expect.tier,
@@ -471,7 +471,7 @@ fn simulating_the_rules_in_force_changes_no_example_case() {
             declarations: d,
         });
     }
-    let agentic: Vec<String> = stored
+    let agentic: Vec<crate::vocab::CaseId> = stored
         .iter()
         .filter(|s| !s.declarations.is_empty())
         .map(|s| s.id.clone())

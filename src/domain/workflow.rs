@@ -16,6 +16,7 @@ use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use super::access::{Principal, Role};
 use super::case::{Route, Status};
+use crate::vocab::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +46,7 @@ pub struct CaseState<'a> {
 /// An approval already given on the case's current revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
-    pub actor_id: String,
+    pub actor_id: UserId,
     pub senior: bool,
     /// The review groups it signed off (functional review).
     pub groups: Vec<String>,
@@ -53,7 +54,7 @@ pub struct Approval {
 
 #[derive(Debug, Clone)]
 pub struct Actor<'a> {
-    pub user_id: &'a str,
+    pub user_id: UserId,
     pub reviewer: bool,
     pub senior: bool,
     pub groups: &'a [String],
@@ -70,7 +71,7 @@ impl<'a> Actor<'a> {
     /// submitted it. Deciding is bounded by the review scope, not by what they may read.
     pub fn of(who: &'a Principal, agency_id: &str, authored: bool) -> Actor<'a> {
         Actor {
-            user_id: &who.user_id,
+            user_id: who.user_id.clone(),
             reviewer: who.is_reviewer(),
             senior: who.has(Role::SeniorReviewer),
             groups: &who.review_groups,
@@ -356,7 +357,7 @@ mod tests {
 
     fn reviewer<'a>(id: &'a str, senior: bool, g: &'a [String]) -> Actor<'a> {
         Actor {
-            user_id: id,
+            user_id: id.into(),
             reviewer: true,
             senior,
             groups: g,
@@ -550,7 +551,7 @@ mod tests {
             );
         }
         let submitter = Actor {
-            user_id: "s",
+            user_id: "s".into(),
             reviewer: false,
             senior: false,
             groups: &none,

@@ -20,6 +20,7 @@ use crate::db::{DbConnection, Pool};
 use crate::domain::access::Scope;
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
+use crate::vocab::UserId;
 pub use metrics::Metrics;
 pub use pages::PagesError;
 
@@ -94,7 +95,7 @@ impl AppState {
     /// Loads the rule pack from `RULES_DIR` again. A pack that fails its check is refused and
     /// the running rules stay; a new version is written to the audit trail, then put in force.
     /// Returns the previous and the new `rules_version`.
-    pub async fn reload_rules(&self, actor: Option<String>) -> AppResult<(String, String)> {
+    pub async fn reload_rules(&self, actor: Option<UserId>) -> AppResult<(String, String)> {
         let dir = self.config.rules_dir.clone();
         let candidate = web::block(move || crate::rules::load_dir(&dir))
             .await
@@ -110,7 +111,7 @@ impl AppState {
                     conn,
                     &[crate::db::audit::Event {
                         use_case_id: None,
-                        actor_id: actor.as_deref(),
+                        actor_id: actor.as_ref(),
                         action: "rules_reloaded",
                         from_status: None,
                         to_status: None,

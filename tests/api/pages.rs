@@ -1953,7 +1953,7 @@ async fn an_admin_manages_users_and_tokens_from_their_page() {
     ]))
     .await;
     assert_eq!(app.get("/api/v1/review-queue", &token).await.status, 200);
-    let tokens = aitriage::db::users::tokens(&mut c, Some(&sub.id)).unwrap();
+    let tokens = aitriage::db::users::tokens(&mut c, Some(&sub.id.as_str().into())).unwrap();
     app.send(act(&[("op", "revoke"), ("id", &tokens[0].id)]))
         .await;
     assert_eq!(app.get("/api/v1/use-cases", &token).await.status, 401);

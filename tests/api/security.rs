@@ -117,7 +117,7 @@ fn signed_in(app: &TestApp, email: &str) -> (String, String) {
         .unwrap()
         .unwrap();
     let cookie = aitriage::db::users::open_session(&mut c, &id).unwrap();
-    (id, cookie)
+    (id.into_string(), cookie)
 }
 
 async fn page_status(app: &TestApp, cookie: &str) -> u16 {

@@ -492,7 +492,7 @@ fn append_forged_approval(app: &TestApp, case_id: &str) {
     rewrite_chain(app, |events| {
         let mut forged = events.last().unwrap().clone();
         forged.id = uuid::Uuid::now_v7().to_string();
-        forged.use_case_id = Some(case_id.to_string());
+        forged.use_case_id = Some(case_id.into());
         forged.action = "decided".into();
         forged.details_json = r#"{"action":"approve","rationale":"forged"}"#.into();
         events.push(forged);

@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::error::Problem;
 use crate::http::AppState;
+use crate::vocab::UserId;
 
 fn require_admin(who: &Principal) -> AppResult<()> {
     if who.has(Role::Admin) {
@@ -110,7 +111,7 @@ pub async fn issue_token(
     who: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let user_id = path.into_inner();
+    let user_id = UserId::from(path.into_inner());
     let (u, by) = (user_id.clone(), who);
     let token = state
         .db(move |c| users::issue_token(c, By::Admin(&by), &u))
@@ -135,9 +136,11 @@ pub async fn tokens(
     who: Principal,
     req: actix_web::HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let user = crate::http::extract::query_params(req.query_string())?.remove("user_id");
+    let user = crate::http::extract::query_params(req.query_string())?
+        .remove("user_id")
+        .map(UserId::from);
     let list = state
-        .db(move |c| users::tokens(c, By::Admin(&who), user.as_deref()))
+        .db(move |c| users::tokens(c, By::Admin(&who), user.as_ref()))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "tokens": list })))
 }
@@ -185,7 +188,7 @@ pub async fn disable(
     who: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let id = UserId::from(path.into_inner());
     account(state, who, move |c, by| {
         users::set_disabled(c, by, &id, true)
     })
@@ -210,7 +213,7 @@ pub async fn enable(
     who: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let id = UserId::from(path.into_inner());
     account(state, who, move |c, by| {
         users::set_disabled(c, by, &id, false)
     })
@@ -239,7 +242,7 @@ pub async fn set_roles(
     path: web::Path<String>,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let id = UserId::from(path.into_inner());
     let req: RolesRequest = body.json()?;
     let roles = req
         .roles

@@ -12,6 +12,7 @@ use crate::http::api::use_cases::case_id;
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::{scope_key, AppState};
+use crate::vocab::AgencyCode;
 
 /// The radar's points when the caller does not say how many, and the most it may ask for.
 const POINTS: i64 = 1_000;
@@ -59,7 +60,7 @@ fn radar_filter(query: &str, quadrants: &[String]) -> AppResult<(RadarFilter, i6
                     format!("a whole number from 1 to {MAX_POINTS}"),
                 )),
             },
-            "agency" => f.agency = Some(v),
+            "agency" => f.agency = Some(AgencyCode::normalized(&v)),
             "business_function" => f.business_function = Some(v),
             "tier" => match Tier::parse(&v) {
                 Some(t) => f.tier = Some(t),
@@ -253,7 +254,7 @@ struct CaseRef<'a> {
 
 fn case_ref(d: &crate::domain::similar::Doc) -> CaseRef<'_> {
     CaseRef {
-        id: &d.id,
+        id: d.id.as_str(),
         agency: &d.agency,
         title: &d.title,
         status: &d.status,

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
+use crate::vocab::{AgencyCode, UserId};
 
 #[derive(Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -174,7 +175,7 @@ fn queue_filter(query: &str) -> AppResult<(QueueFilter, usize, Option<String>)> 
                     "one of low, medium, high, critical, prohibited",
                 )),
             },
-            "agency" => f.agency = Some(v),
+            "agency" => f.agency = Some(AgencyCode::normalized(&v)),
             "group" => f.group = Some(v),
             "mine" => match v.as_str() {
                 "true" => f.claimed_by_me = true,
@@ -241,9 +242,9 @@ pub async fn queue(
                     sla_working_days: e.sla_working_days,
                     overdue: e.overdue,
                     escalated: e.case.row.escalated,
-                    claimed_by: e.case.row.claimed_by.clone(),
+                    claimed_by: e.case.row.claimed_by.clone().map(UserId::into_string),
                     pending_groups: e.pending_groups,
-                    approvals: e.approvals,
+                    approvals: e.approvals.into_iter().map(UserId::into_string).collect(),
                 },
                 case: CaseView::of(e.case, &rules)?,
             })

@@ -20,6 +20,7 @@ use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::{AgencyCode, CaseId};
 
 fn not_blank(s: &str) -> Result<(), ValidationError> {
     if s.trim().is_empty() {
@@ -92,10 +93,9 @@ pub(super) fn replayed(outcome: app::idempotency::Outcome) -> (&'static str, &'s
     ("Idempotency-Replayed", if again { "true" } else { "false" })
 }
 
-pub(super) fn case_id(path: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(path)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::NotFound)
+/// The case a path names: a UUID in any of its written forms (none names no case).
+pub(super) fn case_id(path: &str) -> AppResult<CaseId> {
+    CaseId::parse(path).ok_or(AppError::NotFound)
 }
 
 fn parse_answers(
@@ -360,7 +360,7 @@ pub(crate) fn list_filter(query: &str) -> AppResult<cases::ListFilter> {
                 Some(t) => f.tier = Some(t),
                 None => errors.push(bad("one of low, medium, high, critical, prohibited")),
             },
-            "agency" => f.agency = Some(v),
+            "agency" => f.agency = Some(AgencyCode::normalized(&v)),
             "q" => match v.chars().count() {
                 0..=200 => f.search = Some(v),
                 _ => errors.push(bad("at most 200 characters")),

@@ -12,6 +12,7 @@ use crate::domain::hints_of;
 use crate::error::AppResult;
 use crate::rules::RuleSet;
 use crate::vocab::agents::{Agent, Declarations, Delegation};
+use crate::vocab::{CaseId, UserId};
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -24,8 +25,10 @@ fn raw(s: &str) -> AppResult<Box<RawValue>> {
 /// A use case as the API returns it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseView {
-    pub id: String,
-    pub agency: String,
+    #[schema(value_type = String)]
+    pub id: crate::vocab::CaseId,
+    #[schema(value_type = String)]
+    pub agency: crate::vocab::AgencyCode,
     pub title: String,
     pub summary: String,
     pub business_function: String,
@@ -107,12 +110,12 @@ impl CaseView {
             status: r.status,
             version: r.version,
             revision: r.revision,
-            created_by: r.created_by,
+            created_by: r.created_by.into_string(),
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
             submitted_at: r.submitted_at.map(utc),
             escalated: r.escalated,
-            claimed_by: r.claimed_by,
+            claimed_by: r.claimed_by.map(UserId::into_string),
         })
     }
 }
@@ -138,8 +141,8 @@ impl EventView {
             details: raw(&e.details_json)?,
             seq: e.seq,
             id: e.id,
-            use_case_id: e.use_case_id,
-            actor_id: e.actor_id,
+            use_case_id: e.use_case_id.map(CaseId::into_string),
+            actor_id: e.actor_id.map(UserId::into_string),
             action: e.action,
             from_status: e.from_status,
             to_status: e.to_status,

@@ -16,6 +16,7 @@ use crate::domain::access::Role;
 use crate::error::AppError;
 use crate::http::extract::Body;
 use crate::http::AppState;
+use crate::vocab::UserId;
 
 #[derive(Serialize)]
 struct RoleBox {
@@ -57,9 +58,9 @@ pub struct Done {
     done: Option<String>,
 }
 
-fn user_row(u: UserInfo, me: &str, t: Tr) -> UserRow {
+fn user_row(u: UserInfo, me: &UserId, t: Tr) -> UserRow {
     UserRow {
-        is_me: u.id == me,
+        is_me: *me == u.id.as_str(),
         roles: Role::ALL
             .iter()
             .map(|r| RoleBox {
@@ -70,7 +71,7 @@ fn user_row(u: UserInfo, me: &str, t: Tr) -> UserRow {
             .collect(),
         id: u.id,
         email: u.email,
-        agency: u.agency,
+        agency: u.agency.into_string(),
         disabled: u.disabled,
     }
 }
@@ -138,9 +139,9 @@ pub async fn act(
         .db(move |c| {
             let by = By::Admin(&who);
             match op.as_str() {
-                "disable" => users::set_disabled(c, by, &target, true),
-                "enable" => users::set_disabled(c, by, &target, false),
-                "roles" => users::set_roles(c, by, &target, &roles),
+                "disable" => users::set_disabled(c, by, &UserId::from(target), true),
+                "enable" => users::set_disabled(c, by, &UserId::from(target), false),
+                "roles" => users::set_roles(c, by, &UserId::from(target), &roles),
                 "revoke" => users::revoke_token(c, by, &target),
                 _ => Err(AppError::BadRequest("unknown operation".into())),
             }

@@ -11,7 +11,7 @@ use super::render::Tr;
 use crate::domain::triage::Fired;
 use crate::rules::i18n::Localizer;
 use crate::rules::model::Questionnaire;
-use crate::vocab::agents::{ApprovalPoint, Declarations, Tool};
+use crate::vocab::agents::{Agent, ApprovalPoint, Declarations, Delegation, Tool};
 
 #[derive(Serialize)]
 pub struct AgentsView {
@@ -182,6 +182,34 @@ pub fn view(
     if d.is_empty() {
         return None;
     }
+    let rows = Rows {
+        flags: flags_by_subject(fired, tx),
+        q,
+        tr,
+        tx,
+    };
+    let agents = d
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| rows.agent(i, a))
+        .collect();
+    let delegations = d
+        .delegations
+        .iter()
+        .enumerate()
+        .map(|(k, g)| rows.delegation(k, g))
+        .collect();
+    Some(AgentsView {
+        graph: graph(d, &rows.flags),
+        agents,
+        delegations,
+    })
+}
+
+/// The titles of the rules that fired for each subject (agent id, tool subject, delegation
+/// subject), in the reader's language.
+fn flags_by_subject<'f>(fired: &'f [Fired], tx: Localizer) -> HashMap<&'f str, Vec<String>> {
     let mut flags: HashMap<&str, Vec<String>> = HashMap::new();
     for f in fired {
         for s in &f.subjects {
@@ -191,23 +219,42 @@ pub fn view(
                 .push(tx.rule_title(&f.rule, &f.title));
         }
     }
-    let flags_of = |s: &str| flags.get(s).cloned().unwrap_or_default();
-    let yes_no = |b: bool| tr(if b { "yes".into() } else { "no".into() });
-    let data_label = |v: &str| {
-        q.get("data_categories")
+    flags
+}
+
+/// What the table rows are built from: the rules fired per subject and the reader's language.
+struct Rows<'a> {
+    flags: HashMap<&'a str, Vec<String>>,
+    q: &'a Questionnaire,
+    tr: Tr<'a>,
+    tx: Localizer<'a>,
+}
+
+impl Rows<'_> {
+    fn flags_of(&self, subject: &str) -> Vec<String> {
+        self.flags.get(subject).cloned().unwrap_or_default()
+    }
+
+    fn yes_no(&self, b: bool) -> String {
+        (self.tr)(if b { "yes".into() } else { "no".into() })
+    }
+
+    /// A data category as the questionnaire names it, or its value when it names none.
+    fn data_label(&self, v: &str) -> String {
+        self.q
+            .get("data_categories")
             .and_then(|qu| {
                 qu.options
                     .iter()
                     .find(|o| o.value == v)
-                    .map(|o| tx.option(qu, o))
+                    .map(|o| self.tx.option(qu, o))
             })
             .unwrap_or_else(|| v.to_string())
-    };
-    let agents: Vec<AgentRow> = d
-        .agents
-        .iter()
-        .enumerate()
-        .map(|(i, a)| AgentRow {
+    }
+
+    fn agent(&self, i: usize, a: &Agent) -> AgentRow {
+        let tr = self.tr;
+        AgentRow {
             anchor: agent_anchor(i),
             id: a.id.clone(),
             name: a.name.clone(),
@@ -228,92 +275,105 @@ pub fn view(
                 }
             ),
             autonomy: a.autonomy,
-            flags: flags_of(&a.id),
+            flags: self.flags_of(&a.id),
             tools: a
                 .tools
                 .iter()
                 .enumerate()
-                .map(|(j, t)| ToolRow {
-                    anchor: tool_anchor(i, j),
-                    name: t.name.clone(),
-                    description: t.description.clone(),
-                    effect: tr(format!("effect_{}", t.effect)),
-                    reversible: yes_no(t.is_reversible()),
-                    open_world: yes_no(t.open_world),
-                    data: t
-                        .data
-                        .iter()
-                        .map(|v| data_label(v))
-                        .collect::<Vec<_>>()
-                        .join(&tr("list_separator".into())),
-                    limits: limits_text(t, tr),
-                    approval: approval_text(t, tr),
-                    flags: flags_of(&t.subject(a)),
-                })
+                .map(|(j, t)| self.tool(i, j, a, t))
                 .collect(),
-        })
-        .collect();
-    let delegations = d
-        .delegations
-        .iter()
-        .enumerate()
-        .map(|(k, g)| DelegationRow {
+        }
+    }
+
+    fn tool(&self, i: usize, j: usize, a: &Agent, t: &Tool) -> ToolRow {
+        let tr = self.tr;
+        ToolRow {
+            anchor: tool_anchor(i, j),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            effect: tr(format!("effect_{}", t.effect)),
+            reversible: self.yes_no(t.is_reversible()),
+            open_world: self.yes_no(t.open_world),
+            data: t
+                .data
+                .iter()
+                .map(|v| self.data_label(v))
+                .collect::<Vec<_>>()
+                .join(&tr("list_separator".into())),
+            limits: limits_text(t, tr),
+            approval: approval_text(t, tr),
+            flags: self.flags_of(&t.subject(a)),
+        }
+    }
+
+    fn delegation(&self, k: usize, g: &Delegation) -> DelegationRow {
+        DelegationRow {
             anchor: delegation_anchor(k),
             from: g.from.clone(),
             to: g.to.clone(),
-            external: yes_no(g.external),
-            authentication: tr(format!("auth_{}", g.authentication)),
-            flags: flags_of(&g.subject()),
-        })
-        .collect();
-    Some(AgentsView {
-        graph: graph(d, &flags),
-        agents,
-        delegations,
-    })
+            external: self.yes_no(g.external),
+            authentication: (self.tr)(format!("auth_{}", g.authentication)),
+            flags: self.flags_of(&g.subject()),
+        }
+    }
 }
 
 /// Agents in the first column, their tools in the second, the agents they delegate to
 /// outside the use case in the third; an edge is risky when a rule fired for its element.
 fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
-    let mut nodes = Vec::new();
-    let mut edges = Vec::new();
-    let mut agent_pos: HashMap<&str, (u32, u32)> = HashMap::new();
-    let mut row_tool = 0u32;
+    let mut layout = Layout::default();
     for a in &d.agents {
-        let first = row_tool;
+        layout.agent(a, flags);
+    }
+    layout.delegations(&d.delegations, flags)
+}
+
+/// The graph as it is laid out: the nodes and edges so far, where each agent's box ends,
+/// and how many rows the tool column has used.
+#[derive(Default)]
+struct Layout<'a> {
+    nodes: Vec<GraphNode>,
+    edges: Vec<GraphEdge>,
+    agent_pos: HashMap<&'a str, (u32, u32)>,
+    row_tool: u32,
+}
+
+impl<'a> Layout<'a> {
+    /// An agent in the first column, centred beside its tools in the second, an edge to each.
+    fn agent(&mut self, a: &'a Agent, flags: &HashMap<&str, Vec<String>>) {
+        let first = self.row_tool;
         let y_tools: Vec<u32> = a
             .tools
             .iter()
             .map(|_| {
-                row_tool += 1;
-                (row_tool - 1) * ROW + 20
+                self.row_tool += 1;
+                (self.row_tool - 1) * ROW + 20
             })
             .collect();
-        let span = row_tool.max(first + 1) - first;
+        let span = self.row_tool.max(first + 1) - first;
         let y = first * ROW + 20 + (span - 1) * ROW / 2;
         if a.tools.is_empty() {
-            row_tool += 1;
+            self.row_tool += 1;
         }
         let risky = flags.contains_key(a.id.as_str());
-        nodes.push(GraphNode {
+        self.nodes.push(GraphNode {
             x: COLUMNS[0],
             y,
             label: short(&a.name),
             kind: "agent",
             risky,
         });
-        agent_pos.insert(a.id.as_str(), (COLUMNS[0] + BOX, y));
+        self.agent_pos.insert(a.id.as_str(), (COLUMNS[0] + BOX, y));
         for (t, ty) in a.tools.iter().zip(y_tools) {
             let risky = flags.contains_key(t.subject(a).as_str());
-            nodes.push(GraphNode {
+            self.nodes.push(GraphNode {
                 x: COLUMNS[1],
                 y: ty,
                 label: short(&t.name),
                 kind: "tool",
                 risky,
             });
-            edges.push(GraphEdge {
+            self.edges.push(GraphEdge {
                 d: format!(
                     "M{} {} L{} {}",
                     COLUMNS[0] + BOX,
@@ -326,46 +386,54 @@ fn graph(d: &Declarations, flags: &HashMap<&str, Vec<String>>) -> Graph {
             });
         }
     }
-    // Delegations leave the agent's box from below, run along a lane of their own under
-    // every tool, and enter the other agent from the left: they never cross a tool's box.
-    let rows = row_tool.max(1);
-    let lanes_top = rows * ROW + 16;
-    let mut row_ext = 0u32;
-    let mut lane = 0u32;
-    for g in &d.delegations {
-        let Some(&(fx, fy)) = agent_pos.get(g.from.as_str()) else {
-            continue;
-        };
-        let risky = flags.contains_key(g.subject().as_str());
-        let (x2, y2) = match agent_pos.get(g.to.as_str()).filter(|_| !g.external) {
-            Some(&(tx, ty)) => (tx - BOX, ty + 12),
-            None => {
-                let y = row_ext * ROW + 20;
-                row_ext += 1;
-                nodes.push(GraphNode {
-                    x: COLUMNS[2],
-                    y,
-                    label: short(&g.to),
-                    kind: "external",
-                    risky,
-                });
-                (COLUMNS[2], y + 12)
-            }
-        };
-        let lane_y = lanes_top + lane * 10;
-        let turn = x2.saturating_sub(14 + lane * 4);
-        let start = fx - BOX / 2 + lane * 6;
-        lane += 1;
-        edges.push(GraphEdge {
-            d: format!("M{start} {} V{lane_y} H{turn} V{y2} H{x2}", fy + 24),
-            risky,
-            delegation: true,
-        });
-    }
-    Graph {
-        width: COLUMNS[2] + BOX + 10,
-        height: (row_tool.max(row_ext).max(1) * ROW + 30).max(lanes_top + lane * 10 + 10),
-        nodes,
-        edges,
+
+    /// Delegations leave the agent's box from below, run along a lane of their own under
+    /// every tool, and enter the other agent from the left: they never cross a tool's box.
+    /// External agents get a node each in the third column.
+    fn delegations(
+        mut self,
+        delegations: &[Delegation],
+        flags: &HashMap<&str, Vec<String>>,
+    ) -> Graph {
+        let rows = self.row_tool.max(1);
+        let lanes_top = rows * ROW + 16;
+        let mut row_ext = 0u32;
+        let mut lane = 0u32;
+        for g in delegations {
+            let Some(&(fx, fy)) = self.agent_pos.get(g.from.as_str()) else {
+                continue;
+            };
+            let risky = flags.contains_key(g.subject().as_str());
+            let (x2, y2) = match self.agent_pos.get(g.to.as_str()).filter(|_| !g.external) {
+                Some(&(tx, ty)) => (tx - BOX, ty + 12),
+                None => {
+                    let y = row_ext * ROW + 20;
+                    row_ext += 1;
+                    self.nodes.push(GraphNode {
+                        x: COLUMNS[2],
+                        y,
+                        label: short(&g.to),
+                        kind: "external",
+                        risky,
+                    });
+                    (COLUMNS[2], y + 12)
+                }
+            };
+            let lane_y = lanes_top + lane * 10;
+            let turn = x2.saturating_sub(14 + lane * 4);
+            let start = fx - BOX / 2 + lane * 6;
+            lane += 1;
+            self.edges.push(GraphEdge {
+                d: format!("M{start} {} V{lane_y} H{turn} V{y2} H{x2}", fy + 24),
+                risky,
+                delegation: true,
+            });
+        }
+        Graph {
+            width: COLUMNS[2] + BOX + 10,
+            height: (self.row_tool.max(row_ext).max(1) * ROW + 30).max(lanes_top + lane * 10 + 10),
+            nodes: self.nodes,
+            edges: self.edges,
+        }
     }
 }

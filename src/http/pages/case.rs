@@ -32,6 +32,7 @@ use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::rules::RuleSet;
 use crate::vocab::agents::Declarations;
+use crate::vocab::{CaseId, UserId};
 
 /// A similar use case as the page shows it: its score written the language's way, the reasons
 /// in the language.
@@ -49,7 +50,7 @@ impl SimilarView {
         SimilarView {
             score: pages.formats(lang).number(m.score),
             reasons: m.why.iter().map(|w| pages.say(lang, w)).collect(),
-            id: m.id,
+            id: m.id.to_string(),
             title: m.title,
             agency: m.agency,
         }
@@ -197,11 +198,8 @@ pub struct Done {
     done: Option<String>,
 }
 
-fn case_id(path: &str) -> Result<String, PageError> {
-    Ok(uuid::Uuid::parse_str(path)
-        .map_err(|_| AppError::NotFound)?
-        .hyphenated()
-        .to_string())
+fn case_id(path: &str) -> Result<CaseId, PageError> {
+    Ok(CaseId::parse(path).ok_or(AppError::NotFound)?)
 }
 
 /// A moment as the page's language writes it; times are kept in UTC and say so.
@@ -241,7 +239,7 @@ fn answer_text(
 struct Loaded {
     case: cases::Case,
     events: Vec<audit::StoredEvent>,
-    emails: HashMap<String, String>,
+    emails: HashMap<UserId, String>,
     decisions: Vec<reviews::DecisionRecord>,
     revisions: Vec<cases::Revision>,
     allowed: Vec<Action>,
@@ -249,13 +247,13 @@ struct Loaded {
     disagreements: Vec<integrity::Disagreement>,
 }
 
-async fn load(state: &AppState, viewer: &Viewer, id: String) -> Result<Loaded, PageError> {
+async fn load(state: &AppState, viewer: &Viewer, id: CaseId) -> Result<Loaded, PageError> {
     let who = viewer.user.clone();
     Ok(state
         .db(move |c| {
             let case = cases::get(c, &who.read_scope(), &id)?.ok_or(AppError::NotFound)?;
             let events = audit::for_case(c, &id)?;
-            let ids: Vec<String> = events
+            let ids: Vec<UserId> = events
                 .iter()
                 .filter_map(|e| e.actor_id.clone())
                 .chain(case.row.claimed_by.clone())
@@ -397,7 +395,7 @@ fn answer_views(
 
 fn event_views(
     events: Vec<audit::StoredEvent>,
-    emails: &HashMap<String, String>,
+    emails: &HashMap<UserId, String>,
     t: Tr,
     f: &Formats,
 ) -> Vec<EventView> {
@@ -407,7 +405,7 @@ fn event_views(
             at: stamp(f, e.created_at),
             by: e.actor_id.as_ref().map_or_else(
                 || t("system".into()),
-                |u| emails.get(u).cloned().unwrap_or_else(|| u.clone()),
+                |u| emails.get(u).cloned().unwrap_or_else(|| u.to_string()),
             ),
             change: match (&e.from_status, &e.to_status) {
                 (Some(a), Some(b)) if a != b => format!(
@@ -542,7 +540,7 @@ fn abilities(
 ) -> Result<Abilities, PageError> {
     let status = case.status()?;
     let may_author = me.may_author(&case.row.agency_id);
-    let claimed = case.row.claimed_by.as_deref();
+    let claimed = case.row.claimed_by.as_ref().map(UserId::as_str);
     Ok(Abilities {
         can_edit: may_author && status.is_editable(),
         can_submit: may_author && status.can_submit(),
@@ -567,10 +565,50 @@ fn stored<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Option<T
     Ok(json.map(serde_json::from_str).transpose()?)
 }
 
+/// The cases most like this one in the viewer's read scope (five at most), without the pairs
+/// a reviewer has said are not duplicates.
+async fn similar_cases(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &CaseId,
+) -> Result<Vec<crate::domain::similar::Match>, PageError> {
+    let index = state.similar_index(viewer.user.read_scope()).await?;
+    let distinct = state.db(crate::db::duplicates::distinct).await?;
+    Ok(index
+        .position(id)
+        .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| !distinct.contains(&crate::domain::similar::pair(id, &m.id)))
+        .take(5)
+        .collect())
+}
+
+/// The text hints of the case's title, summary and answers, in the page's language.
+fn hint_views(
+    rules: &RuleSet,
+    lang: &str,
+    case: &cases::Case,
+    answers: &Answers,
+    t: Tr,
+) -> Vec<HintView> {
+    let text = CaseText {
+        title: &case.row.title,
+        summary: &case.row.summary,
+    };
+    describe(
+        rules,
+        lang,
+        &hints_of(rules, answers, text),
+        &t("field_title".into()),
+        &t("field_summary".into()),
+    )
+}
+
 async fn render(
     state: &AppState,
     viewer: &Viewer,
-    id: String,
+    id: CaseId,
     notice: Option<String>,
     error: Option<String>,
     rationale: String,
@@ -585,16 +623,9 @@ async fn render(
         allowed,
         disagreements,
     } = load(state, viewer, id).await?;
-    let index = state.similar_index(viewer.user.read_scope()).await?;
-    let distinct = state.db(crate::db::duplicates::distinct).await?;
-    // Pairs a reviewer has said are not duplicates are not offered again.
-    let similar: Vec<_> = index
-        .position(&case.row.id)
-        .map(|i| index.similar_to(i, 5 + distinct.len().min(20), 0.15))
-        .unwrap_or_default()
+    let similar: Vec<SimilarView> = similar_cases(state, viewer, &case.row.id)
+        .await?
         .into_iter()
-        .filter(|m| !distinct.contains(&crate::domain::similar::pair(&case.row.id, &m.id)))
-        .take(5)
         .map(|m| SimilarView::of(m, &state.pages, viewer.lang))
         .collect();
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
@@ -602,17 +633,7 @@ async fn render(
     let tx = Localizer::of(&rules, lang);
     let f = pages.formats(lang);
     let answers = case.answers()?;
-    let text = CaseText {
-        title: &case.row.title,
-        summary: &case.row.summary,
-    };
-    let hints = describe(
-        &rules,
-        lang,
-        &hints_of(&rules, &answers, text),
-        &t("field_title".into()),
-        &t("field_summary".into()),
-    );
+    let hints = hint_views(&rules, lang, &case, &answers, &t);
     let approvals_given = decisions
         .iter()
         .filter(|d| d.action == "approve" && d.revision == case.row.revision)
@@ -625,7 +646,7 @@ async fn render(
     let r = &case.row;
     let page = CasePage {
         base: Base::new(pages, lang, r.title.clone(), Some(viewer)),
-        id: r.id.clone(),
+        id: r.id.to_string(),
         disagreements: disagreements
             .iter()
             .map(|d| disagreement(d, &t, f))
@@ -635,7 +656,7 @@ async fn render(
         case_title: r.title.clone(),
         summary: r.summary.clone(),
         business_function: r.business_function.clone(),
-        agency: case.agency.clone(),
+        agency: case.agency.to_string(),
         status_label: t(format!("status_{}", r.status)),
         version: r.version,
         revision: r.revision,
@@ -643,7 +664,7 @@ async fn render(
         claimed_by: r
             .claimed_by
             .as_ref()
-            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+            .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.to_string())),
         scores: stored::<Scores>(r.scores.as_deref())?
             .map(|s| scores_view(s, &rules.questionnaire, tx)),
         agents: super::agents::view(
@@ -731,8 +752,7 @@ fn in_words(state: &AppState, lang: &str, errors: &[crate::domain::FieldError]) 
 /// `GET /use-cases/{id}/act`: the address a re-shown case page was posted to (its language
 /// links point here); it leads to the case page, keeping the query (`?lang=`).
 pub async fn act_page(req: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let id =
-        uuid::Uuid::parse_str(&path).map_or_else(|_| String::new(), |u| u.hyphenated().to_string());
+    let id = CaseId::parse(&path).map_or_else(String::new, CaseId::into_string);
     match req.query_string() {
         "" => redirect(&format!("/use-cases/{id}")),
         q => redirect(&format!("/use-cases/{id}?{q}")),
@@ -762,7 +782,8 @@ pub async fn act(
     }
     .to_string();
     let text = rationale.clone();
-    let other = form.text("other");
+    // Any other text names no case: refused as not found, as a case outside the scope is.
+    let other = CaseId::from(form.text("other"));
     let result = state
         .db(move |c| match op.as_str() {
             "submit" => app::cases::submit(c, &who, &case_id, version, &rules).map(|_| ()),

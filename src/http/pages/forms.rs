@@ -72,7 +72,9 @@ pub fn answers_json(
                         .parse::<i64>()
                         .map(Value::from)
                         .map_err(|_| FieldError::says(&field, Says::WholeNumber)),
-                    Kind::Number => number(v, f, t).map_err(|m| FieldError::new(&field, m)),
+                    Kind::Number => {
+                        number(v, f, t).map_err(|Unreadable(m)| FieldError::new(&field, m))
+                    }
                     Kind::Bool => match v {
                         "true" => Ok(Value::Bool(true)),
                         "false" => Ok(Value::Bool(false)),
@@ -161,14 +163,21 @@ fn scale_meanings(help: &str) -> HashMap<i64, String> {
         .collect()
 }
 
+/// Why a value typed into a form field could not be read as its question's kind, worded for
+/// the person who typed it (shown beside the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct Unreadable(String);
+
 /// A number typed in the page's language, or why it was not read, in that language: an
 /// ambiguous one names both readings, each written so that it is no longer ambiguous.
-fn number(typed: &str, f: &Formats, t: Tr) -> Result<Value, String> {
+fn number(typed: &str, f: &Formats, t: Tr) -> Result<Value, Unreadable> {
+    let invalid = || Unreadable(t("number_invalid".into()));
     match f.read_number(typed) {
         Ok(n) => serde_json::Number::from_f64(n)
             .map(Value::Number)
-            .ok_or_else(|| t("number_invalid".into())),
-        Err(NumberError::NotANumber) => Err(t("number_invalid".into())),
+            .ok_or_else(invalid),
+        Err(NumberError::NotANumber) => Err(invalid()),
         Err(NumberError::Ambiguous { whole }) => {
             let decimal = whole / 1000.0;
             let decimal = if decimal.fract() == 0.0 {
@@ -176,10 +185,12 @@ fn number(typed: &str, f: &Formats, t: Tr) -> Result<Value, String> {
             } else {
                 f.fixed(decimal, 4)
             };
-            Err(t("number_ambiguous".into())
-                .replace("{typed}", typed)
-                .replace("{whole}", &f.number(whole))
-                .replace("{decimal}", &decimal))
+            Err(Unreadable(
+                t("number_ambiguous".into())
+                    .replace("{typed}", typed)
+                    .replace("{whole}", &f.number(whole))
+                    .replace("{decimal}", &decimal),
+            ))
         }
     }
 }
@@ -337,7 +348,9 @@ mod tests {
     fn an_ambiguous_number_is_refused_naming_both_readings_in_the_pages_language() {
         let pages = crate::http::pages::Pages::new().unwrap();
         let said = |lang: &str, typed: &str| {
-            number(typed, pages.formats(lang), &|k: String| pages.t(lang, &k)).unwrap_err()
+            number(typed, pages.formats(lang), &|k: String| pages.t(lang, &k))
+                .unwrap_err()
+                .0
         };
         let en = said("en", "250.000");
         assert!(en.contains("250,000") && en.contains(" 250"), "{en}");

@@ -29,9 +29,9 @@ pub fn row_view(state: &AppState, lang: &str, c: &Case) -> CaseRowView {
     let t = |k: String| state.pages.t(lang, &k);
     let tier = c.row.tier.clone().unwrap_or_default();
     CaseRowView {
-        id: c.row.id.clone(),
+        id: c.row.id.to_string(),
         title: c.row.title.clone(),
-        agency: c.agency.clone(),
+        agency: c.agency.to_string(),
         business_function: c.row.business_function.clone(),
         status_label: t(format!("status_{}", c.row.status)),
         status: c.row.status.clone(),

@@ -28,6 +28,7 @@ use crate::http::extract::Body;
 use crate::http::AppState;
 use crate::rules::model::Questionnaire;
 use crate::vocab::agents::{Declarations, ImportFormat};
+use crate::vocab::CaseId;
 
 #[derive(Serialize)]
 struct ErrorView {
@@ -125,6 +126,33 @@ fn lenient(q: &Questionnaire, json: &serde_json::Map<String, serde_json::Value>)
         .collect()
 }
 
+/// The summary of the form's errors at the top: each linked to its field, an answer named by
+/// its question's prompt, any other field by its label (`t` of `field_<name>`).
+fn error_views(
+    errors: &[FieldError],
+    q: &Questionnaire,
+    tx: Localizer,
+    t: impl Fn(&str) -> String,
+    say: impl Fn(&FieldError) -> String,
+) -> Vec<ErrorView> {
+    errors
+        .iter()
+        .map(|e| {
+            let (anchor, label) = match e.field.strip_prefix("answers.") {
+                Some(id) => (
+                    format!("q-{id}"),
+                    q.get(id).map_or(id.to_string(), |q| tx.prompt(q)),
+                ),
+                None => (e.field.replace('_', "-"), t(&format!("field_{}", e.field))),
+            };
+            ErrorView {
+                anchor,
+                message: format!("{label}: {}", say(e)),
+            }
+        })
+        .collect()
+}
+
 fn render(
     state: &AppState,
     viewer: &Viewer,
@@ -178,28 +206,7 @@ fn render(
         import_agent_value: f.import[1].clone(),
         import_document_value: f.import[2].clone(),
         import_error: err("import"),
-        errors: errors
-            .iter()
-            .map(|e| {
-                let (anchor, label) = match e.field.strip_prefix("answers.") {
-                    Some(id) => (
-                        format!("q-{id}"),
-                        rules
-                            .questionnaire
-                            .get(id)
-                            .map_or(id.to_string(), |q| tx.prompt(q)),
-                    ),
-                    None => (
-                        e.field.replace('_', "-"),
-                        pages.t(lang, &format!("field_{}", e.field)),
-                    ),
-                };
-                ErrorView {
-                    anchor,
-                    message: format!("{label}: {}", say(e)),
-                }
-            })
-            .collect(),
+        errors: error_views(errors, &rules.questionnaire, tx, |k| pages.t(lang, k), say),
         first_section: sections.first().map(|s| SectionLink {
             id: s.id.clone(),
             label: next.replace("{title}", &s.title),
@@ -430,10 +437,7 @@ pub async fn create(
 
 async fn editable(state: &AppState, viewer: &Viewer, id: &str) -> Result<cases::Case, PageError> {
     require_submitter(viewer)?;
-    let id = uuid::Uuid::parse_str(id)
-        .map_err(|_| AppError::NotFound)?
-        .hyphenated()
-        .to_string();
+    let id = CaseId::parse(id).ok_or(AppError::NotFound)?;
     let scope = viewer.user.read_scope();
     let case = state
         .db(move |c| cases::get(c, &scope, &id))

@@ -19,6 +19,7 @@ use crate::domain::case::{Status, Tier};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::rules::model::Scoring;
+use crate::vocab::{AgencyCode, CaseId};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct Filters {
@@ -46,7 +47,7 @@ impl Filters {
         let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
         let w = self.window();
         RadarFilter {
-            agency: nonempty(&self.agency),
+            agency: nonempty(&self.agency).map(|a| AgencyCode::normalized(&a)),
             business_function: nonempty(&self.business_function),
             tier: nonempty(&self.tier).and_then(|t| Tier::parse(&t)),
             status: nonempty(&self.status).and_then(|s| Status::parse(&s)),
@@ -376,13 +377,13 @@ fn sort_points(points: &mut [Point], sort: &str, desc: bool) {
 
 fn similar_views(
     index: &crate::domain::similar::Index,
-    apart: &std::collections::HashSet<(String, String)>,
+    apart: &std::collections::HashSet<(CaseId, CaseId)>,
     f: &Formats,
 ) -> SimilarViews {
     let link = |i: usize| {
         let d = index.doc(i);
         CaseLink {
-            id: d.id.clone(),
+            id: d.id.to_string(),
             title: d.title.clone(),
             agency: d.agency.clone(),
         }
@@ -401,7 +402,7 @@ fn similar_views(
             .map(|(i, m)| Reuse {
                 case: link(i),
                 candidate: CaseLink {
-                    id: m.id,
+                    id: m.id.into_string(),
                     title: m.title,
                     agency: m.agency,
                 },

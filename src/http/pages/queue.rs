@@ -13,6 +13,7 @@ use crate::db::users;
 use crate::domain::case::Tier;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::vocab::{AgencyCode, UserId};
 
 #[derive(Deserialize)]
 pub struct Filters {
@@ -82,7 +83,7 @@ pub async fn page(
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
     let filter = QueueFilter {
         tier: nonempty(&q.tier).and_then(|t| Tier::parse(&t)),
-        agency: nonempty(&q.agency),
+        agency: nonempty(&q.agency).map(|a| AgencyCode::normalized(&a)),
         group: nonempty(&q.group),
         older_than_hours: None,
         claimed_by_me: q.mine.as_deref() == Some("1"),
@@ -93,7 +94,7 @@ pub async fn page(
     let (entries, emails) = state
         .db(move |c| {
             let entries = reviews::queue(c, &who, &filter, &rules)?;
-            let ids: Vec<String> = entries
+            let ids: Vec<UserId> = entries
                 .iter()
                 .filter_map(|e| e.case.row.claimed_by.clone())
                 .collect();
@@ -110,9 +111,9 @@ pub async fn page(
             .map(|e| {
                 let tier = e.case.row.tier.clone().unwrap_or_default();
                 Item {
-                    id: e.case.row.id.clone(),
+                    id: e.case.row.id.to_string(),
                     title: e.case.row.title.clone(),
-                    agency: e.case.agency.clone(),
+                    agency: e.case.agency.to_string(),
                     tier_label: t(format!("tier_{tier}")),
                     tier,
                     status_label: t(format!("status_{}", e.case.row.status)),
@@ -123,14 +124,13 @@ pub async fn page(
                         .unwrap_or_else(|| "—".into()),
                     overdue: e.overdue,
                     escalated: e.case.row.escalated,
-                    claimed_by_me: e.case.row.claimed_by.as_deref()
-                        == Some(viewer.user.user_id.as_str()),
+                    claimed_by_me: e.case.row.claimed_by.as_ref() == Some(&viewer.user.user_id),
                     claimed_by: e
                         .case
                         .row
                         .claimed_by
                         .as_ref()
-                        .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.clone())),
+                        .map(|u| emails.get(u).cloned().unwrap_or_else(|| u.to_string())),
                     pending: e.pending_groups.join(&t("list_separator".into())),
                     version: e.case.row.version,
                 }

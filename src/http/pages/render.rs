@@ -308,7 +308,7 @@ impl<'a> Base<'a> {
             title,
             user: user.map(|u| UserView {
                 email: u.email.clone(),
-                agency: u.agency_code.clone(),
+                agency: u.agency_code.to_string(),
                 roles: u
                     .roles
                     .iter()
