@@ -571,7 +571,7 @@ async fn similar_cases(
     state: &AppState,
     viewer: &Viewer,
     id: &CaseId,
-) -> Result<Vec<crate::domain::similar::Match>, PageError> {
+) -> Result<Vec<SimilarView>, PageError> {
     let index = state.similar_index(viewer.user.read_scope()).await?;
     let distinct = state.db(crate::db::duplicates::distinct).await?;
     Ok(index
@@ -581,6 +581,7 @@ async fn similar_cases(
         .into_iter()
         .filter(|m| !distinct.contains(&crate::domain::similar::pair(id, &m.id)))
         .take(5)
+        .map(|m| SimilarView::of(m, &state.pages, viewer.lang))
         .collect())
 }
 
@@ -623,11 +624,7 @@ async fn render(
         allowed,
         disagreements,
     } = load(state, viewer, id).await?;
-    let similar: Vec<SimilarView> = similar_cases(state, viewer, &case.row.id)
-        .await?
-        .into_iter()
-        .map(|m| SimilarView::of(m, &state.pages, viewer.lang))
-        .collect();
+    let similar = similar_cases(state, viewer, &case.row.id).await?;
     let (lang, pages, rules) = (viewer.lang, &state.pages, state.rules());
     let t = |k: String| pages.t(lang, &k);
     let tx = Localizer::of(&rules, lang);
