@@ -112,10 +112,7 @@ pub fn spawn_sender(pool: Pool, hook: Webhook) {
     std::thread::Builder::new()
         .name("outbox".into())
         .spawn(move || loop {
-            let delivered = pool
-                .get()
-                .map_err(crate::error::AppError::from)
-                .and_then(|mut c| deliver_due(&mut c, &hook, now(), 100));
+            let delivered = crate::db::with_conn(&pool, |c| deliver_due(c, &hook, now(), 100));
             match delivered {
                 Ok(d) if d.sent > 0 && d.failed == 0 => continue,
                 Ok(_) => {}

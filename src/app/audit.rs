@@ -162,12 +162,12 @@ pub fn spawn_checkpoints(
     std::thread::spawn(move || {
         let mut last = -1i64;
         loop {
-            let taken = pool.get().map_err(AppError::from).and_then(|mut conn| {
-                if audit::head_seq(&mut conn)? == last {
+            let taken = crate::db::with_conn(&pool, |conn| {
+                if audit::head_seq(conn)? == last {
                     return Ok(None);
                 }
                 audit::with_key(key.as_ref(), || {
-                    write_checkpoint(&mut conn, key.as_ref(), &dir, announce)
+                    write_checkpoint(conn, key.as_ref(), &dir, announce)
                 })
                 .map(Some)
             });

@@ -176,8 +176,9 @@ impl AppState {
         let pool = self.pool.clone();
         let key = self.config.audit_key.clone();
         web::block(move || {
-            let mut conn = pool.get()?;
-            crate::db::audit::with_key(key.as_ref(), || f(&mut conn))
+            crate::db::with_conn(&pool, |conn| {
+                crate::db::audit::with_key(key.as_ref(), || f(conn))
+            })
         })
         .await
         .map_err(|e| AppError::internal("blocking task", e))?

@@ -209,3 +209,75 @@ both_backends! {
         stdout_of_success(&verify);
     }
 }
+
+#[derive(QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The pool does not test a connection before handing it out. When PostgreSQL loses the
+/// connections (every backend of the pool killed, as a server restart would), a request that
+/// meets a dead one fails with a 500 and stores nothing, and the connection is dropped, not
+/// handed out again: at most one failure per pooled connection, then every request succeeds.
+#[actix_web::test]
+#[cfg_attr(
+    not(aitriage_postgres),
+    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
+)]
+async fn a_dead_connection_fails_one_request_and_is_not_handed_out_again() {
+    let app = TestApp::postgres().await;
+    let t = app.submitter("UNICEF");
+    app.draft(&t, "meeting_minutes_transcription").await;
+    let before = app.counts();
+    // Hold every connection of the pool at once, so each one's backend is known.
+    let size = app.pool.max_size() as usize;
+    let mut held: Vec<_> = (0..size).map(|_| app.pool.get().unwrap()).collect();
+    let pids: Vec<i32> = held
+        .iter_mut()
+        .map(|c| {
+            diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result::<BackendPid>(&mut **c)
+                .unwrap()
+                .pid
+        })
+        .collect();
+    drop(held);
+    let url = std::env::var("AITRIAGE_TEST_POSTGRES_URL").unwrap();
+    let mut killer = diesel::PgConnection::establish(&url).unwrap();
+    for pid in &pids {
+        diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+            .execute(&mut killer)
+            .unwrap();
+    }
+    // Rounds of as many requests at once as the pool has connections, so every idle
+    // connection is handed out.
+    let body = case_body("meeting_minutes_transcription");
+    let (mut failed, mut created) = (0, 0);
+    for round in 0..4 {
+        let answers = futures_util::future::join_all(
+            (0..size).map(|_| app.post("/api/v1/use-cases", &t, &body)),
+        )
+        .await;
+        for r in &answers {
+            match r.status.as_u16() {
+                201 => created += 1,
+                500 => failed += 1,
+                other => panic!("{other}: {}", r.text),
+            }
+        }
+        if round == 3 {
+            assert!(
+                answers.iter().all(|r| r.status == 201),
+                "a dead connection was handed out again"
+            );
+        }
+    }
+    assert!((1..=size).contains(&failed), "{failed} requests failed");
+    let after = app.counts();
+    assert_eq!(
+        after[0],
+        before[0] + created,
+        "every created case stored, nothing of a failed request"
+    );
+}
