@@ -49,6 +49,65 @@ fn current_key() -> Option<AuditKey> {
     KEY.with(|k| k.borrow().clone())
 }
 
+/// The writers of one instance on PostgreSQL, taking turns at chaining: while one chains, the
+/// others' events are left to it, and it goes round again for them, so they pay no round trip
+/// at all (see [`Chainer::after_write`]). Across instances, [`chain_if_free`] decides.
+#[derive(Debug, Default)]
+pub struct Chainer {
+    /// A writer of this instance is chaining.
+    active: std::sync::atomic::AtomicBool,
+    /// Writes committed so far whose events want chaining.
+    asked: std::sync::atomic::AtomicU64,
+}
+
+thread_local! {
+    static CHAINER: RefCell<Option<std::sync::Arc<Chainer>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with its writes chained through `chainer`, then puts back what was there before.
+pub fn with_chainer<T>(chainer: &std::sync::Arc<Chainer>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<std::sync::Arc<Chainer>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CHAINER.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CHAINER.with(|c| c.replace(Some(chainer.clone()))));
+    f()
+}
+
+impl Chainer {
+    /// After a write committed: chains what is pending unless another writer of this instance
+    /// is doing so. Nothing is left unseen: a writer counts its write before it looks, and the
+    /// one chaining counts again after it stops; if a write came meanwhile it goes round once
+    /// more, or (if it had stopped already) the newcomer finds no one chaining and chains.
+    fn after_write(&self, conn: &mut DbConnection) -> AppResult<usize> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.asked.fetch_add(1, SeqCst);
+        let mut done = 0;
+        while !self.active.swap(true, SeqCst) {
+            let seen = self.asked.load(SeqCst);
+            let round = chain_if_free(conn);
+            self.active.store(false, SeqCst);
+            done += round?;
+            if self.asked.load(SeqCst) == seen {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// PostgreSQL, once a write has committed: chains the events it queued, through this thread's
+/// [`Chainer`] when it has one (a serving instance), else at once.
+pub fn chain_after_write(conn: &mut DbConnection) -> AppResult<usize> {
+    match CHAINER.with(|c| c.borrow().clone()) {
+        Some(chainer) => chainer.after_write(conn),
+        None => chain_if_free(conn),
+    }
+}
+
 /// A digest of several parts (SHA-256, or HMAC-SHA256 under the audit key), each framed by its
 /// length so no two different lists of parts hash alike; an absent part has its own mark.
 pub enum Framed {

@@ -271,10 +271,10 @@ pub fn write<T>(
 
 /// On PostgreSQL, once a write has committed: chains the audit events it queued (and any
 /// others pending), unless another writer is chaining at that moment and so will (see
-/// [`audit::chain_if_free`]). A failure here loses nothing: the events stay queued for the
+/// [`audit::chain_after_write`]). A failure here loses nothing: the events stay queued for the
 /// next writer, and the write itself has succeeded, so it is logged, not returned.
 fn chain_pending(conn: &mut DbConnection) {
-    if let Err(e) = audit::chain_if_free(conn) {
+    if let Err(e) = audit::chain_after_write(conn) {
         tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
     }
 }

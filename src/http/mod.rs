@@ -37,6 +37,8 @@ pub struct AppState {
     portfolio_cache: HeadCache<web::Bytes>,
     /// The similarity index of the last scope asked for.
     similar_index: HeadCache<Arc<crate::domain::similar::Index>>,
+    /// This instance's writers taking turns at chaining audit events (PostgreSQL).
+    chainer: Arc<crate::db::audit::Chainer>,
 }
 
 /// Values computed from the cases a scope may see, each kept with the audit head it reflects.
@@ -84,6 +86,7 @@ impl AppState {
             login_throttle: pages::Throttle::default(),
             portfolio_cache: HeadCache::new(8),
             similar_index: HeadCache::new(1),
+            chainer: Arc::default(),
         })
     }
 
@@ -175,9 +178,12 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let key = self.config.audit_key.clone();
+        let chainer = self.chainer.clone();
         web::block(move || {
             crate::db::with_conn(&pool, |conn| {
-                crate::db::audit::with_key(key.as_ref(), || f(conn))
+                crate::db::audit::with_chainer(&chainer, || {
+                    crate::db::audit::with_key(key.as_ref(), || f(conn))
+                })
             })
         })
         .await
