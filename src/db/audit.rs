@@ -31,18 +31,30 @@ thread_local! {
     static KEY: RefCell<Option<AuditKey>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `key` sealing every event appended on this thread, then puts back what was
-/// there before (also when `f` panics).
-pub fn with_key<T>(key: Option<&AuditKey>, f: impl FnOnce() -> T) -> T {
-    struct Restore(Option<AuditKey>);
-    impl Drop for Restore {
+/// Runs `f` with `cell` holding `value` on this thread, then puts back what it held before
+/// (also when `f` panics).
+fn scoped<V: 'static, T>(
+    cell: &'static std::thread::LocalKey<RefCell<Option<V>>>,
+    value: Option<V>,
+    f: impl FnOnce() -> T,
+) -> T {
+    struct Restore<V: 'static>(
+        &'static std::thread::LocalKey<RefCell<Option<V>>>,
+        Option<V>,
+    );
+    impl<V: 'static> Drop for Restore<V> {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            KEY.with(|k| *k.borrow_mut() = previous);
+            let previous = self.1.take();
+            self.0.with(|c| *c.borrow_mut() = previous);
         }
     }
-    let _restore = Restore(KEY.with(|k| k.replace(key.cloned())));
+    let _restore = Restore(cell, cell.with(|c| c.replace(value)));
     f()
+}
+
+/// Runs `f` with `key` sealing every event appended on this thread.
+pub fn with_key<T>(key: Option<&AuditKey>, f: impl FnOnce() -> T) -> T {
+    scoped(&KEY, key.cloned(), f)
 }
 
 fn current_key() -> Option<AuditKey> {
@@ -64,17 +76,9 @@ thread_local! {
     static CHAINER: RefCell<Option<std::sync::Arc<Chainer>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with its writes chained through `chainer`, then puts back what was there before.
+/// Runs `f` with its writes chained through `chainer`.
 pub fn with_chainer<T>(chainer: &std::sync::Arc<Chainer>, f: impl FnOnce() -> T) -> T {
-    struct Restore(Option<std::sync::Arc<Chainer>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CHAINER.with(|c| *c.borrow_mut() = previous);
-        }
-    }
-    let _restore = Restore(CHAINER.with(|c| c.replace(Some(chainer.clone()))));
-    f()
+    scoped(&CHAINER, Some(chainer.clone()), f)
 }
 
 impl Chainer {
