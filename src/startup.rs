@@ -29,6 +29,8 @@ pub enum StartError {
     AuditCheck(#[from] crate::error::AppError),
     #[error("page templates")]
     Templates(#[from] crate::http::PagesError),
+    #[error("cannot start the audit chainer")]
+    Chainer(#[source] std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -64,19 +66,28 @@ impl Application {
 
     /// As [`Application::build`], on a pool the caller already holds.
     pub fn build_with_pool(config: Config, pool: Pool) -> Result<Application, StartError> {
-        {
+        let chainer = {
             let mut conn = pool.get().map_err(crate::error::AppError::from)?;
             db::audit::check_key(&mut conn, config.audit_key.as_ref())??;
-            // Events a writer queued but did not chain before the last stop (PostgreSQL).
-            if let db::DbConnection::Pg(_) = &*conn {
-                db::audit::with_key(config.audit_key.as_ref(), || db::audit::sequence(&mut conn))?;
+            match &*conn {
+                db::DbConnection::Pg(_) => {
+                    // Events a writer queued but did not chain before the last stop.
+                    db::audit::with_key(config.audit_key.as_ref(), || {
+                        db::audit::sequence(&mut conn)
+                    })?;
+                    let key = config.audit_key.clone();
+                    let chainer = db::audit::Chainer::start(pool.clone(), key)
+                        .map_err(StartError::Chainer)?;
+                    Some(std::sync::Arc::new(chainer))
+                }
+                db::DbConnection::Sqlite(_) => None,
             }
-        }
+        };
         let rules = load_dir(&config.rules_dir).map_err(|diagnostics| StartError::Rules {
             dir: config.rules_dir.clone(),
             diagnostics,
         })?;
-        let state = AppState::new(pool, rules, config)?;
+        let state = AppState::new(pool, rules, config, chainer)?;
         Ok(Application {
             state: Data::new(state),
         })

@@ -61,53 +61,89 @@ fn current_key() -> Option<AuditKey> {
     KEY.with(|k| k.borrow().clone())
 }
 
-/// The writers of one instance on PostgreSQL, taking turns at chaining: while one chains, the
-/// others' events are left to it, and it goes round again for them, so they pay no round trip
-/// at all (see [`Chainer::after_write`]). Across instances, [`chain_if_free`] decides.
-#[derive(Debug, Default)]
+/// This instance's chainer on PostgreSQL: a thread of its own that chains the audit events the
+/// instance's writers queued, so that no request waits for chaining or spends a round trip on
+/// it. A writer wakes it once its transaction has committed and goes on; the thread lets the
+/// writes of a few milliseconds gather ([`LINGER`]) and chains them all in one round
+/// ([`chain_if_free`], which also takes other instances' events, or leaves them to an instance
+/// chaining at that moment). Every [`IDLE`] it also looks for events left pending: a writer
+/// that stopped between its commit and the wake, or an instance that stopped mid-round. When
+/// the instance's state is dropped, it chains once more and ends.
+///
+/// Nothing computed from the cases depends on this having happened: caches are versioned by
+/// the events committed, chained or not ([`committed_events`]), and a case's trail lists its
+/// pending events after the chained ones.
+#[derive(Debug)]
 pub struct Chainer {
-    /// A writer of this instance is chaining.
-    active: std::sync::atomic::AtomicBool,
-    /// Writes committed so far whose events want chaining.
-    asked: std::sync::atomic::AtomicU64,
+    wake: std::sync::mpsc::SyncSender<()>,
 }
+
+/// How long the chainer lets writes gather before a round once woken: one round of four round
+/// trips then chains the events of every write committed meanwhile.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// How often the chainer looks for pending events it was not woken for.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 thread_local! {
     static CHAINER: RefCell<Option<std::sync::Arc<Chainer>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with its writes chained through `chainer`.
-pub fn with_chainer<T>(chainer: &std::sync::Arc<Chainer>, f: impl FnOnce() -> T) -> T {
-    scoped(&CHAINER, Some(chainer.clone()), f)
+/// Runs `f` with its writes chained by `chainer` when there is one (a serving instance on
+/// PostgreSQL), else by each writer itself once it commits.
+pub fn with_chainer<T>(chainer: Option<&std::sync::Arc<Chainer>>, f: impl FnOnce() -> T) -> T {
+    scoped(&CHAINER, chainer.cloned(), f)
 }
 
 impl Chainer {
-    /// After a write committed: chains what is pending unless another writer of this instance
-    /// is doing so. Nothing is left unseen: a writer counts its write before it looks, and the
-    /// one chaining counts again after it stops; if a write came meanwhile it goes round once
-    /// more, or (if it had stopped already) the newcomer finds no one chaining and chains.
-    fn after_write(&self, conn: &mut DbConnection) -> AppResult<usize> {
-        use std::sync::atomic::Ordering::SeqCst;
-        self.asked.fetch_add(1, SeqCst);
-        let mut done = 0;
-        while !self.active.swap(true, SeqCst) {
-            let seen = self.asked.load(SeqCst);
-            let round = chain_if_free(conn);
-            self.active.store(false, SeqCst);
-            done += round?;
-            if self.asked.load(SeqCst) == seen {
-                break;
-            }
-        }
-        Ok(done)
+    /// Starts the chainer of an instance on `pool`, sealing with `key`.
+    pub fn start(pool: super::Pool, key: Option<AuditKey>) -> std::io::Result<Chainer> {
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("audit-chainer".into())
+            .spawn(move || with_key(key.as_ref(), || chain_when_woken(&pool, &woken)))?;
+        Ok(Chainer { wake })
+    }
+
+    /// Asks for a round. A wake already waiting covers this one too: the round it starts
+    /// reads what is pending after this write's commit.
+    fn wake(&self) {
+        let _ = self.wake.try_send(());
     }
 }
 
-/// PostgreSQL, once a write has committed: chains the events it queued, through this thread's
+/// The chainer's thread: a round after each wake (once writes had [`LINGER`] to gather), or
+/// after [`IDLE`] without one; a last round when every sender is gone.
+fn chain_when_woken(pool: &super::Pool, woken: &std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let last = match woken.recv_timeout(IDLE) {
+            Ok(()) => {
+                std::thread::sleep(LINGER);
+                // Wakes sent while lingering are answered by this round.
+                let _ = woken.try_recv();
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        if let Err(e) = super::with_conn(pool, chain_if_free) {
+            tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// PostgreSQL, once a write has committed: has the events it queued chained, by this thread's
 /// [`Chainer`] when it has one (a serving instance), else at once.
 pub fn chain_after_write(conn: &mut DbConnection) -> AppResult<usize> {
     match CHAINER.with(|c| c.borrow().clone()) {
-        Some(chainer) => chainer.after_write(conn),
+        Some(chainer) => {
+            chainer.wake();
+            Ok(0)
+        }
         None => chain_if_free(conn),
     }
 }
@@ -474,13 +510,29 @@ pub fn in_chain_order(events: &mut [StoredEvent]) {
     events.sort_by_key(|e| (e.seq < 0, e.seq.abs()));
 }
 
-/// The sequence number of the newest event: every change to a case moves it, so it versions
-/// anything computed from the cases (shared by every instance on the same database).
+/// The sequence number of the newest chained event (what a checkpoint signs).
 pub fn head_seq(conn: &mut DbConnection) -> AppResult<i64> {
     Ok(audit_head::table
         .filter(audit_head::id.eq(1))
         .select(audit_head::seq)
         .get_result(conn)?)
+}
+
+/// How many events have been committed, chained or still pending. Every change to a case
+/// appends an event, and chaining only moves events from pending to chained, so this grows
+/// with every committed change and with nothing else: it versions anything computed from the
+/// cases, for every instance on the same database. One statement, so the head and the pending
+/// events are counted in one snapshot.
+pub fn committed_events(conn: &mut DbConnection) -> AppResult<i64> {
+    let pending = audit_events::table
+        .filter(audit_events::seq.lt(0))
+        .count()
+        .single_value();
+    let (chained, pending): (i64, Option<i64>) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, pending))
+        .get_result(conn)?;
+    Ok(chained + pending.unwrap_or(0))
 }
 
 /// A case's events, oldest first.

@@ -242,7 +242,7 @@ pub fn redact(url: &str) -> String {
 
 /// Runs a write transaction and answers once it is durable. On SQLite it joins the database's
 /// group commit (see [`writer`]); on PostgreSQL writers run concurrently, and the audit
-/// events it queued are chained once it has committed. Inside another transaction it is a
+/// events it queued are chained after it has committed. Inside another transaction it is a
 /// savepoint of that one, so several writes can be made one.
 pub fn write<T>(
     conn: &mut DbConnection,
@@ -269,10 +269,10 @@ pub fn write<T>(
     }
 }
 
-/// On PostgreSQL, once a write has committed: chains the audit events it queued (and any
-/// others pending), unless another writer is chaining at that moment and so will (see
-/// [`audit::chain_after_write`]). A failure here loses nothing: the events stay queued for the
-/// next writer, and the write itself has succeeded, so it is logged, not returned.
+/// On PostgreSQL, once a write has committed: has the audit events it queued chained, by the
+/// instance's chainer or at once (see [`audit::chain_after_write`]). A failure here loses
+/// nothing: the events stay queued for the next round, and the write itself has succeeded, so
+/// it is logged, not returned.
 fn chain_pending(conn: &mut DbConnection) {
     if let Err(e) = audit::chain_after_write(conn) {
         tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");

@@ -37,14 +37,14 @@ pub struct AppState {
     portfolio_cache: HeadCache<web::Bytes>,
     /// The similarity index of the last scope asked for.
     similar_index: HeadCache<Arc<crate::domain::similar::Index>>,
-    /// This instance's writers taking turns at chaining audit events (PostgreSQL).
-    chainer: Arc<crate::db::audit::Chainer>,
+    /// This instance's chainer of audit events (PostgreSQL).
+    chainer: Option<Arc<crate::db::audit::Chainer>>,
 }
 
-/// Values computed from the cases a scope may see, each kept with the audit head it reflects.
-/// Every change to a case appends an audit event and so moves the head: an entry is served
-/// only while nothing has changed since it was computed. The least recently used entry goes
-/// first when the cache is full.
+/// Values computed from the cases a scope may see, each kept with the count of committed audit
+/// events it reflects (`db::audit::committed_events`). Every change to a case appends an event
+/// and so moves that count: an entry is served only while nothing has changed since it was
+/// computed. The least recently used entry goes first when the cache is full.
 struct HeadCache<V>(moka::sync::Cache<String, (i64, V)>);
 
 impl<V: Clone + Send + Sync + 'static> HeadCache<V> {
@@ -75,8 +75,14 @@ fn scope_key(scope: &Scope) -> String {
 }
 
 impl AppState {
-    /// Fails only if a compiled-in template or language file is broken.
-    pub fn new(pool: Pool, rules: RuleSet, config: Config) -> Result<Self, pages::PagesError> {
+    /// With the instance's audit `chainer` on PostgreSQL. Fails only if a compiled-in template
+    /// or language file is broken.
+    pub fn new(
+        pool: Pool,
+        rules: RuleSet,
+        config: Config,
+        chainer: Option<Arc<crate::db::audit::Chainer>>,
+    ) -> Result<Self, pages::PagesError> {
         Ok(AppState {
             pool,
             rules: RwLock::new(Arc::new(rules)),
@@ -86,7 +92,7 @@ impl AppState {
             login_throttle: pages::Throttle::default(),
             portfolio_cache: HeadCache::new(8),
             similar_index: HeadCache::new(1),
-            chainer: Arc::default(),
+            chainer,
         })
     }
 
@@ -137,7 +143,7 @@ impl AppState {
         T: serde::Serialize + Send + 'static,
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
-        let seq = self.db(crate::db::audit::head_seq).await?;
+        let seq = self.db(crate::db::audit::committed_events).await?;
         if let Some(hit) = self.portfolio_cache.get(&key, seq) {
             return Ok(hit);
         }
@@ -153,7 +159,7 @@ impl AppState {
         scope: Scope,
     ) -> AppResult<Arc<crate::domain::similar::Index>> {
         let key = scope_key(&scope);
-        let seq = self.db(crate::db::audit::head_seq).await?;
+        let seq = self.db(crate::db::audit::committed_events).await?;
         if let Some(hit) = self.similar_index.get(&key, seq) {
             return Ok(hit);
         }
@@ -181,7 +187,7 @@ impl AppState {
         let chainer = self.chainer.clone();
         web::block(move || {
             crate::db::with_conn(&pool, |conn| {
-                crate::db::audit::with_chainer(&chainer, || {
+                crate::db::audit::with_chainer(chainer.as_ref(), || {
                     crate::db::audit::with_key(key.as_ref(), || f(conn))
                 })
             })

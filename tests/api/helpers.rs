@@ -328,6 +328,31 @@ impl TestApp {
         aitriage::db::cases::table_counts(&mut self.pool.get().unwrap()).unwrap()
     }
 
+    /// Waits until every audit event committed so far is chained. On PostgreSQL the
+    /// instance's chainer does it in the background, a few milliseconds after each write; on
+    /// SQLite events are chained as they are written. Fails if anything is still pending after
+    /// ten seconds.
+    pub fn chained(&self) {
+        use aitriage::db::schema::audit_events::dsl as ae;
+        use diesel::prelude::*;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let pending: i64 = ae::audit_events
+                .filter(ae::seq.lt(0))
+                .count()
+                .get_result(&mut self.pool.get().unwrap())
+                .unwrap();
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} audit event(s) still pending after 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// Creates a draft from an example case and returns its JSON.
     pub async fn draft(&self, token: &str, example_name: &str) -> Value {
         let r = self

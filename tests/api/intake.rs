@@ -170,6 +170,7 @@ both_backends! {
         let t = app.submitter("UNICEF");
         let c = app.submitted(&t, "cv_screening").await;
         let id = c["id"].as_str().unwrap();
+        app.chained();
         let r = app.get(&format!("/api/v1/use-cases/{id}/audit"), &t).await;
         assert_eq!(r.status, 200, "{}", r.text);
         let events = r.json["events"].as_array().unwrap();

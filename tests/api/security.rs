@@ -183,6 +183,7 @@ both_backends! {
         app.call(Method::PUT, &format!("/api/v1/admin/users/{admin_id}/roles"), Some(&admin), Some(&json!({"roles": ["reviewer"]}))).await.problem(409);
 
         // Each change is in the audit trail, which still holds.
+        app.chained();
         use aitriage::db::schema::audit_events::dsl as ae;
         use diesel::prelude::*;
         let actions: Vec<String> = ae::audit_events

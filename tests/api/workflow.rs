@@ -288,6 +288,7 @@ both_backends! {
         let c = app.submitted(&t.submitter, "public_faq_chatbot").await;
         decide(&app, &t.privacy, &c, "approve").await;
         app.submitted(&t.submitter, "back_office_email_sorting").await;
+        app.chained();
         let verify = |app: &TestApp| aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None).unwrap();
         let v = verify(&app).expect("a clean chain holds");
         assert_eq!((v.events, v.keyed), (7, false));
@@ -418,6 +419,7 @@ async fn sealed_trail(like: &TestApp) -> (TestApp, tempfile::TempDir, String) {
     assert_eq!(decide(&app, &t.privacy, &c, "approve").await.status, 200);
     app.submitted(&t.submitter, "back_office_email_sorting")
         .await;
+    app.chained();
     let dir = tempfile::tempdir().unwrap();
     let key = app.state.config.audit_key.clone();
     aitriage::app::audit::write_checkpoint(
@@ -560,6 +562,7 @@ both_backends! {
         let other = AuditKey::new(&[7u8; 32]).unwrap();
         let t = app.submitter("UNICEF");
         app.submitted(&t, "back_office_email_sorting").await;
+        app.chained();
         let mut conn = app.pool.get().unwrap();
         assert!(matches!(check_key(&mut conn, Some(&key)).unwrap(), Err(KeyMismatch::Unsealed(3))));
         assert_eq!(seal(&mut conn, &key).unwrap(), Ok(3), "sealed after its plain chain verified");
@@ -650,18 +653,20 @@ both_backends! {
     }
 }
 
-/// PostgreSQL writers queue their audit events and chain them after committing: events a
-/// writer left queued (it stopped between its commit and chaining) are reported by verify,
-/// chained by the next writer, and the chain then holds with them in it.
+/// PostgreSQL writers queue their audit events, and the instance's chainer chains them in the
+/// background: events a writer left queued (it stopped between its commit and the wake) are
+/// reported by verify while pending, then chained in the order they were queued, and the chain
+/// holds with them in it.
 #[actix_web::test]
 #[cfg_attr(
     not(aitriage_postgres),
     ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
 )]
-async fn events_a_stopped_writer_left_queued_are_chained_by_the_next_one() {
+async fn events_a_stopped_writer_left_queued_are_chained_in_order() {
     let app = TestApp::postgres().await;
     let t = app.submitter("UNICEF");
     app.submitted(&t, "back_office_email_sorting").await;
+    app.chained();
     sql(
         &app,
         "INSERT INTO audit_events (id, action, details, created_at)
@@ -672,9 +677,11 @@ async fn events_a_stopped_writer_left_queued_are_chained_by_the_next_one() {
             .unwrap()
             .unwrap()
     };
+    // Nothing woke the chainer for it: until its idle round it is pending, and verify says so.
     let before = verify();
-    assert_eq!((before.events, before.pending), (3, 1), "{before:?}");
+    assert_eq!(before.events + before.pending, 4, "{before:?}");
     app.submitted(&t, "back_office_email_sorting").await;
+    app.chained();
     let after = verify();
     assert_eq!((after.events, after.pending), (7, 0), "{after:?}");
     use aitriage::db::schema::audit_events::dsl as ae;
@@ -688,6 +695,28 @@ async fn events_a_stopped_writer_left_queued_are_chained_by_the_next_one() {
         seq, 4,
         "chained in the order it was queued, before the next writer's events"
     );
+}
+
+/// The chainer looks for pending events every second even when no writer of its instance woke
+/// it: events another instance (or a writer that stopped) left queued do not wait for the next
+/// write here.
+#[actix_web::test]
+#[cfg_attr(
+    not(aitriage_postgres),
+    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
+)]
+async fn the_chainer_chains_events_it_was_not_woken_for() {
+    let app = TestApp::postgres().await;
+    sql(
+        &app,
+        "INSERT INTO audit_events (id, action, details, created_at)
+         VALUES ('left-queued', 'rules_reloaded', '{}', now())",
+    );
+    app.chained();
+    let v = aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.events, v.pending), (1, 0), "{v:?}");
 }
 
 both_backends! {
