@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_events, audit_head};
+use super::together::Writes;
 use super::users::hex;
 use super::{new_id, now, DbConnection};
 use crate::config::AuditKey;
@@ -252,18 +253,41 @@ pub fn event_hash(
     h.finish()
 }
 
-/// Appends events, in order, inside the caller's transaction.
-///
-/// On SQLite (one writer at a time) they are chained at once: the head is taken with an
-/// UPDATE, so sequence numbers have no gaps. On PostgreSQL they are queued with a temporary
-/// negative sequence number, so writers of different cases do not wait for each other; the
-/// writer chains what is pending right after it commits ([`sequence`], called by `db::write`).
-pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
-    if events.is_empty() {
-        return Ok(());
+/// Appends events as part of a write whose statements are collected in `writes` (see
+/// [`super::together`]): on PostgreSQL their queued insert joins the others.
+pub fn append_to(writes: &mut Writes<'_, '_>, events: &[Event]) -> AppResult<()> {
+    match writes {
+        Writes::Direct(conn, _) => append(conn, events),
+        Writes::Together(_) => queue(writes, events),
     }
+}
+
+/// PostgreSQL: the events inserted pending, in one statement (on SQLite, an error). diesel keeps an insert of a
+/// fixed number of rows prepared, never one of a list: a change writes one or two events, so
+/// those are arrays.
+fn queue(writes: &mut Writes<'_, '_>, events: &[Event]) -> AppResult<()> {
+    let insert = diesel::insert_into(audit_events::table);
+    let mut queued = stored(events).into_iter().map(QueuedRow::of);
+    match (queued.next(), queued.next(), queued.next()) {
+        (None, ..) => Ok(()),
+        (Some(one), None, _) => writes.push_pg(insert.values(one)),
+        (Some(a), Some(b), None) => writes.push_pg(insert.values([a, b])),
+        (a, b, c) => writes.push_pg(
+            insert.values(
+                a.into_iter()
+                    .chain(b)
+                    .chain(c)
+                    .chain(queued)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+    }
+}
+
+/// The events as rows, not yet in the chain.
+fn stored(events: &[Event]) -> Vec<StoredEvent> {
     let created_at = now();
-    let mut rows: Vec<StoredEvent> = events
+    events
         .iter()
         .map(|e| StoredEvent {
             seq: 0,
@@ -279,24 +303,33 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             prev_hash: String::new(),
             hash: String::new(),
         })
-        .collect();
-    if let DbConnection::Pg(pg) = conn {
-        // One statement for them all; seq, prev_hash and hash take their defaults: pending.
-        let queued: Vec<NewRow> = rows.iter().map(|r| new_row(r, false)).collect();
-        diesel::insert_into(audit_events::table)
-            .values(&queued)
-            .execute(pg)?;
+        .collect()
+}
+
+/// Appends events, in order, inside the caller's transaction.
+///
+/// On SQLite (one writer at a time) they are chained at once: the head is taken with an
+/// UPDATE, so sequence numbers have no gaps. On PostgreSQL they are queued with a temporary
+/// negative sequence number, so writers of different cases do not wait for each other, and
+/// chained once the write has committed (see [`chain_after_write`], called by `db::write`).
+pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
+    if let DbConnection::Pg(_) = conn {
+        return queue(&mut Writes::Direct(conn, 0), events);
+    }
+    if events.is_empty() {
         return Ok(());
     }
+    let mut rows = stored(events);
     // The head is read by a statement prepared once per connection, and moved by one UPDATE
     // (diesel prepares every UPDATE anew) that also checks it was not moved meanwhile. A
     // writer holds SQLite's write lock for its whole transaction, so that check cannot fail
     // through the group writer; outside it, a race is refused rather than forked.
     let (seq, prev, _) = head(conn)?;
     let head_hash = link(current_key().as_ref(), seq, prev, &mut rows);
-    for r in &rows {
+    let chained = rows.len() as i64;
+    for r in rows {
         diesel::insert_into(audit_events::table)
-            .values(new_row(r, true))
+            .values(ChainedRow::of(r))
             .execute(conn)?;
     }
     let moved = diesel::update(
@@ -305,7 +338,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
             .filter(audit_head::seq.eq(seq)),
     )
     .set((
-        audit_head::seq.eq(seq + rows.len() as i64),
+        audit_head::seq.eq(seq + chained),
         audit_head::hash.eq(&head_hash),
     ))
     .execute(conn)?;
@@ -318,38 +351,59 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     Ok(())
 }
 
-/// An event row as inserted: without its place in the chain (`None`: the column's default,
-/// which marks it pending on PostgreSQL) or with it.
+/// An event's content as inserted. Every column is bound, a `None` as NULL (never the
+/// column's default), so the statement's text is always the same and stays prepared. It owns
+/// its values: diesel keeps an insert of a fixed number of rows prepared by the rows' type,
+/// which must then be `'static`.
 #[derive(Insertable)]
-#[diesel(table_name = audit_events)]
-struct NewRow<'a> {
-    seq: Option<i64>,
-    id: &'a str,
-    use_case_id: Option<&'a str>,
-    actor_id: Option<&'a str>,
-    action: &'a str,
-    from_status: Option<&'a str>,
-    to_status: Option<&'a str>,
-    details: &'a str,
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+struct QueuedRow {
+    id: String,
+    use_case_id: Option<CaseId>,
+    actor_id: Option<UserId>,
+    action: String,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    details: String,
     created_at: NaiveDateTime,
-    prev_hash: Option<&'a str>,
-    hash: Option<&'a str>,
 }
 
-/// An event as inserted, `chained` or left to the column defaults (pending).
-fn new_row(r: &StoredEvent, chained: bool) -> NewRow<'_> {
-    NewRow {
-        seq: chained.then_some(r.seq),
-        id: &r.id,
-        use_case_id: r.use_case_id.as_ref().map(CaseId::as_str),
-        actor_id: r.actor_id.as_ref().map(UserId::as_str),
-        action: &r.action,
-        from_status: r.from_status.as_deref(),
-        to_status: r.to_status.as_deref(),
-        details: &r.details_json,
-        created_at: r.created_at,
-        prev_hash: chained.then_some(r.prev_hash.as_str()),
-        hash: chained.then_some(r.hash.as_str()),
+impl QueuedRow {
+    /// The event without its place in the chain: `seq`, `prev_hash` and `hash` take the
+    /// columns' defaults, which mark it pending on PostgreSQL.
+    fn of(r: StoredEvent) -> QueuedRow {
+        QueuedRow {
+            id: r.id,
+            use_case_id: r.use_case_id,
+            actor_id: r.actor_id,
+            action: r.action,
+            from_status: r.from_status,
+            to_status: r.to_status,
+            details: r.details_json,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An event as inserted in its place in the chain.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct ChainedRow {
+    #[diesel(embed)]
+    event: QueuedRow,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+}
+
+impl ChainedRow {
+    fn of(mut r: StoredEvent) -> ChainedRow {
+        ChainedRow {
+            seq: r.seq,
+            prev_hash: std::mem::take(&mut r.prev_hash),
+            hash: std::mem::take(&mut r.hash),
+            event: QueuedRow::of(r),
+        }
     }
 }
 

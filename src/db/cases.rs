@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::schema::{agencies, assessments, use_cases};
+use super::together::write_together;
 use super::{new_id, now, DbConnection};
 use crate::domain::access::Scope;
 use crate::domain::answers::Answers;
@@ -20,9 +21,10 @@ use crate::vocab::agents::{Agent, Declarations, Delegation};
 use crate::vocab::{AgencyCode, CaseId, UserId};
 
 /// A row of `use_cases`, the one place its columns are named: read with `as_select()`,
-/// written whole with `insert_into(use_cases::table).values(&row)`.
+/// written whole with `insert_into(use_cases::table).values(&row)`, every column bound (a
+/// `None` as NULL, never the column's default: the statement stays prepared).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = use_cases)]
+#[diesel(table_name = use_cases, treat_none_as_default_value = false)]
 pub struct CaseRow {
     pub id: CaseId,
     pub agency_id: String,
@@ -298,22 +300,23 @@ pub fn insert_draft(
         import_key: import_key.map(String::from),
         declarations: serde_json::to_string(content.1)?,
     };
-    super::write(conn, |conn| {
-        diesel::insert_into(use_cases::table)
-            .values(&row)
-            .execute(conn)?;
-        audit::append(
-            conn,
-            &[Event {
-                use_case_id: Some(&row.id),
-                actor_id: Some(who.user_id),
-                action: "created",
-                from_status: None,
-                to_status: Some(Status::Draft),
-                details: json!({ "title": row.title }),
-            }],
-        )
-    })?;
+    // One round trip on PostgreSQL: nothing is read back.
+    let created = [Event {
+        use_case_id: Some(&row.id),
+        actor_id: Some(who.user_id),
+        action: "created",
+        from_status: None,
+        to_status: Some(Status::Draft),
+        details: json!({ "title": row.title }),
+    }];
+    write_together(
+        conn,
+        |w| {
+            w.push(diesel::insert_into(use_cases::table).values(&row))?;
+            audit::append_to(w, &created)
+        },
+        None,
+    )?;
     // The row as written (reading it back would cost a query on the intake path).
     Ok(Case {
         row,
@@ -474,33 +477,38 @@ pub fn store_submission(
     let json = (scores_json.clone(), triage_json.clone());
     let r = submitted_row(&case, scores, triage, to, t, json);
     let (id, v) = (r.id.as_str(), case.row.version);
-    super::write(conn, |conn| {
-        update_at_version!(
-            conn,
-            id,
-            v,
-            (
-                use_cases::status.eq(&r.status),
-                use_cases::revision.eq(r.revision),
-                use_cases::updated_at.eq(t),
-                use_cases::submitted_at.eq(t),
-                use_cases::business_value.eq(r.business_value),
-                use_cases::feasibility.eq(r.feasibility),
-                use_cases::readiness.eq(r.readiness),
-                use_cases::priority.eq(r.priority),
-                use_cases::quadrant.eq(&r.quadrant),
-                use_cases::tier.eq(&r.tier),
-                use_cases::route.eq(&r.route),
-                use_cases::rules_version.eq(&r.rules_version),
-                use_cases::scores.eq(&r.scores),
-                use_cases::triage.eq(&r.triage),
-                use_cases::escalated.eq(false),
-                use_cases::claimed_by.eq(None::<String>),
-                use_cases::claimed_at.eq(None::<NaiveDateTime>),
-            )
-        );
-        diesel::insert_into(assessments::table)
-            .values((
+    let events = submission_events(&r, user_id, from, to, scores, triage);
+    let changed = diesel::update(
+        use_cases::table
+            .filter(use_cases::id.eq(id))
+            .filter(use_cases::version.eq(v)),
+    )
+    .set((
+        use_cases::status.eq(&r.status),
+        use_cases::revision.eq(r.revision),
+        use_cases::updated_at.eq(t),
+        use_cases::submitted_at.eq(t),
+        use_cases::business_value.eq(r.business_value),
+        use_cases::feasibility.eq(r.feasibility),
+        use_cases::readiness.eq(r.readiness),
+        use_cases::priority.eq(r.priority),
+        use_cases::quadrant.eq(&r.quadrant),
+        use_cases::tier.eq(&r.tier),
+        use_cases::route.eq(&r.route),
+        use_cases::rules_version.eq(&r.rules_version),
+        use_cases::scores.eq(&r.scores),
+        use_cases::triage.eq(&r.triage),
+        use_cases::escalated.eq(false),
+        use_cases::claimed_by.eq(None::<String>),
+        use_cases::claimed_at.eq(None::<NaiveDateTime>),
+        use_cases::version.eq(v + 1),
+    ));
+    // The rows go together, the case's update last: it is the one whose count says whether
+    // the case was still at the version read (else the whole write is undone: a conflict).
+    write_together(
+        conn,
+        |w| {
+            w.push(diesel::insert_into(assessments::table).values((
                 assessments::id.eq(new_id()),
                 assessments::use_case_id.eq(id),
                 assessments::revision.eq(r.revision),
@@ -513,19 +521,21 @@ pub fn store_submission(
                 assessments::created_at.eq(t),
                 assessments::declarations.eq(&r.declarations),
                 assessments::approved_at.eq((to == Status::Approved).then_some(t)),
-            ))
-            .execute(conn)?;
-        super::outbox::enqueue(
-            conn,
-            "case.submitted",
-            Some(&case.row.id),
-            &submitted_event(&case, &r, triage),
-        )?;
-        audit::append(
-            conn,
-            &submission_events(&r, user_id, from, to, scores, triage),
-        )
-    })?;
+            )))?;
+            super::outbox::enqueue_to(
+                w,
+                "case.submitted",
+                Some(&case.row.id),
+                &submitted_event(&case, &r, triage),
+            )?;
+            audit::append_to(w, &events)?;
+            w.push(changed)
+        },
+        Some(&|conn, n| match n {
+            0 => Err(conflict_after_race(conn, id)),
+            _ => Ok(()),
+        }),
+    )?;
     Ok(Case {
         row: r,
         agency: case.agency,

@@ -35,6 +35,7 @@ pub mod outbox;
 pub mod portfolio;
 pub mod reviews;
 pub mod schema;
+pub mod together;
 pub mod users;
 pub mod writer;
 
@@ -248,12 +249,7 @@ pub fn write<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    use diesel::connection::TransactionManager;
-    let nested =
-        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()
-            .map_or(true, |depth| depth.is_some());
-    if nested {
+    if in_transaction(conn) {
         return conn.transaction::<T, AppError, _>(f);
     }
     match conn {
@@ -267,6 +263,15 @@ pub fn write<T>(
             Ok(done)
         }
     }
+}
+
+/// Whether `conn` is inside a transaction (or in a state where it cannot tell: then it is
+/// treated as inside one, so a write becomes a savepoint rather than a transaction of its own).
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_or(true, |depth| depth.is_some())
 }
 
 /// On PostgreSQL, once a write has committed: has the audit events it queued chained, by the

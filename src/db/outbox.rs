@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::outbox;
+use super::together::Writes;
 use super::{new_id, now, DbConnection};
 use crate::error::AppResult;
 use crate::vocab::CaseId;
@@ -16,21 +17,28 @@ pub fn enqueue(
     use_case_id: Option<&CaseId>,
     payload: &serde_json::Value,
 ) -> AppResult<()> {
+    enqueue_to(&mut Writes::Direct(conn, 0), event, use_case_id, payload)
+}
+
+/// As [`enqueue`], as part of a write whose statements are collected in `writes`.
+pub fn enqueue_to(
+    writes: &mut Writes<'_, '_>,
+    event: &str,
+    use_case_id: Option<&CaseId>,
+    payload: &serde_json::Value,
+) -> AppResult<()> {
     let t = now();
     let id = new_id();
     let body = serde_json::json!({ "id": id, "event": event, "use_case_id": use_case_id, "at": t.and_utc(), "data": payload });
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::id.eq(&id),
-            outbox::event.eq(event),
-            outbox::use_case_id.eq(use_case_id),
-            outbox::payload.eq(body.to_string()),
-            outbox::created_at.eq(t),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(t),
-        ))
-        .execute(conn)?;
-    Ok(())
+    writes.push(diesel::insert_into(outbox::table).values((
+        outbox::id.eq(id),
+        outbox::event.eq(event.to_string()),
+        outbox::use_case_id.eq(use_case_id.cloned()),
+        outbox::payload.eq(body.to_string()),
+        outbox::created_at.eq(t),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(t),
+    )))
 }
 
 /// An undelivered notification: id, body, attempts so far, when the next attempt is due.

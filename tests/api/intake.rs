@@ -190,11 +190,45 @@ both_backends! {
         let d = app.draft(&t, "public_faq_chatbot").await;
         let url = format!("/api/v1/use-cases/{}/submit", d["id"].as_str().unwrap());
         let body = json!({"version": 1});
+        let before = app.counts();
         let results = futures_util::future::join_all((0..8).map(|_| app.post(&url, &t, &body))).await;
         let ok = results.iter().filter(|r| r.status == 200).count();
         let conflicts = results.iter().filter(|r| r.status == 409).count();
         assert_eq!((ok, conflicts), (1, 7), "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
-        assert_eq!(app.counts()[1], 1, "one assessment");
+        let after = app.counts();
+        // A submission that lost the race left none of its rows: one assessment, the two
+        // audit events (submitted, triaged) and one notification.
+        assert_eq!(
+            (after[1] - before[1], after[2] - before[2], after[4] - before[4]),
+            (1, 2, 1),
+            "{before:?} -> {after:?}"
+        );
+    }
+}
+
+both_backends! {
+    /// A submission stored for a case that changed after it was read is a conflict, and none
+    /// of its rows stays: the check comes from the database, after the rows were sent (on
+    /// PostgreSQL they go as one statement with the case's update).
+    async fn a_submission_racing_a_change_is_a_conflict_and_stores_nothing(app) {
+        use aitriage::db::cases;
+        use aitriage::domain::access::Scope;
+        let t = app.submitter("UNICEF");
+        let d = app.draft(&t, "public_faq_chatbot").await;
+        let id = aitriage::vocab::CaseId::parse(d["id"].as_str().unwrap()).unwrap();
+        let mut conn = app.pool.get().unwrap();
+        let read = cases::get(&mut conn, &Scope::All, &id).unwrap().unwrap();
+        let text = aitriage::domain::hints::CaseText { title: &read.row.title, summary: &read.row.summary };
+        let a = aitriage::domain::assess_declared(&app.state.rules(), &read.answers().unwrap(), text, &read.declarations().unwrap(), true).unwrap();
+        // Someone else changes the case meanwhile.
+        diesel::connection::SimpleConnection::batch_execute(&mut *conn, "UPDATE use_cases SET version = version + 1").unwrap();
+        let before = app.counts();
+        let user = read.row.created_by.clone();
+        let err = cases::store_submission(&mut conn, &user, read, &a.scores, &a.triage, a.triage.route.status_after_submit()).unwrap_err();
+        assert!(matches!(err, aitriage::error::AppError::Conflict { current_version: Some(2), .. }), "{err:?}");
+        assert_eq!(app.counts(), before, "nothing stored");
+        let now = cases::get(&mut conn, &Scope::All, &id).unwrap().unwrap();
+        assert_eq!((now.row.status.as_str(), now.row.revision), ("draft", 0));
     }
 }
 
