@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::schema::{agencies, assessments, use_cases};
-use super::together::write_together;
+use super::together::{write_guarded, write_together, Guard};
 use super::{new_id, now, DbConnection};
 use crate::domain::access::Scope;
 use crate::domain::answers::Answers;
@@ -309,14 +309,10 @@ pub fn insert_draft(
         to_status: Some(Status::Draft),
         details: json!({ "title": row.title }),
     }];
-    write_together(
-        conn,
-        |w| {
-            w.push(diesel::insert_into(use_cases::table).values(&row))?;
-            audit::append_to(w, &created)
-        },
-        None,
-    )?;
+    write_together(conn, |w| {
+        w.push(diesel::insert_into(use_cases::table).values(&row))?;
+        audit::append_to(w, &created)
+    })?;
     // The row as written (reading it back would cost a query on the intake path).
     Ok(Case {
         row,
@@ -478,7 +474,7 @@ pub fn store_submission(
     let r = submitted_row(&case, scores, triage, to, t, json);
     let (id, v) = (r.id.as_str(), case.row.version);
     let events = submission_events(&r, user_id, from, to, scores, triage);
-    let changed = diesel::update(
+    let update = diesel::update(
         use_cases::table
             .filter(use_cases::id.eq(id))
             .filter(use_cases::version.eq(v)),
@@ -503,14 +499,21 @@ pub fn store_submission(
         use_cases::claimed_at.eq(None::<NaiveDateTime>),
         use_cases::version.eq(v + 1),
     ));
-    // The rows go together, the case's update last: it is the one whose count says whether
-    // the case was still at the version read (else the whole write is undone: a conflict).
-    write_together(
+    // The case's update at the version read guards the rest: the assessment takes the case's
+    // id from it, so if the case has moved on nothing is stored (one statement on PostgreSQL).
+    let guard = Guard {
+        update: update.clone(),
+        returning: update.returning(use_cases::id),
+        id,
+        column: "use_case_id",
+    };
+    write_guarded(
         conn,
-        |w| {
+        guard,
+        |w, case_id| {
             w.push(diesel::insert_into(assessments::table).values((
                 assessments::id.eq(new_id()),
-                assessments::use_case_id.eq(id),
+                assessments::use_case_id.eq(case_id),
                 assessments::revision.eq(r.revision),
                 assessments::answers.eq(&r.answers),
                 assessments::scores.eq(&scores_json),
@@ -528,13 +531,9 @@ pub fn store_submission(
                 Some(&case.row.id),
                 &submitted_event(&case, &r, triage),
             )?;
-            audit::append_to(w, &events)?;
-            w.push(changed)
+            audit::append_to(w, &events)
         },
-        Some(&|conn, n| match n {
-            0 => Err(conflict_after_race(conn, id)),
-            _ => Ok(()),
-        }),
+        |conn| conflict_after_race(conn, id),
     )?;
     Ok(Case {
         row: r,

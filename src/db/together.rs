@@ -9,9 +9,12 @@
 //! usual transaction.
 
 use diesel::connection::Connection;
+use diesel::expression::{AsExpression, SqlLiteral, UncheckedBind};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::methods::ExecuteDsl;
+use diesel::result::DatabaseErrorKind;
+use diesel::sql_types::Text;
 use diesel::QueryResult;
 
 use super::DbConnection;
@@ -96,51 +99,121 @@ impl QueryFragment<Pg> for Joined<'_> {
     }
 }
 
+/// A guarded write refused because its update changed nothing (see [`write_guarded`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the guarded row has moved on since it was read")]
+struct Moved;
+
 impl Joined<'_> {
-    /// Sends the statements as one; the count of rows the last one changed.
-    fn execute(self, conn: &mut DbConnection) -> AppResult<usize> {
-        match conn {
-            DbConnection::Pg(pg) => Ok(ExecuteDsl::execute(self, pg)?),
-            DbConnection::Sqlite(_) => Err(not_postgres()),
+    /// Sends the statements as one; the count of rows the last one changed. A NULL refused in
+    /// the `guarded` column is [`Moved`].
+    fn execute(self, conn: &mut DbConnection, guarded: Option<&str>) -> AppResult<usize> {
+        let DbConnection::Pg(pg) = conn else {
+            return Err(not_postgres());
+        };
+        ExecuteDsl::execute(self, pg).map_err(|e| match e {
+            diesel::result::Error::DatabaseError(DatabaseErrorKind::NotNullViolation, info)
+                if guarded.is_some() && info.column_name() == guarded =>
+            {
+                AppError::internal("guarded write", Moved)
+            }
+            other => other.into(),
+        })
+    }
+
+    /// Sends the statements as one write: alone, the statement is its own transaction (one
+    /// round trip); inside another transaction, a savepoint of that one.
+    fn write(self, conn: &mut DbConnection, guarded: Option<&str>) -> AppResult<()> {
+        if super::in_transaction(conn) {
+            super::write(conn, |conn| self.execute(conn, guarded).map(drop))
+        } else {
+            self.execute(conn, guarded)?;
+            super::chain_pending(conn);
+            Ok(())
         }
     }
 }
 
-/// A check of the count of rows a write's last statement changed (a conflict check, say).
-pub type Check<'a> = &'a dyn Fn(&mut DbConnection, usize) -> AppResult<()>;
-
-/// Runs a write made of the statements `build` collects, then `check`s the count of rows the
-/// last one changed, inside the write, so that a failed check undoes it all. On PostgreSQL the
-/// statements go as one: with no `check` that statement is the whole transaction (one round
-/// trip), with one it is wrapped in BEGIN and COMMIT. Inside another transaction it is a
-/// savepoint of that one, as [`super::write`] is.
+/// Runs a write made of the statements `build` collects, which read nothing back. On
+/// PostgreSQL they go as one statement, which is the whole transaction: one round trip.
 pub fn write_together<'q, T>(
     conn: &mut DbConnection,
     build: impl FnOnce(&mut Writes<'_, 'q>) -> AppResult<T>,
-    check: Option<Check>,
 ) -> AppResult<T> {
     if let DbConnection::Sqlite(_) = conn {
-        return super::write(conn, |conn| {
-            let mut writes = Writes::Direct(conn, 0);
-            let out = build(&mut writes)?;
-            if let (Writes::Direct(conn, last), Some(check)) = (writes, check) {
-                check(conn, last)?;
-            }
-            Ok(out)
-        });
+        return super::write(conn, |conn| build(&mut Writes::Direct(conn, 0)));
     }
     let mut statements = Vec::new();
     let out = build(&mut Writes::Together(&mut statements))?;
-    let joined = Joined(statements);
-    match check {
-        None if !super::in_transaction(conn) => {
-            joined.execute(conn)?;
-            super::chain_pending(conn);
-        }
-        _ => super::write(conn, |conn| {
-            let changed = joined.execute(conn)?;
-            check.map_or(Ok(()), |check| check(conn, changed))
-        })?,
-    }
+    Joined(statements).write(conn, None)?;
     Ok(out)
+}
+
+/// The id of the row a guarded write's update changed, as a value for the write's other rows
+/// (see [`write_guarded`]).
+pub type GuardedId =
+    SqlLiteral<Text, UncheckedBind<SqlLiteral<Text>, <String as AsExpression<Text>>::Expression>>;
+
+fn guarded_id(prefix: &str, id: &str) -> GuardedId {
+    diesel::dsl::sql::<Text>(prefix)
+        .bind::<Text, _>(id.to_string())
+        .sql(")")
+}
+
+/// The optimistic-concurrency check of a write: an update of one row at the version it was
+/// read, which changes nothing if the row has moved on since.
+pub struct Guard<'a, U, R> {
+    /// The update.
+    pub update: U,
+    /// The same update returning the row's `id` (for PostgreSQL).
+    pub returning: R,
+    /// The row's id.
+    pub id: &'a str,
+    /// The NOT NULL column of another of the write's rows that `build` fills with the
+    /// [`GuardedId`].
+    pub column: &'static str,
+}
+
+/// Runs a write guarded by `guard`: if its update changes no row, nothing of the write is
+/// stored and `conflict` says why. `build` collects the write's other statements and is
+/// given the guarded row's id as a [`GuardedId`], which it must put in `guard.column`.
+///
+/// On SQLite the update runs first and its count is checked, in the usual transaction. On
+/// PostgreSQL everything goes as one statement, the update first (`WITH s0 AS (UPDATE …
+/// RETURNING id)`), and the [`GuardedId`] reads the id it returned: when the update changed
+/// nothing that id is NULL, the NOT NULL column refuses it, and PostgreSQL refuses the whole
+/// statement. So the check needs no transaction of its own: one round trip instead of
+/// BEGIN, the statement, and COMMIT.
+pub fn write_guarded<'q, T, U, R>(
+    conn: &mut DbConnection,
+    guard: Guard<'_, U, R>,
+    build: impl FnOnce(&mut Writes<'_, 'q>, GuardedId) -> AppResult<T>,
+    conflict: impl FnOnce(&mut DbConnection) -> AppError,
+) -> AppResult<T>
+where
+    U: QueryFragment<Multi> + QueryId,
+    R: QueryFragment<Pg> + Send + 'q,
+{
+    if let DbConnection::Sqlite(_) = conn {
+        return super::write(conn, |conn| {
+            if ExecuteDsl::execute(guard.update, conn)? == 0 {
+                return Err(conflict(conn));
+            }
+            build(
+                &mut Writes::Direct(conn, 0),
+                guarded_id("(SELECT ", guard.id),
+            )
+        });
+    }
+    let mut statements: Vec<PgStatement<'q>> = vec![Box::new(guard.returning)];
+    let out = build(
+        &mut Writes::Together(&mut statements),
+        guarded_id("(SELECT id FROM s0 WHERE id = ", guard.id),
+    )?;
+    match Joined(statements).write(conn, Some(guard.column)) {
+        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<Moved>()) => {
+            Err(conflict(conn))
+        }
+        written => written.map(|()| out),
+    }
 }
