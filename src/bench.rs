@@ -722,19 +722,47 @@ fn measure_portfolio(
     Ok(())
 }
 
-/// Serves the application on a free loopback port from its own thread; its address and
-/// state.
-fn start_instance(config: &Config, pool: Pool) -> anyhow::Result<(String, web::Data<AppState>)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let app = crate::startup::Application::build_with_pool(config.clone(), pool)?;
-    let state = app.state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { app.server(listener).map_err(std::io::Error::other)?.await })
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    Ok((base, state))
+/// An instance of the application served on a free loopback port from a thread of its own.
+struct Instance {
+    base: String,
+    state: web::Data<AppState>,
+    server: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl Instance {
+    fn start(config: &Config, pool: Pool) -> anyhow::Result<Instance> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let app = crate::startup::Application::build_with_pool(config.clone(), pool)?;
+        let state = app.state.clone();
+        let (handle, server) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = app.server(listener).map_err(std::io::Error::other)?;
+                let _ = handle.send(server.handle());
+                server.await
+            })
+        });
+        let server = server.recv_timeout(Duration::from_secs(10))?;
+        Ok(Instance {
+            base,
+            state,
+            server,
+            thread,
+        })
+    }
+
+    /// Stops serving and waits until the instance is gone, its chainer's last round included,
+    /// so that what it held is freed and nothing of it touches the database afterwards.
+    fn stop(self) -> anyhow::Result<()> {
+        actix_web::rt::System::new().block_on(self.server.stop(true));
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("an instance's server thread panicked"))??;
+        drop(self.state);
+        Ok(())
+    }
 }
 
 /// SQLite's writes and commits so far, when the database has a group writer.
@@ -813,11 +841,20 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     let mut table = Table::default();
     let (submitter, owner_token, submit_token) = bench_users(&pool)?;
     measure_triage(&mut table, &rules, &samples, opts.triage_seconds);
-    let ceiling = measure_ceiling(&mut table, &target.url, opts, &submitter, &rules, &samples)?;
+    let widest = opts.clients.iter().copied().max().unwrap_or(1);
+    let raw_pool = db::connect_sized(&target.url, widest.max(1) as u32)?;
+    let raw = Raw {
+        pool: &raw_pool,
+        who: &submitter,
+        rules: &rules,
+        sample: &samples[0].1,
+        total: (opts.per_client * widest).max(8),
+    };
+    let (ceiling, best) = raw.measure(&mut table, &opts.clients)?;
 
     // 3. Intake over HTTP against the real server on loopback; on PostgreSQL also through two
     // instances (each with its own pool and caches) at once.
-    let (base, state) = start_instance(config, pool.clone())?;
+    let one = Instance::start(config, pool.clone())?;
     let intake = Intake {
         pool: &pool,
         token: &submit_token,
@@ -826,56 +863,83 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
         ceiling,
     };
     for &clients in &opts.clients {
-        intake.one_instance(&mut table, &base, clients)?;
+        intake.one_instance(&mut table, &one.base, clients)?;
     }
-    if Backend::of(&target.url) == Backend::Postgres {
-        let (second, _) = start_instance(config, db::connect(&target.url)?)?;
-        let clients = opts.clients.iter().copied().max().unwrap_or(1);
+    // Two instances on PostgreSQL, each with half the pool, as an operator would run them on
+    // one database: the connections to it stay as many as one instance has.
+    let pair = match Backend::of(&target.url) {
+        Backend::Postgres => {
+            let half = || db::connect_sized(&target.url, (db::pool_size() / 2).max(1));
+            Some([Instance::start(config, half()?)?, Instance::start(config, half()?)?])
+        }
+        Backend::Sqlite => None,
+    };
+    let two = pair.as_ref().map(|[a, b]| [a.base.as_str(), b.base.as_str()]);
+    if let Some(two) = &two {
         intake.measure(
             &mut table,
-            format!("intake over HTTP, {clients} clients over 2 instances"),
-            &[&base, &second],
-            clients,
+            format!("intake over HTTP, {widest} clients over 2 instances"),
+            two,
+            widest,
         )?;
     }
+    intake.paired(&mut table, &raw, (best, widest), (&one.base, two))?;
+    // What follows measures one serving instance: the others and the ceiling's pool go.
+    for instance in pair.into_iter().flatten() {
+        instance.stop()?;
+    }
+    drop(raw_pool);
 
     // 4. Radar, summary and simulate at portfolio sizes.
-    let rules = state.rules();
+    let rules = one.state.rules();
     for &size in &opts.sizes {
         seed_cases(&pool, &submitter, &rules, &samples, size)?;
         // As a database in service would be: its statistics know the rows just seeded.
         settle(&pool)?;
-        measure_portfolio(&mut table, &pool, (&base, &owner_token), &rules, size)?;
+        measure_portfolio(&mut table, &pool, (&one.base, &owner_token), &rules, size)?;
     }
+    one.stop()?;
     Ok(table.render(Backend::of(&target.url), &target.url))
 }
 
 /// Measurement 2, the raw ceiling: the database's own speed for the same rows, from as many
-/// writers as the intake has clients, each on its own connection; the best rate of them.
-fn measure_ceiling(
-    table: &mut Table,
-    url: &str,
-    opts: &Options,
-    submitter: &Principal,
-    rules: &RuleSet,
-    samples: &[(Value, Answers)],
-) -> anyhow::Result<f64> {
-    let widest = opts.clients.iter().copied().max().unwrap_or(1);
-    let total = (opts.per_client * widest).max(8);
-    let raw_pool = db::connect_sized(url, widest.max(1) as u32)?;
-    let mut ceiling: f64 = 0.0;
-    for &writers in &opts.clients {
-        settle(&raw_pool)?;
-        let rate = raw_ceiling(&raw_pool, submitter, rules, &samples[0].1, total, writers)?;
-        ceiling = ceiling.max(rate);
-        let s = if writers == 1 { "" } else { "s" };
-        table.push(
-            format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
-            format!("{rate:.0} submissions/s"),
-        );
-    }
-    Ok(ceiling)
+/// writers as the intake has clients, each on its own connection.
+struct Raw<'a> {
+    pool: &'a Pool,
+    who: &'a Principal,
+    rules: &'a RuleSet,
+    sample: &'a Answers,
+    /// Submissions per measurement.
+    total: usize,
 }
+
+impl Raw<'_> {
+    /// Submissions per second with `writers` writers.
+    fn rate(&self, writers: usize, total: usize) -> anyhow::Result<f64> {
+        settle(self.pool)?;
+        raw_ceiling(self.pool, self.who, self.rules, self.sample, total, writers)
+    }
+
+    /// The ceiling at each number of writers; the best rate, and with how many writers.
+    fn measure(&self, table: &mut Table, writer_counts: &[usize]) -> anyhow::Result<(f64, usize)> {
+        let mut best = (0.0, 1);
+        for &writers in writer_counts {
+            let rate = self.rate(writers, self.total)?;
+            if rate > best.0 {
+                best = (rate, writers);
+            }
+            let s = if writers == 1 { "" } else { "s" };
+            table.push(
+                format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
+                format!("{rate:.0} submissions/s"),
+            );
+        }
+        Ok(best)
+    }
+}
+
+/// How many rounds of ceiling and intake [`Intake::paired`] measures.
+const PAIRS: usize = 3;
 
 /// Measurement 3, intake over HTTP: the sample bodies created and submitted with a
 /// submitter's token, compared with the raw ceiling.
@@ -905,6 +969,56 @@ impl Intake<'_> {
                     w1 - w0,
                     c1 - c0,
                     (w1 - w0) as f64 / (c1 - c0).max(1) as f64
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Intake at the widest concurrency against the ceiling at its best number of writers
+    /// (and, given two more instances, against intake over those two), measured back to back in
+    /// [`PAIRS`] rounds; the median of the rounds' ratios. This host's speed drifts by a third
+    /// from one minute to the next (a shared virtual machine): a ceiling measured at the start
+    /// and an intake a minute later can disagree by that much, a round within seconds less.
+    fn paired(
+        &self,
+        table: &mut Table,
+        raw: &Raw,
+        (writers, clients): (usize, usize),
+        (base, two): (&str, Option<[&str; 2]>),
+    ) -> anyhow::Result<()> {
+        let per_client = (self.per_client / 2).max(1);
+        let intake = |bases: &[&str]| -> anyhow::Result<f64> {
+            settle(self.pool)?;
+            Ok(http_intake(bases, self.token, &self.bodies, clients, per_client)?.0)
+        };
+        let mut rounds = Vec::with_capacity(PAIRS);
+        for _ in 0..PAIRS {
+            let ceiling = raw.rate(writers, raw.total / 2)?;
+            let one = intake(&[base])?;
+            let two = two.map(|two| intake(&two)).transpose()?;
+            rounds.push((ceiling, one, two));
+        }
+        let median = |ratio: &dyn Fn(&(f64, f64, Option<f64>)) -> Option<f64>| {
+            let mut r: Vec<f64> = rounds.iter().filter_map(ratio).collect();
+            r.sort_by(f64::total_cmp);
+            r.get(r.len() / 2).copied()
+        };
+        let all = |f: &dyn Fn(&(f64, f64, Option<f64>)) -> String| {
+            rounds.iter().map(f).collect::<Vec<_>>().join(", ")
+        };
+        if let Some(m) = median(&|(c, one, _)| Some(one / c)) {
+            table.push(
+                format!("intake, {clients} clients / ceiling, {writers} writers: {PAIRS} rounds back to back"),
+                format!("median {:.0}% (each round: {})", 100.0 * m, all(&|(c, one, _)| format!("{one:.0}/{c:.0}"))),
+            );
+        }
+        if let Some(m) = median(&|(_, one, two)| two.map(|two| two / one)) {
+            table.push(
+                format!("intake, {clients} clients: 2 instances / 1, same rounds"),
+                format!(
+                    "median {m:.2}× (each round: {})",
+                    all(&|(_, one, two)| format!("{:.0}/{one:.0}", two.unwrap_or(0.0)))
                 ),
             );
         }

@@ -69,14 +69,16 @@ fn current_key() -> Option<AuditKey> {
 /// ([`chain_if_free`], which also takes other instances' events, or leaves them to an instance
 /// chaining at that moment). Every [`IDLE`] it also looks for events left pending: a writer
 /// that stopped between its commit and the wake, or an instance that stopped mid-round. When
-/// the instance's state is dropped, it chains once more and ends.
+/// the instance's state is dropped, it chains once more and ends, and the drop waits for that.
 ///
 /// Nothing computed from the cases depends on this having happened: caches are versioned by
 /// the events committed, chained or not ([`committed_events`]), and a case's trail lists its
 /// pending events after the chained ones.
 #[derive(Debug)]
 pub struct Chainer {
-    wake: std::sync::mpsc::SyncSender<()>,
+    /// `None` only while dropping.
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// How long the chainer lets writes gather before a round once woken: one round of four round
@@ -101,16 +103,31 @@ impl Chainer {
     /// Starts the chainer of an instance on `pool`, sealing with `key`.
     pub fn start(pool: super::Pool, key: Option<AuditKey>) -> std::io::Result<Chainer> {
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("audit-chainer".into())
             .spawn(move || with_key(key.as_ref(), || chain_when_woken(&pool, &woken)))?;
-        Ok(Chainer { wake })
+        Ok(Chainer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
     }
 
     /// Asks for a round. A wake already waiting covers this one too: the round it starts
     /// reads what is pending after this write's commit.
     fn wake(&self) {
-        let _ = self.wake.try_send(());
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Chainer {
+    /// Hangs up, so the thread chains what is pending once more and ends, and waits for it.
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
