@@ -869,12 +869,18 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     // one database: the connections to it stay as many as one instance has.
     let pair = match Backend::of(&target.url) {
         Backend::Postgres => {
-            let half = || db::connect_sized(&target.url, (db::pool_size() / 2).max(1));
-            Some([Instance::start(config, half()?)?, Instance::start(config, half()?)?])
+            let size = db::pool_size(Backend::Postgres);
+            let half = || db::connect_sized(&target.url, (size / 2).max(1));
+            Some([
+                Instance::start(config, half()?)?,
+                Instance::start(config, half()?)?,
+            ])
         }
         Backend::Sqlite => None,
     };
-    let two = pair.as_ref().map(|[a, b]| [a.base.as_str(), b.base.as_str()]);
+    let two = pair
+        .as_ref()
+        .map(|[a, b]| [a.base.as_str(), b.base.as_str()]);
     if let Some(two) = &two {
         intake.measure(
             &mut table,
@@ -928,9 +934,11 @@ impl Raw<'_> {
             if rate > best.0 {
                 best = (rate, writers);
             }
-            let s = if writers == 1 { "" } else { "s" };
             table.push(
-                format!("raw ceiling: a submission's rows through diesel, {writers} writer{s}"),
+                format!(
+                    "raw ceiling: a submission's rows through diesel, {}",
+                    writers_label(writers)
+                ),
                 format!("{rate:.0} submissions/s"),
             );
         }
@@ -940,6 +948,21 @@ impl Raw<'_> {
 
 /// How many rounds of ceiling and intake [`Intake::paired`] measures.
 const PAIRS: usize = 3;
+
+/// One round of [`Intake::paired`]: submissions per second.
+struct Round {
+    ceiling: f64,
+    one: f64,
+    /// Over two instances.
+    two: Option<f64>,
+}
+
+fn writers_label(writers: usize) -> String {
+    match writers {
+        1 => "1 writer".into(),
+        n => format!("{n} writers"),
+    }
+}
 
 /// Measurement 3, intake over HTTP: the sample bodies created and submitted with a
 /// submitter's token, compared with the raw ceiling.
@@ -997,28 +1020,34 @@ impl Intake<'_> {
             let ceiling = raw.rate(writers, raw.total / 2)?;
             let one = intake(&[base])?;
             let two = two.map(|two| intake(&two)).transpose()?;
-            rounds.push((ceiling, one, two));
+            rounds.push(Round { ceiling, one, two });
         }
-        let median = |ratio: &dyn Fn(&(f64, f64, Option<f64>)) -> Option<f64>| {
+        let median = |ratio: &dyn Fn(&Round) -> Option<f64>| {
             let mut r: Vec<f64> = rounds.iter().filter_map(ratio).collect();
             r.sort_by(f64::total_cmp);
             r.get(r.len() / 2).copied()
         };
-        let all = |f: &dyn Fn(&(f64, f64, Option<f64>)) -> String| {
-            rounds.iter().map(f).collect::<Vec<_>>().join(", ")
-        };
-        if let Some(m) = median(&|(c, one, _)| Some(one / c)) {
+        let all =
+            |f: &dyn Fn(&Round) -> String| rounds.iter().map(f).collect::<Vec<_>>().join(", ");
+        if let Some(m) = median(&|r| Some(r.one / r.ceiling)) {
             table.push(
-                format!("intake, {clients} clients / ceiling, {writers} writers: {PAIRS} rounds back to back"),
-                format!("median {:.0}% (each round: {})", 100.0 * m, all(&|(c, one, _)| format!("{one:.0}/{c:.0}"))),
+                format!(
+                    "intake, {clients} clients / ceiling, {}: {PAIRS} rounds back to back",
+                    writers_label(writers)
+                ),
+                format!(
+                    "median {:.0}% (each round: {})",
+                    100.0 * m,
+                    all(&|r| format!("{:.0}/{:.0}", r.one, r.ceiling))
+                ),
             );
         }
-        if let Some(m) = median(&|(_, one, two)| two.map(|two| two / one)) {
+        if let Some(m) = median(&|r| r.two.map(|two| two / r.one)) {
             table.push(
                 format!("intake, {clients} clients: 2 instances / 1, same rounds"),
                 format!(
                     "median {m:.2}× (each round: {})",
-                    all(&|(_, one, two)| format!("{:.0}/{one:.0}", two.unwrap_or(0.0)))
+                    all(&|r| format!("{:.0}/{:.0}", r.two.unwrap_or(0.0), r.one))
                 ),
             );
         }
@@ -1042,11 +1071,12 @@ impl Intake<'_> {
         table.push(
             label,
             format!(
-                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling, {:.2} ms CPU each",
+                "{rate:.0} submissions/s, p50 {}, p99 {}, {:.0}% of the raw ceiling, {:.2} ms CPU each (the clients' own: {:.2} ms more)",
                 ms(percentile(&lat, 0.5)),
                 ms(percentile(&lat, 0.99)),
                 100.0 * rate / self.ceiling,
                 1e3 * served / lat.len() as f64,
+                1e3 * client_cpu / lat.len() as f64,
             ),
         );
         Ok(())

@@ -11,6 +11,9 @@ use sha2::Sha256;
 pub struct Config {
     /// `postgres://…` for PostgreSQL; anything else is a SQLite file path (or `sqlite://path`).
     pub database_url: String,
+    /// Connections each instance keeps to the database (`DATABASE_POOL_SIZE`; by default
+    /// [`crate::db::pool_size`]).
+    pub pool_size: Option<u32>,
     pub bind: SocketAddr,
     pub rules_dir: PathBuf,
     /// Largest request body the API accepts, in bytes.
@@ -101,6 +104,8 @@ pub enum ConfigError {
     CheckpointEvery(String),
     #[error("the audit key ({0}) must be at least 32 bytes of secret; generate one with `openssl rand -hex 32`")]
     AuditKeyShort(&'static str),
+    #[error("DATABASE_POOL_SIZE={0:?} is not a number of connections from 1 to 1000")]
+    PoolSize(String),
     #[error("set AUDIT_KEY or AUDIT_KEY_FILE, not both")]
     AuditKeyTwice,
     #[error("AUDIT_KEY_FILE={path:?} cannot be read: {source}")]
@@ -174,8 +179,16 @@ impl Config {
                 return Err(ConfigError::WebhookUrl(u.clone()));
             }
         }
+        let pool_size = get("DATABASE_POOL_SIZE")
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| match s.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Ok(n),
+                _ => Err(ConfigError::PoolSize(s)),
+            })
+            .transpose()?;
         Ok(Config {
             database_url,
+            pool_size,
             bind,
             rules_dir,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -207,6 +220,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_size_is_a_number_of_connections_or_the_default() {
+        let with = |v: &'static str| {
+            Config::from_lookup(move |k| (k == "DATABASE_POOL_SIZE").then(|| v.to_string()))
+        };
+        assert_eq!(with("12").unwrap().pool_size, Some(12));
+        assert_eq!(with(" ").unwrap().pool_size, None);
+        for bad in ["0", "-1", "1001", "many", "8.5"] {
+            assert!(
+                matches!(with(bad), Err(ConfigError::PoolSize(v)) if v == bad),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn hsts_is_off_unless_a_whole_number_of_seconds_is_given() {

@@ -60,7 +60,11 @@ impl Application {
     /// Connects to (and migrates) the configured database, loads the rule pack and builds the
     /// application state.
     pub fn build(config: Config) -> Result<Application, StartError> {
-        let pool = db::connect(&config.database_url)?;
+        let url = &config.database_url;
+        let size = config
+            .pool_size
+            .unwrap_or_else(|| db::pool_size(db::Backend::of(url)));
+        let pool = db::connect_sized(url, size)?;
         Self::build_with_pool(config, pool)
     }
 

