@@ -26,6 +26,13 @@ both_backends! {
         app.call(Method::POST, "/api/v1/use-cases", None, Some(&case_body("back_office_email_sorting"))).await.problem(401);
         app.post("/api/v1/use-cases", "ait_0000000000000000000000000000000000000000000000000000000000000000", &case_body("back_office_email_sorting")).await.problem(401);
         app.send(TestRequest::get().uri(&url).insert_header(("Authorization", format!("Basic {t}")))).await.problem(401);
+        // A token never issued is a 401 whatever the request, even on the handlers that check
+        // the token in their own task, after reading the body: it learns nothing of the body.
+        let unknown = "ait_0000000000000000000000000000000000000000000000000000000000000000";
+        app.send(TestRequest::post().uri("/api/v1/use-cases").insert_header(("Authorization", format!("Bearer {unknown}"))).insert_header(("Content-Type", "application/json")).set_payload("{\"title\": ")).await.problem(401);
+        app.post("/api/v1/use-cases", unknown, &json!({"title": 5})).await.problem(401);
+        app.post("/api/v1/use-cases/not-a-uuid/submit", unknown, &json!({})).await.problem(401);
+        app.post(&format!("{url}/submit"), unknown, &json!({"version": "one"})).await.problem(401);
 
         // 403: a reviewer may read the case but never author one.
         app.post("/api/v1/use-cases", &reviewer, &case_body("back_office_email_sorting")).await.problem(403);
