@@ -475,7 +475,7 @@ fn evaluate(dir: &Path, opts: crate::evaluate::Options) -> anyhow::Result<()> {
 
 fn simulate(config: &Config, dir: &Path) -> anyhow::Result<()> {
     let candidate = load_rules(dir)?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let mut summary = Summary::new(&candidate);
     cases::for_each_triaged(&mut conn, 1000, |batch| summary.add_all(&candidate, batch))
@@ -496,7 +496,7 @@ fn import(config: &Config, file: &Path) -> anyhow::Result<()> {
 fn export(config: &Config, format: &str) -> anyhow::Result<()> {
     let format = crate::transfer::Format::parse(format)
         .ok_or_else(|| anyhow::anyhow!("--format {format}: use csv or jsonl"))?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -515,7 +515,7 @@ fn export(config: &Config, format: &str) -> anyhow::Result<()> {
 fn policy_export(config: &Config, id: &str, revision: Option<i32>) -> anyhow::Result<()> {
     let id =
         crate::vocab::CaseId::parse(id).with_context(|| format!("{id} is not a use case id"))?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let scope = crate::domain::access::Scope::All;
     let p = crate::app::policy::of(&mut conn, &scope, &id, revision).map_err(app_error)?;
@@ -525,7 +525,7 @@ fn policy_export(config: &Config, id: &str, revision: Option<i32>) -> anyhow::Re
 
 fn audit_verify(config: &Config, checkpoints: &[PathBuf]) -> anyhow::Result<()> {
     let checkpoints = crate::app::audit::read_checkpoints(checkpoints).map_err(app_error)?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let report = crate::app::audit::verify(&mut conn, config.audit_key.as_ref(), &checkpoints)
         .map_err(app_error)?;
@@ -545,7 +545,7 @@ fn audit_seal(config: &Config) -> anyhow::Result<()> {
         .audit_key
         .as_ref()
         .context("set AUDIT_KEY or AUDIT_KEY_FILE to the key to seal the trail with")?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     match db::audit::seal(&mut conn, key).map_err(app_error)? {
         Ok(n) => {
@@ -605,7 +605,7 @@ fn account(
 }
 
 fn list_tokens(config: &Config, email: Option<&str>) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let user = match email {
         None => None,
@@ -630,7 +630,7 @@ fn list_tokens(config: &Config, email: Option<&str>) -> anyhow::Result<()> {
 
 /// The database, migrated, once this process's audit key may write to its trail.
 fn open(config: &Config) -> anyhow::Result<db::Pool> {
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     db::audit::check_key(&mut conn, config.audit_key.as_ref())
         .map_err(app_error)?
@@ -640,13 +640,13 @@ fn open(config: &Config) -> anyhow::Result<db::Pool> {
 
 fn migrate(config: &Config) -> anyhow::Result<()> {
     // connect() runs pending migrations; say what the database holds now.
-    db::connect(&config.database_url)?;
+    db::connect_configured(config)?;
     println!("migrations applied to {}", db::redact(&config.database_url));
     Ok(())
 }
 
 fn create_agency(config: &Config, code: &str, name: &str) -> anyhow::Result<()> {
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let a = agencies::create(&mut conn, code, name).map_err(app_error)?;
     println!("created agency {} ({}) id {}", a.code, a.name, a.id);
@@ -674,7 +674,7 @@ fn create_user(
     password: Option<&str>,
 ) -> anyhow::Result<()> {
     let roles = parse_roles(roles)?;
-    let pool = db::connect(&config.database_url)?;
+    let pool = db::connect_configured(config)?;
     let mut conn = pool.get()?;
     let home = agencies::find_by_code(&mut conn, agency)
         .map_err(app_error)?

@@ -60,11 +60,7 @@ impl Application {
     /// Connects to (and migrates) the configured database, loads the rule pack and builds the
     /// application state.
     pub fn build(config: Config) -> Result<Application, StartError> {
-        let url = &config.database_url;
-        let size = config
-            .pool_size
-            .unwrap_or_else(|| db::pool_size(db::Backend::of(url)));
-        let pool = db::connect_sized(url, size)?;
+        let pool = db::connect_configured(&config)?;
         Self::build_with_pool(config, pool)
     }
 

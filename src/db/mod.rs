@@ -196,6 +196,15 @@ pub fn connect(url: &str) -> Result<Pool, DbError> {
     connect_sized(url, pool_size(Backend::of(url)))
 }
 
+/// [`connect`] to the configured database, with the configured number of connections if one
+/// is set (`DATABASE_POOL_SIZE`).
+pub fn connect_configured(config: &crate::config::Config) -> Result<Pool, DbError> {
+    match config.pool_size {
+        Some(size) => connect_sized(&config.database_url, size),
+        None => connect(&config.database_url),
+    }
+}
+
 /// Connects, runs pending migrations, and returns a pool of `size` connections.
 pub fn connect_sized(url: &str, size: u32) -> Result<Pool, DbError> {
     let backend = Backend::of(url);

@@ -30,8 +30,8 @@ impl FromRequest for Principal {
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::broken("no application state"))?;
-            let token = token?;
-            state.db(move |conn| principal(conn, &token)).await
+            let who = Bearer(token?);
+            state.db(move |conn| who.check(conn)).await
         })
     }
 }
@@ -52,18 +52,14 @@ impl Bearer {
     /// Who the token belongs to: 401 when it is unknown or revoked or its user disabled, 403
     /// when the user has no role.
     pub fn check(&self, conn: &mut db::DbConnection) -> Result<Principal, AppError> {
-        principal(conn, &self.0)
+        let found = db::users::authenticate(conn, &self.0)?.ok_or_else(|| {
+            AppError::Unauthorized("the token is not valid (unknown or revoked)".into())
+        })?;
+        if found.roles.is_empty() {
+            return Err(AppError::Forbidden(NO_ROLE.into()));
+        }
+        Ok(found)
     }
-}
-
-fn principal(conn: &mut db::DbConnection, token: &str) -> Result<Principal, AppError> {
-    let found = db::users::authenticate(conn, token)?.ok_or_else(|| {
-        AppError::Unauthorized("the token is not valid (unknown or revoked)".into())
-    })?;
-    if found.roles.is_empty() {
-        return Err(AppError::Forbidden(NO_ROLE.into()));
-    }
-    Ok(found)
 }
 
 /// What a signed-in user with no recognised role is told: they may do nothing.
