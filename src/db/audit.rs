@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 
 use chrono::NaiveDateTime;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
@@ -65,11 +64,11 @@ fn current_key() -> Option<AuditKey> {
 /// This instance's chainer on PostgreSQL: a thread of its own that chains the audit events the
 /// instance's writers queued, so that no request waits for chaining or spends a round trip on
 /// it. A writer wakes it once its transaction has committed and goes on; the thread lets the
-/// writes of some milliseconds gather ([`LINGER`]) and chains them all in one round
-/// ([`chain_if_free`], which also takes other instances' events, or leaves them to an instance
-/// chaining at that moment). Every [`IDLE`] it also looks for events left pending: a writer
-/// that stopped between its commit and the wake, or an instance that stopped mid-round. When
-/// the instance's state is dropped, it chains once more and ends, and the drop waits for that.
+/// writes of some milliseconds gather ([`LINGER`]) and chains them all in one round of two
+/// round trips ([`chain_queued`], which takes other instances' events too). Every [`IDLE`] it
+/// also looks for events left pending: a writer that stopped between its commit and the wake,
+/// or an instance that stopped mid-round. When the instance's state is dropped, it chains once
+/// more and ends, and the drop waits for that.
 ///
 /// Nothing computed from the cases depends on this having happened: caches are versioned by
 /// the events committed, chained or not ([`committed_events`]), and a case's trail lists its
@@ -81,8 +80,8 @@ pub struct Chainer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How long the chainer lets writes gather before a round once woken: one round of four round
-/// trips then chains the events of every write committed meanwhile. At 5 ms, chaining was a
+/// How long the chainer lets writes gather before a round once woken: one round (two round
+/// trips) then chains the events of every write committed meanwhile. At 5 ms, chaining was a
 /// fifth of the round trips of full intake at 32 clients; at 20 ms, a twentieth.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -146,7 +145,7 @@ fn chain_when_woken(pool: &super::Pool, woken: &std::sync::mpsc::Receiver<()>) {
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => true,
         };
-        if let Err(e) = super::with_conn(pool, chain_if_free) {
+        if let Err(e) = super::with_conn(pool, chain_queued) {
             tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
         }
         if last {
@@ -163,7 +162,7 @@ pub fn chain_after_write(conn: &mut DbConnection) -> AppResult<usize> {
             chainer.wake();
             Ok(0)
         }
-        None => chain_if_free(conn),
+        None => chain_queued(conn),
     }
 }
 
@@ -442,75 +441,31 @@ fn link(
     prev
 }
 
-/// The advisory lock every instance on a PostgreSQL database chains under.
-const CHAIN_LOCK: i64 = 0x6169_7472_6961_6765; // "aitriage"
-
 /// PostgreSQL: chains the events writers queued and committed, in the order they were
-/// queued, in batches, waiting for the advisory lock every instance on the database shares;
-/// returns how many. Start-up, `audit verify` and sealing call it, to find no event pending.
-/// Run with the key the trail is sealed with (see [`with_key`]).
+/// queued, until none is left; returns how many it chained. Start-up and `audit verify` call
+/// it, to find no event pending. Run with the key the trail is sealed with (see [`with_key`]).
 pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
-    conn.transaction::<_, AppError, _>(|conn| {
-        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))?;
-        chain_locked(conn, |conn, update| Ok(conn.batch_execute(update)?))
-    })
+    chain(conn, false)
 }
 
-#[derive(QueryableByName)]
-struct Turn {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    got: bool,
+/// PostgreSQL, after a writer's commit: chains what is pending, its events and any other
+/// instance's. It stops after a batch shorter than the most a round takes: that was all that
+/// was pending when it read, and what was queued since is chained by the round its own writer
+/// asks for. Instances do not take turns: when two chain at the same moment, the head makes
+/// one of them void and that one reads again ([`chain_round`]). No writer waits for another's
+/// chaining.
+pub fn chain_queued(conn: &mut DbConnection) -> AppResult<usize> {
+    chain(conn, true)
 }
 
-#[derive(QueryableByName)]
-struct Released {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pending: bool,
-}
-
-/// PostgreSQL, after a writer's commit: chains what is pending unless another writer (of any
-/// instance) is chaining at that moment, in which case it returns at once, in one round trip,
-/// leaving its events to that one. No writer waits for another's chaining, so the chain is
-/// not a point every write queues on. Nothing is left pending unseen: whoever releases the
-/// lock looks again, in the same statement, for events queued meanwhile (a writer that found
-/// the lock taken had committed its events before it looked), and chains them.
-///
-/// A round is four round trips: take the lock, read the pending events with the head, move
-/// them in one transaction sent as one message, release the lock and look again.
-pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
+fn chain(conn: &mut DbConnection, once_short: bool) -> AppResult<usize> {
     let mut done = 0;
     loop {
-        let turn: Turn =
-            diesel::sql_query(format!("SELECT pg_try_advisory_lock({CHAIN_LOCK}) AS got"))
-                .get_result(conn)?;
-        if !turn.got {
-            return Ok(done);
-        }
-        // Holding the lock, no one else moves the head, so the pending events and the head
-        // can be read outside the transaction that moves them.
-        let chained = chain_locked(conn, |conn, update| {
-            // Chaining is derived from rows already durable: if a crash loses this commit,
-            // the events are simply pending again and the next writer (or start-up) chains
-            // them. So it need not wait for its own flush; a checkpoint forces one.
-            let sent = conn.batch_execute(&format!(
-                "BEGIN; SET LOCAL synchronous_commit = off; {update}; COMMIT"
-            ));
-            if sent.is_err() {
-                // A failed statement leaves the transaction open and aborted: end it.
-                conn.batch_execute("ROLLBACK")?;
-            }
-            Ok(sent?)
-        });
-        // The lock is the session's: released whatever happened (a session that ends
-        // releases it too).
-        let released: Released = diesel::sql_query(format!(
-            "SELECT pg_advisory_unlock({CHAIN_LOCK}) \
-             AND EXISTS (SELECT 1 FROM audit_events WHERE seq < 0) AS pending"
-        ))
-        .get_result(conn)?;
-        done += chained?;
-        if !released.pending {
-            return Ok(done);
+        match chain_round(conn)? {
+            Round::Idle => return Ok(done),
+            Round::Chained(n) if once_short && n < CHAIN_BATCH as usize => return Ok(done + n),
+            Round::Chained(n) => done += n,
+            Round::Raced => {}
         }
     }
 }
@@ -518,52 +473,86 @@ pub fn chain_if_free(conn: &mut DbConnection) -> AppResult<usize> {
 /// The most pending events one statement chains.
 const CHAIN_BATCH: i64 = 1000;
 
-/// Chains every pending event, holding the chain's lock: each batch is read with the head it
-/// follows, in one query, and moved by one statement that `run` executes.
-fn chain_locked(
-    conn: &mut DbConnection,
-    run: impl Fn(&mut DbConnection, &str) -> AppResult<()>,
-) -> AppResult<usize> {
-    let key = current_key();
-    let mut done = 0;
-    loop {
-        let batch: Vec<(StoredEvent, (i64, String))> = audit_events::table
-            .inner_join(audit_head::table.on(audit_head::id.eq(1)))
-            .filter(audit_events::seq.lt(0))
-            .order(audit_events::seq.desc())
-            .limit(CHAIN_BATCH)
-            .select((
-                audit_events::all_columns,
-                (audit_head::seq, audit_head::hash),
-            ))
-            .load(conn)?;
-        let Some((_, (seq, prev))) = batch.first().cloned() else {
-            return Ok(done);
-        };
-        let (queued, mut pending): (Vec<i64>, Vec<StoredEvent>) =
-            batch.into_iter().map(|(e, _)| (e.seq, e)).unzip();
-        let head_hash = link(key.as_ref(), seq, literal(prev)?, &mut pending);
-        // One statement for the batch: the values are numbers and hex (checked above).
-        let values: Vec<String> = pending
-            .iter()
-            .zip(queued)
-            .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
-            .collect();
-        run(
-            conn,
-            &format!(
-                "WITH v (was, seq, prev_hash, hash) AS (VALUES {}), \
-                 moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash FROM v WHERE e.seq = v.was) \
-                 UPDATE audit_head SET seq = {}, hash = '{head_hash}' WHERE id = 1",
-                values.join(", "),
-                seq + pending.len() as i64,
-            ),
-        )?;
-        done += pending.len();
-        if pending.len() < CHAIN_BATCH as usize {
-            return Ok(done);
-        }
-    }
+/// What a round of chaining did.
+enum Round {
+    /// Nothing was pending.
+    Idle,
+    /// Chained this many events.
+    Chained(usize),
+    /// Another chainer moved the head between the read and the write: nothing was written.
+    Raced,
+}
+
+#[derive(QueryableByName)]
+struct Moved {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    moved: i64,
+}
+
+/// One round of chaining, in two round trips and without a lock: reads a batch of pending
+/// events with the head they follow (one query, one snapshot), links them, and moves them and
+/// the head in one statement that takes effect only if the head is still the one read.
+///
+/// That condition is what keeps the chain whole when instances chain at once. The head's
+/// UPDATE waits for any other chainer's uncommitted UPDATE of it and then re-reads the row, so
+/// two rounds can never both move it from the same place; and the events move only if the
+/// head did (they join its RETURNING), in the same statement, so a void round writes nothing.
+/// The head only ever advances, so finding it where it was read means nothing was chained
+/// since, and every event read is still pending. Should the events moved be neither none nor
+/// all of them (something other than a chainer changed the trail), the statement divides by
+/// zero and fails whole, and the error is the caller's.
+///
+/// Chaining is derived from rows already durable: if a crash loses this commit, the events are
+/// simply pending again and the next round chains them. So the statement does not wait for
+/// its own flush (`synchronous_commit` off for its own transaction alone); a checkpoint
+/// forces one.
+fn chain_round(conn: &mut DbConnection) -> AppResult<Round> {
+    let batch: Vec<(StoredEvent, (i64, String))> = audit_events::table
+        .inner_join(audit_head::table.on(audit_head::id.eq(1)))
+        .filter(audit_events::seq.lt(0))
+        .order(audit_events::seq.desc())
+        .limit(CHAIN_BATCH)
+        .select((
+            audit_events::all_columns,
+            (audit_head::seq, audit_head::hash),
+        ))
+        .load(conn)?;
+    let Some((_, (seq, prev))) = batch.first().cloned() else {
+        return Ok(Round::Idle);
+    };
+    let prev = literal(prev)?;
+    let (queued, mut pending): (Vec<i64>, Vec<StoredEvent>) =
+        batch.into_iter().map(|(e, _)| (e.seq, e)).unzip();
+    let head_hash = link(current_key().as_ref(), seq, prev.clone(), &mut pending);
+    let n = pending.len() as i64;
+    // One statement for the batch: the values are numbers and hex (checked above).
+    let values: Vec<String> = pending
+        .iter()
+        .zip(queued)
+        .map(|(e, was)| format!("({was}, {}, '{}', '{}')", e.seq, e.prev_hash, e.hash))
+        .collect();
+    // Inside a caller's transaction, its commit is not this round's to make asynchronous.
+    let durability = if super::in_transaction(conn) {
+        "NULL"
+    } else {
+        "set_config('synchronous_commit', 'off', true)"
+    };
+    let moved: Moved = diesel::sql_query(format!(
+        "WITH head AS (UPDATE audit_head SET seq = {}, hash = '{head_hash}' \
+           WHERE id = 1 AND seq = {seq} AND hash = '{prev}' RETURNING id), \
+         v (was, seq, prev_hash, hash) AS (VALUES {}), \
+         moved AS (UPDATE audit_events e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
+           FROM v, head WHERE e.seq = v.was RETURNING 1) \
+         SELECT count(*) / (count(*) IN (0, {n}))::int AS moved, {durability} AS durability \
+         FROM moved",
+        seq + n,
+        values.join(", "),
+    ))
+    .get_result(conn)?;
+    Ok(match moved.moved {
+        0 => Round::Raced,
+        _ => Round::Chained(pending.len()),
+    })
 }
 
 fn literal(hash: String) -> AppResult<String> {

@@ -719,6 +719,53 @@ async fn the_chainer_chains_events_it_was_not_woken_for() {
     assert_eq!((v.events, v.pending), (1, 0), "{v:?}");
 }
 
+/// Chainers of several instances chain at once, with no lock between them: each round moves
+/// the head only from where it read it, so when two race one of them writes nothing and reads
+/// again. However they interleave, every event is chained once, in one unbroken chain.
+#[actix_web::test]
+#[cfg_attr(
+    not(aitriage_postgres),
+    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
+)]
+async fn chainers_racing_each_other_chain_every_event_once_in_one_chain() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::postgres().await;
+    let (threads, rounds, per_round) = (4, 25, 3);
+    std::thread::scope(|s| {
+        for thread in 0..threads {
+            let pool = app.pool.clone();
+            s.spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for round in 0..rounds {
+                    let values: Vec<String> = (0..per_round)
+                        .map(|i| {
+                            format!(
+                                "('race-{thread}-{round}-{i}', 'rules_reloaded', '{{}}', now())"
+                            )
+                        })
+                        .collect();
+                    conn.batch_execute(&format!(
+                        "INSERT INTO audit_events (id, action, details, created_at) VALUES {}",
+                        values.join(", ")
+                    ))
+                    .unwrap();
+                    aitriage::db::audit::chain_queued(&mut conn).unwrap();
+                }
+            });
+        }
+    });
+    let mut conn = app.pool.get().unwrap();
+    aitriage::db::audit::sequence(&mut conn).unwrap();
+    let v = aitriage::db::audit::verify(&mut conn, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (v.events, v.pending),
+        ((threads * rounds * per_round) as i64, 0),
+        "{v:?}"
+    );
+}
+
 both_backends! {
     /// Comments sent while the case is being decided record the status the case really had:
     /// one that raced the decision is made again on the case as it now is, so the trail never
