@@ -946,8 +946,9 @@ impl Raw<'_> {
     }
 }
 
-/// How many rounds of ceiling and intake [`Intake::paired`] measures.
-const PAIRS: usize = 3;
+/// How many rounds of ceiling and intake [`Intake::paired`] measures (odd, so the median is
+/// one of them).
+const PAIRS: usize = 5;
 
 /// One round of [`Intake::paired`]: submissions per second.
 struct Round {
@@ -1003,6 +1004,8 @@ impl Intake<'_> {
     /// [`PAIRS`] rounds; the median of the rounds' ratios. This host's speed drifts by a third
     /// from one minute to the next (a shared virtual machine): a ceiling measured at the start
     /// and an intake a minute later can disagree by that much, a round within seconds less.
+    /// One instance and two take turns going first, so neither always meets the database
+    /// the other has just grown.
     fn paired(
         &self,
         table: &mut Table,
@@ -1016,10 +1019,15 @@ impl Intake<'_> {
             Ok(http_intake(bases, self.token, &self.bodies, clients, per_client)?.0)
         };
         let mut rounds = Vec::with_capacity(PAIRS);
-        for _ in 0..PAIRS {
+        for round in 0..PAIRS {
             let ceiling = raw.rate(writers, raw.total / 2)?;
-            let one = intake(&[base])?;
-            let two = two.map(|two| intake(&two)).transpose()?;
+            let (one, two) = if round % 2 == 0 {
+                let one = intake(&[base])?;
+                (one, two.map(|two| intake(&two)).transpose()?)
+            } else {
+                let two = two.map(|two| intake(&two)).transpose()?;
+                (intake(&[base])?, two)
+            };
             rounds.push(Round { ceiling, one, two });
         }
         let median = |ratio: &dyn Fn(&Round) -> Option<f64>| {
