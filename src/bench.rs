@@ -865,12 +865,18 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
     for &clients in &opts.clients {
         intake.one_instance(&mut table, &one.base, clients)?;
     }
-    // Two instances on PostgreSQL, each with half the pool, as an operator would run them on
-    // one database: the connections to it stay as many as one instance has.
+    // Two instances on PostgreSQL, each with half the pool and half the workers, as an operator
+    // would run them on one database and one machine: the connections to the database and the
+    // threads serving stay as many as one instance has.
     let pair = match Backend::of(&target.url) {
         Backend::Postgres => {
             let size = db::pool_size(Backend::Postgres);
             let half = || db::connect_sized(&target.url, (size / 2).max(1));
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let config = &Config {
+                workers: Some((cores / 2).max(1)),
+                ..config.clone()
+            };
             Some([
                 Instance::start(config, half()?)?,
                 Instance::start(config, half()?)?,

@@ -14,6 +14,8 @@ pub struct Config {
     /// Connections each instance keeps to the database (`DATABASE_POOL_SIZE`; by default
     /// [`crate::db::pool_size`]).
     pub pool_size: Option<u32>,
+    /// The HTTP server's workers (`HTTP_WORKERS`; by default one per core).
+    pub workers: Option<usize>,
     pub bind: SocketAddr,
     pub rules_dir: PathBuf,
     /// Largest request body the API accepts, in bytes.
@@ -106,6 +108,8 @@ pub enum ConfigError {
     AuditKeyShort(&'static str),
     #[error("DATABASE_POOL_SIZE={0:?} is not a number of connections from 1 to 1000")]
     PoolSize(String),
+    #[error("HTTP_WORKERS={0:?} is not a number of workers from 1 to 1024")]
+    Workers(String),
     #[error("set AUDIT_KEY or AUDIT_KEY_FILE, not both")]
     AuditKeyTwice,
     #[error("AUDIT_KEY_FILE={path:?} cannot be read: {source}")]
@@ -117,6 +121,21 @@ pub enum ConfigError {
 }
 
 /// Whole seconds, 1 or more, from a variable; `default` when unset or blank.
+/// A whole number in `range`, or `None` when the variable is unset or blank.
+fn within<T: std::str::FromStr + PartialOrd>(
+    value: Option<String>,
+    range: std::ops::RangeInclusive<T>,
+    bad: fn(String) -> ConfigError,
+) -> Result<Option<T>, ConfigError> {
+    value
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| match s.trim().parse::<T>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(bad(s)),
+        })
+        .transpose()
+}
+
 fn seconds(
     value: Option<String>,
     default: std::time::Duration,
@@ -179,16 +198,10 @@ impl Config {
                 return Err(ConfigError::WebhookUrl(u.clone()));
             }
         }
-        let pool_size = get("DATABASE_POOL_SIZE")
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| match s.trim().parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => Ok(n),
-                _ => Err(ConfigError::PoolSize(s)),
-            })
-            .transpose()?;
         Ok(Config {
             database_url,
-            pool_size,
+            pool_size: within(get("DATABASE_POOL_SIZE"), 1..=1000, ConfigError::PoolSize)?,
+            workers: within(get("HTTP_WORKERS"), 1..=1024, ConfigError::Workers)?,
             bind,
             rules_dir,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -231,6 +244,21 @@ mod tests {
         for bad in ["0", "-1", "1001", "many", "8.5"] {
             assert!(
                 matches!(with(bad), Err(ConfigError::PoolSize(v)) if v == bad),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_workers_are_a_number_of_workers_or_one_per_core() {
+        let with = |v: &'static str| {
+            Config::from_lookup(move |k| (k == "HTTP_WORKERS").then(|| v.to_string()))
+        };
+        assert_eq!(with("3").unwrap().workers, Some(3));
+        assert_eq!(with("").unwrap().workers, None);
+        for bad in ["0", "1025", "two", "-2"] {
+            assert!(
+                matches!(with(bad), Err(ConfigError::Workers(v)) if v == bad),
                 "{bad}"
             );
         }

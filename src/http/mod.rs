@@ -228,14 +228,15 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     }
 }
 
-/// The server's workers (one per core) and each worker's most blocking threads: together as
-/// many as the pool has connections. Nearly all blocking work is database work, and a thread
+/// The server's workers (`workers`, else one per core) and each worker's most blocking
+/// threads: together as many as the pool has connections. Nearly all blocking work is database work, and a thread
 /// more than there are connections would only wait for one; a request waiting for a thread
 /// waits in a queue instead, where it costs neither a thread nor its memory, and the
 /// connections are kept busy by fewer threads, switched between less often. (actix's default
 /// allows hundreds per worker, and at 32 clients there were as many threads as requests.)
-fn threads(connections: u32) -> (usize, usize) {
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+fn threads(connections: u32, workers: Option<usize>) -> (usize, usize) {
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     (workers, (connections as usize).div_ceil(workers).max(1))
 }
 
@@ -264,7 +265,7 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Res
             }
         });
     }
-    let (workers, blocking) = threads(state.pool.max_size());
+    let (workers, blocking) = threads(state.pool.max_size(), state.config.workers);
     let app_state = state.clone();
     let server = HttpServer::new(move || App::new().configure(configure(app_state.clone())))
         .workers(workers)
