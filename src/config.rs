@@ -120,7 +120,6 @@ pub enum ConfigError {
     },
 }
 
-/// Whole seconds, 1 or more, from a variable; `default` when unset or blank.
 /// A whole number in `range`, or `None` when the variable is unset or blank.
 fn within<T: std::str::FromStr + PartialOrd>(
     value: Option<String>,
@@ -136,6 +135,7 @@ fn within<T: std::str::FromStr + PartialOrd>(
         .transpose()
 }
 
+/// Whole seconds, 1 or more, from a variable; `default` when unset or blank.
 fn seconds(
     value: Option<String>,
     default: std::time::Duration,

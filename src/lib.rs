@@ -4,6 +4,9 @@
 //! (answers, scoring, triage, the case vocabulary), [`db`] (storage on SQLite or PostgreSQL),
 //! [`http`] (the JSON API), and [`cli`] (the command line).
 
+// The library has no unsafe code at all (the binary makes one allowed call, in src/main.rs).
+#![forbid(unsafe_code)]
+
 #[macro_use]
 pub mod vocab;
 

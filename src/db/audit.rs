@@ -65,7 +65,7 @@ fn current_key() -> Option<AuditKey> {
 /// instance's writers queued, so that no request waits for chaining or spends a round trip on
 /// it. A writer wakes it once its transaction has committed and goes on; the thread lets the
 /// writes of some milliseconds gather ([`LINGER`]) and chains them all in one round of two
-/// round trips ([`chain_queued`], which takes other instances' events too). Every [`IDLE`] it
+/// round trips ([`sequence`], which takes other instances' events too). Every [`IDLE`] it
 /// also looks for events left pending: a writer that stopped between its commit and the wake,
 /// or an instance that stopped mid-round. When the instance's state is dropped, it chains once
 /// more and ends, and the drop waits for that.
@@ -145,7 +145,7 @@ fn chain_when_woken(pool: &super::Pool, woken: &std::sync::mpsc::Receiver<()>) {
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => true,
         };
-        if let Err(e) = super::with_conn(pool, chain_queued) {
+        if let Err(e) = super::with_conn(pool, sequence) {
             tracing::error!(error = %e.chain(), "chaining queued audit events failed; they stay queued");
         }
         if last {
@@ -162,7 +162,7 @@ pub fn chain_after_write(conn: &mut DbConnection) -> AppResult<usize> {
             chainer.wake();
             Ok(0)
         }
-        None => chain_queued(conn),
+        None => sequence(conn),
     }
 }
 
@@ -442,28 +442,19 @@ fn link(
 }
 
 /// PostgreSQL: chains the events writers queued and committed, in the order they were
-/// queued, until none is left; returns how many it chained. Start-up and `audit verify` call
-/// it, to find no event pending. Run with the key the trail is sealed with (see [`with_key`]).
+/// queued, its own instance's and any other's; returns how many. It stops after a batch shorter
+/// than the most a round takes: that was everything pending when it read, and what was queued
+/// since is chained by the round its own writer asks for (so it ends even while other
+/// instances keep writing). Instances do not take turns: when two chain at the same moment,
+/// the head makes one of them void and that one reads again ([`chain_round`]); no writer
+/// waits for another's chaining. The chainer, writers without one, start-up, `audit verify`
+/// and sealing call it. Run with the key the trail is sealed with (see [`with_key`]).
 pub fn sequence(conn: &mut DbConnection) -> AppResult<usize> {
-    chain(conn, false)
-}
-
-/// PostgreSQL, after a writer's commit: chains what is pending, its events and any other
-/// instance's. It stops after a batch shorter than the most a round takes: that was all that
-/// was pending when it read, and what was queued since is chained by the round its own writer
-/// asks for. Instances do not take turns: when two chain at the same moment, the head makes
-/// one of them void and that one reads again ([`chain_round`]). No writer waits for another's
-/// chaining.
-pub fn chain_queued(conn: &mut DbConnection) -> AppResult<usize> {
-    chain(conn, true)
-}
-
-fn chain(conn: &mut DbConnection, once_short: bool) -> AppResult<usize> {
     let mut done = 0;
     loop {
         match chain_round(conn)? {
             Round::Idle => return Ok(done),
-            Round::Chained(n) if once_short && n < CHAIN_BATCH as usize => return Ok(done + n),
+            Round::Chained(n) if n < CHAIN_BATCH as usize => return Ok(done + n),
             Round::Chained(n) => done += n,
             Round::Raced => {}
         }
@@ -679,6 +670,11 @@ pub fn seal(conn: &mut DbConnection, key: &AuditKey) -> AppResult<Result<i64, Br
         with_key(None, || sequence(conn))?;
     }
     super::write(conn, |conn| {
+        if let DbConnection::Pg(_) = conn {
+            // Hold the head until sealed: a chainer of a running instance that read it before
+            // waits, then finds its hash changed and reads again, chaining under the key.
+            diesel::sql_query("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE").execute(conn)?;
+        }
         let (_, _, trail) = head(conn)?;
         if let Some(t) = trail {
             return Err(AppError::conflict(

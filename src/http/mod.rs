@@ -229,16 +229,24 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
 }
 
 /// The server's workers (`workers`, else one per core) and each worker's most blocking
-/// threads: together as many as the pool has connections. Nearly all blocking work is database work, and a thread
-/// more than there are connections would only wait for one; a request waiting for a thread
-/// waits in a queue instead, where it costs neither a thread nor its memory, and the
-/// connections are kept busy by fewer threads, switched between less often. (actix's default
-/// allows hundreds per worker, and at 32 clients there were as many threads as requests.)
+/// threads: its share of the pool's connections, and at least [`MIN_BLOCKING`]. Nearly all
+/// blocking work is database work, and a thread more than there are connections would only
+/// wait for one; a request waiting for a thread waits in its worker's queue instead, where it
+/// costs neither a thread nor its memory, and the connections are kept busy by fewer threads,
+/// switched between less often. (actix's default allows hundreds per worker, and at 32 clients
+/// there were as many threads as requests.) The floor keeps a worker whose clients started a
+/// few long tasks (an export, a summary at 100,000 cases) serving its other requests.
 fn threads(connections: u32, workers: Option<usize>) -> (usize, usize) {
     let workers =
         workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    (workers, (connections as usize).div_ceil(workers).max(1))
+    (
+        workers,
+        (connections as usize).div_ceil(workers).max(MIN_BLOCKING),
+    )
 }
+
+/// The fewest blocking threads a worker may run.
+const MIN_BLOCKING: usize = 4;
 
 /// A server bound to a listener (port 0 in tests), not yet running. On Unix, SIGHUP reloads
 /// the rules as the admin endpoint does.

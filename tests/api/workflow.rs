@@ -731,11 +731,13 @@ async fn chainers_racing_each_other_chain_every_event_once_in_one_chain() {
     use diesel::connection::SimpleConnection;
     let app = TestApp::postgres().await;
     let (threads, rounds, per_round) = (4, 25, 3);
+    let start = std::sync::Barrier::new(threads);
     std::thread::scope(|s| {
         for thread in 0..threads {
-            let pool = app.pool.clone();
+            let (pool, start) = (app.pool.clone(), &start);
             s.spawn(move || {
                 let mut conn = pool.get().unwrap();
+                start.wait();
                 for round in 0..rounds {
                     let values: Vec<String> = (0..per_round)
                         .map(|i| {
@@ -749,7 +751,7 @@ async fn chainers_racing_each_other_chain_every_event_once_in_one_chain() {
                         values.join(", ")
                     ))
                     .unwrap();
-                    aitriage::db::audit::chain_queued(&mut conn).unwrap();
+                    aitriage::db::audit::sequence(&mut conn).unwrap();
                 }
             });
         }
