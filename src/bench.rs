@@ -593,7 +593,7 @@ impl Table {
     }
 
     fn render(&self, backend: Backend, url: &str) -> String {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::config::cores();
         let mut out = format!(
             "aitriage bench — {} ({}), {cores} core(s), {} build\n",
             match backend {
@@ -872,9 +872,8 @@ pub fn run(opts: &Options, rules: RuleSet, config: &Config) -> anyhow::Result<St
         Backend::Postgres => {
             let size = db::pool_size(Backend::Postgres);
             let half = || db::connect_sized(&target.url, (size / 2).max(1));
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let config = &Config {
-                workers: Some((cores / 2).max(1)),
+                workers: Some((crate::config::cores() / 2).max(1)),
                 ..config.clone()
             };
             Some([

@@ -120,6 +120,12 @@ pub enum ConfigError {
     },
 }
 
+/// The cores this process may use (1 when that cannot be told): what the pool, the server's
+/// workers and the allocator's arenas are sized by.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// A whole number in `range`, or `None` when the variable is unset or blank.
 fn within<T: std::str::FromStr + PartialOrd>(
     value: Option<String>,
@@ -234,11 +240,14 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The configuration with `key` set to `value` and nothing else.
+    fn only(key: &'static str, value: &'static str) -> Result<Config, ConfigError> {
+        Config::from_lookup(move |k| (k == key).then(|| value.to_string()))
+    }
+
     #[test]
     fn the_pool_size_is_a_number_of_connections_or_the_default() {
-        let with = |v: &'static str| {
-            Config::from_lookup(move |k| (k == "DATABASE_POOL_SIZE").then(|| v.to_string()))
-        };
+        let with = |v| only("DATABASE_POOL_SIZE", v);
         assert_eq!(with("12").unwrap().pool_size, Some(12));
         assert_eq!(with(" ").unwrap().pool_size, None);
         for bad in ["0", "-1", "1001", "many", "8.5"] {
@@ -251,9 +260,7 @@ mod tests {
 
     #[test]
     fn the_workers_are_a_number_of_workers_or_one_per_core() {
-        let with = |v: &'static str| {
-            Config::from_lookup(move |k| (k == "HTTP_WORKERS").then(|| v.to_string()))
-        };
+        let with = |v| only("HTTP_WORKERS", v);
         assert_eq!(with("3").unwrap().workers, Some(3));
         assert_eq!(with("").unwrap().workers, None);
         for bad in ["0", "1025", "two", "-2"] {
@@ -266,9 +273,7 @@ mod tests {
 
     #[test]
     fn hsts_is_off_unless_a_whole_number_of_seconds_is_given() {
-        let with = |v: &'static str| {
-            Config::from_lookup(move |k| (k == "HSTS_MAX_AGE").then(|| v.to_string()))
-        };
+        let with = |v| only("HSTS_MAX_AGE", v);
         assert_eq!(with("").unwrap().hsts_max_age, None);
         assert_eq!(with("600").unwrap().hsts_max_age, Some(600));
         assert!(with("a year")

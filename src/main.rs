@@ -24,8 +24,7 @@ fn limit_allocator_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tuned {
         return;
     }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let arenas = c_int::try_from(2 * cores).unwrap_or(c_int::MAX);
+    let arenas = c_int::try_from(2 * aitriage::config::cores()).unwrap_or(c_int::MAX);
     // SAFETY: mallopt only sets one of the allocator's parameters, under the allocator's own
     // lock, and has no precondition on its caller; it runs before any other thread exists.
     unsafe {

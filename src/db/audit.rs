@@ -508,10 +508,10 @@ fn chain_round(conn: &mut DbConnection) -> AppResult<Round> {
             (audit_head::seq, audit_head::hash),
         ))
         .load(conn)?;
-    let Some((_, (seq, prev))) = batch.first().cloned() else {
+    let Some((_, (seq, prev))) = batch.first() else {
         return Ok(Round::Idle);
     };
-    let prev = literal(prev)?;
+    let (seq, prev) = (*seq, literal(prev.clone())?);
     let (queued, mut pending): (Vec<i64>, Vec<StoredEvent>) =
         batch.into_iter().map(|(e, _)| (e.seq, e)).unzip();
     let head_hash = link(current_key().as_ref(), seq, prev.clone(), &mut pending);

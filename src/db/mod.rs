@@ -110,7 +110,7 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // One statement per pragma would need several round trips; batch_execute runs all.
                 // busy_timeout first: switching to WAL needs a lock another new connection may hold.
-                // A page cache of 512 KiB per connection rather than 2 MiB (there are 32, see
+                // A page cache of 512 KiB per connection rather than SQLite's 2 MiB (there are 32, see
                 // `pool_size`): the file's pages stay in the system's cache, and intake and the
                 // radar and summary at 100,000 cases were measured no slower for it, while
                 // resident memory at 100,000 cases fell by about 15 MB from 1 MiB.
@@ -185,8 +185,8 @@ pub enum DbError {
 pub fn pool_size(backend: Backend) -> u32 {
     match backend {
         Backend::Postgres => {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-            (4 * cores).clamp(8, 32)
+            let cores = u32::try_from(crate::config::cores()).unwrap_or(u32::MAX);
+            cores.saturating_mul(4).clamp(8, 32)
         }
         Backend::Sqlite => 32,
     }

@@ -237,8 +237,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
 /// there were as many threads as requests.) The floor keeps a worker whose clients started a
 /// few long tasks (an export, a summary at 100,000 cases) serving its other requests.
 fn threads(connections: u32, workers: Option<usize>) -> (usize, usize) {
-    let workers =
-        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let workers = workers.unwrap_or_else(crate::config::cores);
     (
         workers,
         (connections as usize).div_ceil(workers).max(MIN_BLOCKING),
