@@ -559,7 +559,13 @@ fn literal(hash: String) -> AppResult<String> {
 /// Events in the order of the chain: chained ones by sequence number, then any still
 /// pending (PostgreSQL writers mid-way) in the order they were queued.
 pub fn in_chain_order(events: &mut [StoredEvent]) {
-    events.sort_by_key(|e| (e.seq < 0, e.seq.abs()));
+    events.sort_by_key(|e| chain_position(e.seq));
+}
+
+/// Where an event with sequence number `seq` stands in the chain: chained events by their
+/// number, then pending ones (queued with a negative number, counting down) in queue order.
+pub fn chain_position(seq: i64) -> (bool, i64) {
+    (seq < 0, seq.abs())
 }
 
 /// The sequence number of the newest chained event (what a checkpoint signs).

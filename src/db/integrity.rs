@@ -282,20 +282,21 @@ pub fn unvouched_auto_clear(
     if let Scope::Agencies(ids) = scope {
         q = q.filter(use_cases::agency_id.eq_any(ids.clone()));
     }
-    let rows: Vec<TriageRow> = q.load(conn)?;
-    // The last triage of each case, in chain order (queued events count as newest); a case
-    // with none at all was never triaged, so nothing vouches for its route.
-    let mut last: HashMap<String, (i64, bool)> = HashMap::new();
+    Ok(unvouched(q.load(conn)?))
+}
+
+/// The cases whose last triage event, in chain order (queued events count as newest), does
+/// not vouch for their clearing; a case with none at all was never triaged, so nothing
+/// vouches for its route.
+fn unvouched(rows: Vec<TriageRow>) -> Vec<String> {
+    let mut last: HashMap<String, (Option<(bool, i64)>, bool)> = HashMap::new();
     for (id, seq, says_clear, says_route) in rows {
         let vouched = match (says_clear, says_route) {
             (Some(clear), Some(route)) => clear || !route,
             _ => false,
         };
-        let order = match seq {
-            None => i64::MIN,
-            Some(s) if s < 0 => i64::MAX - s.abs(),
-            Some(s) => s,
-        };
+        // No event at all (`None`) comes before any.
+        let order = seq.map(super::audit::chain_position);
         if last.get(&id).is_none_or(|(o, _)| order > *o) {
             last.insert(id, (order, vouched));
         }
@@ -306,5 +307,40 @@ pub fn unvouched_auto_clear(
         .map(|(id, _)| id)
         .collect();
     out.sort();
-    Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(case: &str, seq: i64, route: Option<&str>) -> TriageRow {
+        (
+            case.into(),
+            Some(seq),
+            Some(route == Some("auto_clear")),
+            Some(route.is_some()),
+        )
+    }
+
+    #[test]
+    fn the_last_triage_in_chain_order_vouches_for_a_clearing_queued_ones_newest() {
+        let rows = vec![
+            // Chained: the later event says auto_clear.
+            row("chained", 4, Some("human_approval")),
+            row("chained", 9, Some("auto_clear")),
+            // Chained, then queued: the queued one is newer and says otherwise.
+            row("requeued", 12, Some("auto_clear")),
+            row("requeued", -3, Some("human_approval")),
+            // Two queued: queued later means further below zero, so -8 is the newer.
+            row("queued_twice", -7, Some("auto_clear")),
+            row("queued_twice", -8, Some("blocked")),
+            row("queued_back", -7, Some("blocked")),
+            row("queued_back", -8, Some("auto_clear")),
+            // Recorded before routes were: vouches for nothing either way.
+            row("no_route", 5, None),
+            ("never".into(), None, None, None),
+        ];
+        assert_eq!(unvouched(rows), ["never", "queued_twice", "requeued"]);
+    }
 }

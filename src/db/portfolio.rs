@@ -289,15 +289,6 @@ pub struct Summary {
     pub auto_clear_unverified: Vec<String>,
 }
 
-fn counts(rows: Vec<(Option<String>, i64)>) -> Vec<Count> {
-    rows.into_iter()
-        .map(|(k, count)| Count {
-            key: k.unwrap_or_else(|| "none".into()),
-            count,
-        })
-        .collect()
-}
-
 /// Each reviewer's open claims and decisions over the last 30 days, on cases of `ids` (every
 /// agency when `None`).
 fn workload(conn: &mut DbConnection, ids: Option<&[String]>) -> AppResult<Vec<Workload>> {
@@ -343,64 +334,77 @@ fn workload(conn: &mut DbConnection, ids: Option<&[String]>) -> AppResult<Vec<Wo
         .collect())
 }
 
+/// One group of the summary's counts: (quadrant, route, tier, status, agency id), how many.
+type SummaryGroup = (
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    ),
+    i64,
+);
+
+/// Counts by key, in the order of the keys (cases without one last, as `none`).
+fn tally<'a>(groups: impl Iterator<Item = (Option<&'a str>, i64)>) -> Vec<Count> {
+    let mut by: BTreeMap<(bool, &str), i64> = BTreeMap::new();
+    for (key, n) in groups {
+        *by.entry((key.is_none(), key.unwrap_or("none")))
+            .or_default() += n;
+    }
+    by.into_iter()
+        .map(|((_, key), count)| Count {
+            key: key.to_string(),
+            count,
+        })
+        .collect()
+}
+
 /// Counts of the cases in `scope` by tier, route, quadrant, status and agency, and each
-/// reviewer's open claims and decisions over the last 30 days on those cases.
+/// reviewer's open claims and decisions over the last 30 days on those cases. The counts come
+/// from one pass over an index that holds the five columns (`use_cases_summary`).
 pub fn summary(conn: &mut DbConnection, scope: &Scope) -> AppResult<Summary> {
     let ids = match scope {
         Scope::All => None,
         Scope::Agencies(ids) => Some(ids.clone()),
     };
-    macro_rules! by {
-        ($col:expr) => {{
-            let mut q = use_cases::table
-                .group_by($col)
-                .select(($col, count_star()))
-                .into_boxed();
-            if let Some(ids) = &ids {
-                q = q.filter(use_cases::agency_id.eq_any(ids));
-            }
-            let rows: Vec<(Option<String>, i64)> = q.order($col.asc()).load(conn)?;
-            counts(rows)
-        }};
+    let columns = (
+        use_cases::quadrant,
+        use_cases::route,
+        use_cases::tier,
+        use_cases::status,
+        use_cases::agency_id,
+    );
+    let mut q = use_cases::table
+        .group_by(columns)
+        .select((columns, count_star()))
+        .into_boxed();
+    if let Some(ids) = &ids {
+        q = q.filter(use_cases::agency_id.eq_any(ids));
     }
-    let by_tier = by!(use_cases::tier);
-    let by_route = by!(use_cases::route);
-    let by_quadrant = by!(use_cases::quadrant);
-    let by_status: Vec<Count> = {
-        let mut q = use_cases::table
-            .group_by(use_cases::status)
-            .select((use_cases::status, count_star()))
-            .into_boxed();
-        if let Some(ids) = &ids {
-            q = q.filter(use_cases::agency_id.eq_any(ids));
-        }
-        q.order(use_cases::status.asc())
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .map(|(key, count)| Count { key, count })
-            .collect()
-    };
-    let by_agency: Vec<Count> = {
-        let mut q = use_cases::table
-            .inner_join(agencies::table)
-            .group_by(agencies::code)
-            .select((agencies::code, count_star()))
-            .into_boxed();
-        if let Some(ids) = &ids {
-            q = q.filter(use_cases::agency_id.eq_any(ids));
-        }
-        q.order(agencies::code.asc())
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .map(|(key, count)| Count { key, count })
-            .collect()
-    };
+    let groups: Vec<SummaryGroup> = q.load(conn)?;
+    let mut agency_ids: Vec<&str> = groups.iter().map(|(g, _)| g.4.as_str()).collect();
+    agency_ids.sort_unstable();
+    agency_ids.dedup();
+    let codes: BTreeMap<String, String> = agencies::table
+        .filter(agencies::id.eq_any(&agency_ids))
+        .select((agencies::id, agencies::code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let by_agency = tally(
+        groups
+            .iter()
+            .map(|(g, n)| (codes.get(&g.4).map(String::as_str), *n)),
+    );
+    let by_status = tally(groups.iter().map(|(g, n)| (Some(g.3.as_str()), *n)));
     let workload = workload(conn, ids.as_deref())?;
     Ok(Summary {
         total: by_status.iter().map(|c| c.count).sum(),
-        by_tier,
-        by_route,
-        by_quadrant,
+        by_tier: tally(groups.iter().map(|(g, n)| (g.2.as_deref(), *n))),
+        by_route: tally(groups.iter().map(|(g, n)| (g.1.as_deref(), *n))),
+        by_quadrant: tally(groups.iter().map(|(g, n)| (g.0.as_deref(), *n))),
         by_status,
         by_agency,
         workload,
@@ -453,4 +457,16 @@ pub fn documents(
             },
         )
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_summed_by_key_in_key_order_with_cases_without_one_last() {
+        let counts = tally([(Some("b"), 1), (None, 2), (Some("a"), 3), (Some("b"), 4)].into_iter());
+        let counts: Vec<(&str, i64)> = counts.iter().map(|c| (c.key.as_str(), c.count)).collect();
+        assert_eq!(counts, [("a", 3), ("b", 5), ("none", 2)]);
+    }
 }
