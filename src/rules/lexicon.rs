@@ -177,9 +177,12 @@ impl Lexicon {
             None
         } else {
             Some(
+                // A contiguous NFA: for the pack's 3,896 patterns it takes 0.65 MB, where a DFA
+                // took 26 MB, more than a core's cache; every instance holds one, and every
+                // intake reads it.
                 AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&patterns)?,
             )
         };
