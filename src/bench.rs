@@ -953,7 +953,21 @@ impl Raw<'_> {
 
 /// How many rounds of ceiling and intake [`Intake::paired`] measures (odd, so the median is
 /// one of them).
-const PAIRS: usize = 5;
+const PAIRS: usize = 7;
+
+/// Student's t for a two-sided 95% interval with `PAIRS - 1` degrees of freedom.
+const T95: f64 = 2.447;
+
+/// The geometric mean of ratios and its 95% confidence interval, from their logarithms (a
+/// ratio and its inverse weigh alike).
+fn ratio_interval(ratios: &[f64]) -> (f64, f64, f64) {
+    let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+    let n = logs.len() as f64;
+    let mean = logs.iter().sum::<f64>() / n;
+    let var = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let half = T95 * (var / n).sqrt();
+    (mean.exp(), (mean - half).exp(), (mean + half).exp())
+}
 
 /// One round of [`Intake::paired`]: submissions per second.
 struct Round {
@@ -1006,7 +1020,8 @@ impl Intake<'_> {
 
     /// Intake at the widest concurrency against the ceiling at its best number of writers
     /// (and, given two more instances, against intake over those two), measured back to back in
-    /// [`PAIRS`] rounds; the median of the rounds' ratios. This host's speed drifts by a third
+    /// [`PAIRS`] rounds; the median of the rounds' ratios (and, for two instances against one,
+    /// their mean with a 95% interval: whether the rounds can tell the two apart). This host's speed drifts by a third
     /// from one minute to the next (a shared virtual machine): a ceiling measured at the start
     /// and an intake a minute later can disagree by that much, a round within seconds less.
     /// One instance and two take turns going first, so neither always meets the database
@@ -1056,10 +1071,15 @@ impl Intake<'_> {
             );
         }
         if let Some(m) = median(&|r| r.two.map(|two| two / r.one)) {
+            let ratios: Vec<f64> = rounds
+                .iter()
+                .filter_map(|r| r.two.map(|two| two / r.one))
+                .collect();
+            let (mean, low, high) = ratio_interval(&ratios);
             table.push(
                 format!("intake, {clients} clients: 2 instances / 1, same rounds"),
                 format!(
-                    "median {m:.2}× (each round: {})",
+                    "median {m:.2}×, mean {mean:.2}× (95% interval {low:.2}–{high:.2}) (each round: {})",
                     all(&|r| format!("{:.0}/{:.0}", r.two.unwrap_or(0.0), r.one))
                 ),
             );
@@ -1093,5 +1113,31 @@ impl Intake<'_> {
             ),
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_are_averaged_geometrically_with_an_interval_that_widens_with_their_spread() {
+        let (mean, low, high) = ratio_interval(&[1.1; PAIRS]);
+        assert!(
+            (mean - 1.1).abs() < 1e-12 && (low - 1.1).abs() < 1e-12 && (high - 1.1).abs() < 1e-12
+        );
+        // A ratio and its inverse cancel out; the interval is symmetric around 1 in logs.
+        let (mean, low, high) = ratio_interval(&[2.0, 0.5]);
+        assert!((mean - 1.0).abs() < 1e-12, "{mean}");
+        assert!(
+            (low * high - 1.0).abs() < 1e-12 && low < 0.5,
+            "{low} {high}"
+        );
+        let (_, narrow_low, _) = ratio_interval(&[0.9, 1.0, 1.1, 0.9, 1.0, 1.1, 1.0]);
+        let (_, wide_low, _) = ratio_interval(&[0.7, 1.0, 1.3, 0.7, 1.0, 1.3, 1.0]);
+        assert!(
+            wide_low < narrow_low && narrow_low < 1.0,
+            "{wide_low} {narrow_low}"
+        );
     }
 }
