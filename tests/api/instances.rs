@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::postgres_only;
 
 /// A `serve` process on `url`, stopped when dropped.
 struct Server {
@@ -216,77 +217,73 @@ struct BackendPid {
     pid: i32,
 }
 
-/// The pool does not test a connection before handing it out. When PostgreSQL loses the
-/// connections (every backend of the pool killed, as a server restart would), a request that
-/// meets a dead one fails with a 500 and stores nothing, and the connection is dropped, not
-/// handed out again: at most one failure per pooled connection, then every request succeeds.
-#[actix_web::test]
-#[cfg_attr(
-    not(aitriage_postgres),
-    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
-)]
-async fn a_dead_connection_fails_one_request_and_is_not_handed_out_again() {
-    let app = TestApp::postgres().await;
-    let t = app.submitter("UNICEF");
-    app.draft(&t, "meeting_minutes_transcription").await;
-    let before = app.counts();
-    // Hold every connection of the pool at once, so each one's backend is known.
-    let size = app.pool.max_size() as usize;
-    let mut held: Vec<_> = (0..size).map(|_| app.pool.get().unwrap()).collect();
-    let pids: Vec<i32> = held
-        .iter_mut()
-        .map(|c| {
-            diesel::sql_query("SELECT pg_backend_pid() AS pid")
-                .get_result::<BackendPid>(&mut **c)
-                .unwrap()
-                .pid
-        })
-        .collect();
-    drop(held);
-    let url = std::env::var("AITRIAGE_TEST_POSTGRES_URL").unwrap();
-    let mut killer = diesel::PgConnection::establish(&url).unwrap();
-    for pid in &pids {
-        diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
-            .execute(&mut killer)
-            .unwrap();
-    }
-    // Rounds of as many requests at once as the pool has connections. The pool hands out the
-    // connection given back last, so a round need not reach every idle one: rounds go on until
-    // each dead connection has failed a request (the chainer may meet one first) or for 20
-    // rounds. A dead connection handed out again would fail request after request, so more
-    // failures than dead connections is the fault this looks for.
-    let body = case_body("meeting_minutes_transcription");
-    let (mut failed, mut created) = (0usize, 0i64);
-    let round = || {
-        futures_util::future::join_all((0..size).map(|_| app.post("/api/v1/use-cases", &t, &body)))
-    };
-    let mut count = |answers: Vec<crate::helpers::Resp>| {
-        for r in answers {
-            match r.status.as_u16() {
-                201 => created += 1,
-                500 => failed += 1,
-                other => panic!("{other}: {}", r.text),
+postgres_only! {
+    /// The pool does not test a connection before handing it out. When PostgreSQL loses the
+    /// connections (every backend of the pool killed, as a server restart would), a request that
+    /// meets a dead one fails with a 500 and stores nothing, and the connection is dropped, not
+    /// handed out again: at most one failure per pooled connection, then every request succeeds.
+    async fn a_dead_connection_fails_one_request_and_is_not_handed_out_again(app) {
+        let t = app.submitter("UNICEF");
+        app.draft(&t, "meeting_minutes_transcription").await;
+        let before = app.counts();
+        // Hold every connection of the pool at once, so each one's backend is known.
+        let size = app.pool.max_size() as usize;
+        let mut held: Vec<_> = (0..size).map(|_| app.pool.get().unwrap()).collect();
+        let pids: Vec<i32> = held
+            .iter_mut()
+            .map(|c| {
+                diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                    .get_result::<BackendPid>(&mut **c)
+                    .unwrap()
+                    .pid
+            })
+            .collect();
+        drop(held);
+        let url = std::env::var("AITRIAGE_TEST_POSTGRES_URL").unwrap();
+        let mut killer = diesel::PgConnection::establish(&url).unwrap();
+        for pid in &pids {
+            diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+                .execute(&mut killer)
+                .unwrap();
+        }
+        // Rounds of as many requests at once as the pool has connections. The pool hands out the
+        // connection given back last, so a round need not reach every idle one: rounds go on until
+        // each dead connection has failed a request (the chainer may meet one first) or for 20
+        // rounds. A dead connection handed out again would fail request after request, so more
+        // failures than dead connections is the fault this looks for.
+        let body = case_body("meeting_minutes_transcription");
+        let (mut failed, mut created) = (0usize, 0i64);
+        let round = || {
+            futures_util::future::join_all((0..size).map(|_| app.post("/api/v1/use-cases", &t, &body)))
+        };
+        let mut count = |answers: Vec<crate::helpers::Resp>| {
+            for r in answers {
+                match r.status.as_u16() {
+                    201 => created += 1,
+                    500 => failed += 1,
+                    other => panic!("{other}: {}", r.text),
+                }
+            }
+            failed
+        };
+        for _ in 0..20 {
+            if count(round().await) >= size {
+                break;
             }
         }
-        failed
-    };
-    for _ in 0..20 {
-        if count(round().await) >= size {
-            break;
+        // And two rounds more: once every dead connection has failed once, nothing fails.
+        for _ in 0..2 {
+            count(round().await);
         }
+        assert!(
+            (1..=size).contains(&failed),
+            "{failed} requests failed with {size} dead connections: one was handed out again"
+        );
+        let after = app.counts();
+        assert_eq!(
+            after[0],
+            before[0] + created,
+            "every created case stored, nothing of a failed request"
+        );
     }
-    // And two rounds more: once every dead connection has failed once, nothing fails.
-    for _ in 0..2 {
-        count(round().await);
-    }
-    assert!(
-        (1..=size).contains(&failed),
-        "{failed} requests failed with {size} dead connections: one was handed out again"
-    );
-    let after = app.counts();
-    assert_eq!(
-        after[0],
-        before[0] + created,
-        "every created case stored, nothing of a failed request"
-    );
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::*;
+use crate::postgres_only;
 
 struct Team {
     submitter: String,
@@ -653,119 +654,107 @@ both_backends! {
     }
 }
 
-/// PostgreSQL writers queue their audit events, and the instance's chainer chains them in the
-/// background: events a writer left queued (it stopped between its commit and the wake) are
-/// reported by verify while pending, then chained in the order they were queued, and the chain
-/// holds with them in it.
-#[actix_web::test]
-#[cfg_attr(
-    not(aitriage_postgres),
-    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
-)]
-async fn events_a_stopped_writer_left_queued_are_chained_in_order() {
-    let app = TestApp::postgres().await;
-    let t = app.submitter("UNICEF");
-    app.submitted(&t, "back_office_email_sorting").await;
-    app.chained();
-    sql(
-        &app,
-        "INSERT INTO audit_events (id, action, details, created_at)
-         VALUES ('left-queued', 'rules_reloaded', '{}', now())",
-    );
-    let verify = || {
-        aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
-            .unwrap()
-            .unwrap()
-    };
-    // Nothing woke the chainer for it: until its idle round it is pending, and verify says so.
-    let before = verify();
-    assert_eq!(before.events + before.pending, 4, "{before:?}");
-    app.submitted(&t, "back_office_email_sorting").await;
-    app.chained();
-    let after = verify();
-    assert_eq!((after.events, after.pending), (7, 0), "{after:?}");
-    use aitriage::db::schema::audit_events::dsl as ae;
-    use diesel::prelude::*;
-    let seq: i64 = ae::audit_events
-        .filter(ae::id.eq("left-queued"))
-        .select(ae::seq)
-        .first(&mut app.pool.get().unwrap())
-        .unwrap();
-    assert_eq!(
-        seq, 4,
-        "chained in the order it was queued, before the next writer's events"
-    );
+postgres_only! {
+    /// PostgreSQL writers queue their audit events, and the instance's chainer chains them in the
+    /// background: events a writer left queued (it stopped between its commit and the wake) are
+    /// reported by verify while pending, then chained in the order they were queued, and the chain
+    /// holds with them in it.
+    async fn events_a_stopped_writer_left_queued_are_chained_in_order(app) {
+        let t = app.submitter("UNICEF");
+        app.submitted(&t, "back_office_email_sorting").await;
+        app.chained();
+        sql(
+            &app,
+            "INSERT INTO audit_events (id, action, details, created_at)
+             VALUES ('left-queued', 'rules_reloaded', '{}', now())",
+        );
+        let verify = || {
+            aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
+                .unwrap()
+                .unwrap()
+        };
+        // Nothing woke the chainer for it: until its idle round it is pending, and verify says so.
+        let before = verify();
+        assert_eq!(before.events + before.pending, 4, "{before:?}");
+        app.submitted(&t, "back_office_email_sorting").await;
+        app.chained();
+        let after = verify();
+        assert_eq!((after.events, after.pending), (7, 0), "{after:?}");
+        use aitriage::db::schema::audit_events::dsl as ae;
+        use diesel::prelude::*;
+        let seq: i64 = ae::audit_events
+            .filter(ae::id.eq("left-queued"))
+            .select(ae::seq)
+            .first(&mut app.pool.get().unwrap())
+            .unwrap();
+        assert_eq!(
+            seq, 4,
+            "chained in the order it was queued, before the next writer's events"
+        );
+    }
 }
 
-/// The chainer looks for pending events every second even when no writer of its instance woke
-/// it: events another instance (or a writer that stopped) left queued do not wait for the next
-/// write here.
-#[actix_web::test]
-#[cfg_attr(
-    not(aitriage_postgres),
-    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
-)]
-async fn the_chainer_chains_events_it_was_not_woken_for() {
-    let app = TestApp::postgres().await;
-    sql(
-        &app,
-        "INSERT INTO audit_events (id, action, details, created_at)
-         VALUES ('left-queued', 'rules_reloaded', '{}', now())",
-    );
-    app.chained();
-    let v = aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
-        .unwrap()
-        .unwrap();
-    assert_eq!((v.events, v.pending), (1, 0), "{v:?}");
+postgres_only! {
+    /// The chainer looks for pending events every second even when no writer of its instance woke
+    /// it: events another instance (or a writer that stopped) left queued do not wait for the next
+    /// write here.
+    async fn the_chainer_chains_events_it_was_not_woken_for(app) {
+        sql(
+            &app,
+            "INSERT INTO audit_events (id, action, details, created_at)
+             VALUES ('left-queued', 'rules_reloaded', '{}', now())",
+        );
+        app.chained();
+        let v = aitriage::db::audit::verify(&mut app.pool.get().unwrap(), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!((v.events, v.pending), (1, 0), "{v:?}");
+    }
 }
 
-/// Chainers of several instances chain at once, with no lock between them: each round moves
-/// the head only from where it read it, so when two race one of them writes nothing and reads
-/// again. However they interleave, every event is chained once, in one unbroken chain.
-#[actix_web::test]
-#[cfg_attr(
-    not(aitriage_postgres),
-    ignore = "needs AITRIAGE_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)"
-)]
-async fn chainers_racing_each_other_chain_every_event_once_in_one_chain() {
-    use diesel::connection::SimpleConnection;
-    let app = TestApp::postgres().await;
-    let (threads, rounds, per_round) = (4, 25, 3);
-    let start = std::sync::Barrier::new(threads);
-    std::thread::scope(|s| {
-        for thread in 0..threads {
-            let (pool, start) = (app.pool.clone(), &start);
-            s.spawn(move || {
-                let mut conn = pool.get().unwrap();
-                start.wait();
-                for round in 0..rounds {
-                    let values: Vec<String> = (0..per_round)
-                        .map(|i| {
-                            format!(
-                                "('race-{thread}-{round}-{i}', 'rules_reloaded', '{{}}', now())"
-                            )
-                        })
-                        .collect();
-                    conn.batch_execute(&format!(
-                        "INSERT INTO audit_events (id, action, details, created_at) VALUES {}",
-                        values.join(", ")
-                    ))
-                    .unwrap();
-                    aitriage::db::audit::sequence(&mut conn).unwrap();
-                }
-            });
-        }
-    });
-    let mut conn = app.pool.get().unwrap();
-    aitriage::db::audit::sequence(&mut conn).unwrap();
-    let v = aitriage::db::audit::verify(&mut conn, None)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (v.events, v.pending),
-        ((threads * rounds * per_round) as i64, 0),
-        "{v:?}"
-    );
+postgres_only! {
+    /// Chainers of several instances chain at once, with no lock between them: each round moves
+    /// the head only from where it read it, so when two race one of them writes nothing and reads
+    /// again. However they interleave, every event is chained once, in one unbroken chain.
+    async fn chainers_racing_each_other_chain_every_event_once_in_one_chain(app) {
+        use diesel::connection::SimpleConnection;
+        let (threads, rounds, per_round) = (4, 25, 3);
+        let start = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            for thread in 0..threads {
+                let (pool, start) = (app.pool.clone(), &start);
+                s.spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    start.wait();
+                    for round in 0..rounds {
+                        let values: Vec<String> = (0..per_round)
+                            .map(|i| {
+                                format!(
+                                    "('race-{thread}-{round}-{i}', 'rules_reloaded', '{{}}', now())"
+                                )
+                            })
+                            .collect();
+                        conn.batch_execute(&format!(
+                            "INSERT INTO audit_events (id, action, details, created_at) VALUES {}",
+                            values.join(", ")
+                        ))
+                        .unwrap();
+                        aitriage::db::audit::sequence(&mut conn).unwrap();
+                    }
+                });
+            }
+        });
+        let mut conn = app.pool.get().unwrap();
+        aitriage::db::audit::sequence(&mut conn).unwrap();
+        let v = aitriage::db::audit::verify(&mut conn, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (v.events, v.pending),
+            ((threads * rounds * per_round) as i64, 0),
+            "{v:?}"
+        );
+    }
 }
 
 both_backends! {
