@@ -1031,11 +1031,11 @@ impl Intake<'_> {
     /// Intake at the widest concurrency against the ceiling at its best number of writers
     /// (and, given two more instances, against intake over those two), measured back to back in
     /// [`PAIRS`] rounds; the median of the rounds' ratios (and, for two instances against one,
-    /// their mean with a 95% interval: whether the rounds can tell the two apart). This host's speed drifts by a third
-    /// from one minute to the next (a shared virtual machine): a ceiling measured at the start
-    /// and an intake a minute later can disagree by that much, a round within seconds less.
-    /// One instance and two take turns going first, so neither always meets the database
-    /// the other has just grown.
+    /// their mean with a 95% interval: whether the rounds can tell the two apart). This host's
+    /// speed drifts by a third from one minute to the next (a shared virtual machine): a
+    /// ceiling measured at the start and an intake a minute later can disagree by that much, a
+    /// round within seconds less. One instance and two take turns going first, so neither
+    /// always meets the database the other has just grown.
     fn paired(
         &self,
         table: &mut Table,
@@ -1060,14 +1060,16 @@ impl Intake<'_> {
             };
             rounds.push(Round { ceiling, one, two });
         }
-        let median = |ratio: &dyn Fn(&Round) -> Option<f64>| {
-            let mut r: Vec<f64> = rounds.iter().filter_map(ratio).collect();
+        let ratios = |ratio: &dyn Fn(&Round) -> Option<f64>| -> Vec<f64> {
+            rounds.iter().filter_map(ratio).collect()
+        };
+        let median = |mut r: Vec<f64>| {
             r.sort_by(f64::total_cmp);
             r.get(r.len() / 2).copied()
         };
         let all =
             |f: &dyn Fn(&Round) -> String| rounds.iter().map(f).collect::<Vec<_>>().join(", ");
-        if let Some(m) = median(&|r| Some(r.one / r.ceiling)) {
+        if let Some(m) = median(ratios(&|r| Some(r.one / r.ceiling))) {
             table.push(
                 format!(
                     "intake, {clients} clients / ceiling, {}: {PAIRS} rounds back to back",
@@ -1080,12 +1082,9 @@ impl Intake<'_> {
                 ),
             );
         }
-        if let Some(m) = median(&|r| r.two.map(|two| two / r.one)) {
-            let ratios: Vec<f64> = rounds
-                .iter()
-                .filter_map(|r| r.two.map(|two| two / r.one))
-                .collect();
-            let (mean, low, high) = ratio_interval(&ratios);
+        let pair = ratios(&|r| r.two.map(|two| two / r.one));
+        if let Some(m) = median(pair.clone()) {
+            let (mean, low, high) = ratio_interval(&pair);
             table.push(
                 format!("intake, {clients} clients: 2 instances / 1, same rounds"),
                 format!(
