@@ -345,11 +345,11 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     let head_hash = link(current_key().as_ref(), seq, prev, &mut rows);
     let chained = rows.len() as i64;
     for r in rows {
-        diesel::insert_into(audit_events::table)
+        native!(&mut *conn, |c| diesel::insert_into(audit_events::table)
             .values(ChainedRow::of(r))
-            .execute(conn)?;
+            .execute(c))?;
     }
-    let moved = diesel::update(
+    let moved = native!(conn, |c| diesel::update(
         audit_head::table
             .filter(audit_head::id.eq(1))
             .filter(audit_head::seq.eq(seq)),
@@ -358,7 +358,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
         audit_head::seq.eq(seq + chained),
         audit_head::hash.eq(&head_hash),
     ))
-    .execute(conn)?;
+    .execute(c))?;
     if moved != 1 {
         return Err(AppError::internal(
             "audit append",
@@ -612,10 +612,10 @@ pub struct Broken {
 
 /// What the head row says: how many events, the last hash, and which key seals the chain.
 fn head(conn: &mut DbConnection) -> AppResult<(i64, String, Option<String>)> {
-    Ok(audit_head::table
+    Ok(native!(conn, |c| audit_head::table
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash, audit_head::key_id))
-        .get_result(conn)?)
+        .get_result(c))?)
 }
 
 /// Why a process may not write to this audit trail with the key it holds.

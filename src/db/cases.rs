@@ -169,12 +169,12 @@ fn scope_ids(scope: &Scope) -> Option<&[String]> {
 /// is prepared once per connection (a list of agencies in SQL would make it a new statement
 /// each time); the scope is applied here, to the row found, before anything is returned.
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: &CaseId) -> AppResult<Option<Case>> {
-    let found: Option<(CaseRow, AgencyCode)> = use_cases::table
+    let found: Option<(CaseRow, AgencyCode)> = native!(conn, |c| use_cases::table
         .inner_join(agencies::table)
         .filter(use_cases::id.eq(id))
         .select((CaseRow::as_select(), agencies::code))
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional())?;
     let found = found.filter(|(row, _)| scope.includes(&row.agency_id));
     Ok(found.map(|(row, agency)| Case { row, agency }))
 }

@@ -8,19 +8,17 @@
 //! SQLite, in process, a statement costs no round trip: they are executed one by one in the
 //! usual transaction.
 
-use diesel::connection::Connection;
 use diesel::expression::{AsExpression, SqlLiteral, UncheckedBind};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::Text;
+use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
 use super::DbConnection;
 use crate::error::{AppError, AppResult};
-
-type Multi = <DbConnection as Connection>::Backend;
 
 /// A statement collected for PostgreSQL.
 type PgStatement<'q> = Box<dyn QueryFragment<Pg> + Send + 'q>;
@@ -38,10 +36,12 @@ impl<'q> Writes<'_, 'q> {
     /// whatever follows; only the last one's count of changed rows is returned.
     pub fn push<S>(&mut self, statement: S) -> AppResult<()>
     where
-        S: QueryFragment<Pg> + QueryFragment<Multi> + QueryId + Send + 'q,
+        S: QueryFragment<Pg> + QueryFragment<Sqlite> + QueryId + Send + 'q,
     {
         match self {
-            Writes::Direct(conn, last) => *last = ExecuteDsl::execute(statement, *conn)?,
+            Writes::Direct(conn, last) => {
+                *last = native!(&mut **conn, |c| ExecuteDsl::execute(statement, c))?
+            }
             Writes::Together(statements) => statements.push(Box::new(statement)),
         }
         Ok(())
@@ -191,12 +191,12 @@ pub fn write_guarded<'q, T, U, R>(
     conflict: impl FnOnce(&mut DbConnection) -> AppError,
 ) -> AppResult<T>
 where
-    U: QueryFragment<Multi> + QueryId,
+    U: QueryFragment<Sqlite> + QueryFragment<Pg> + QueryId,
     R: QueryFragment<Pg> + Send + 'q,
 {
     if let DbConnection::Sqlite(_) = conn {
         return super::write(conn, |conn| {
-            if ExecuteDsl::execute(guard.update, conn)? == 0 {
+            if native!(&mut *conn, |c| ExecuteDsl::execute(guard.update, c))? == 0 {
                 return Err(conflict(conn));
             }
             build(

@@ -244,14 +244,15 @@ fn principal(
 
 /// The user a bearer token belongs to, if the token was issued and not revoked.
 pub fn authenticate(conn: &mut DbConnection, token: &str) -> AppResult<Option<Principal>> {
-    let row: Option<PrincipalRow> = api_tokens::table
+    let hash = hash_token(token);
+    let row: Option<PrincipalRow> = native!(conn, |c| api_tokens::table
         .inner_join(users::table.inner_join(agencies::table))
-        .filter(api_tokens::token_hash.eq(hash_token(token)))
+        .filter(api_tokens::token_hash.eq(&hash))
         .filter(api_tokens::revoked_at.is_null())
         .filter(users::disabled_at.is_null())
         .select(PRINCIPAL_COLUMNS)
-        .get_result(conn)
-        .optional()?;
+        .get_result(c)
+        .optional())?;
     Ok(row.map(principal))
 }
 

@@ -117,7 +117,10 @@ impl Writer {
         let mut shared = open()?;
         // Checkpoints run beside the writer (see `checkpoints`), not inside the commit that
         // happens to fill the WAL, which would hold every writer of the batch behind it.
-        shared.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+        // Each write of a batch is a savepoint, whose journal of the pages it changed SQLite
+        // keeps in a temporary file once it passes 64 KiB; in memory instead, a batch costs
+        // no writes but the WAL's.
+        shared.batch_execute("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY")?;
         let checkpointer = open()?;
         let w = Arc::new(Writer {
             state: Mutex::new(State {
