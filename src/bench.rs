@@ -185,7 +185,7 @@ fn raw_create(
     answers: &str,
 ) -> Result<(), AppError> {
     raw_transaction(conn, |conn| {
-        diesel::insert_into(use_cases::table)
+        db::native!(&mut *conn, |c| diesel::insert_into(use_cases::table)
             .values((
                 use_cases::id.eq(id),
                 use_cases::agency_id.eq(&who.agency_id),
@@ -200,7 +200,7 @@ fn raw_create(
                 use_cases::created_at.eq(t),
                 use_cases::updated_at.eq(t),
             ))
-            .execute(conn)?;
+            .execute(c))?;
         audit::append(
             conn,
             &[audit::Event {
@@ -224,7 +224,7 @@ fn raw_submit(
     (scores, triage, answers): (&str, &str, &str),
 ) -> Result<(), AppError> {
     raw_transaction(conn, |conn| {
-        diesel::update(
+        db::native!(&mut *conn, |c| diesel::update(
             use_cases::table
                 .filter(use_cases::id.eq(id))
                 .filter(use_cases::version.eq(1)),
@@ -239,8 +239,8 @@ fn raw_submit(
             use_cases::tier.eq("high"),
             use_cases::route.eq("human_approval"),
         ))
-        .execute(conn)?;
-        diesel::insert_into(assessments::table)
+        .execute(c))?;
+        db::native!(&mut *conn, |c| diesel::insert_into(assessments::table)
             .values((
                 assessments::id.eq(db::new_id()),
                 assessments::use_case_id.eq(id),
@@ -253,7 +253,7 @@ fn raw_submit(
                 assessments::rules_version.eq("raw"),
                 assessments::created_at.eq(t),
             ))
-            .execute(conn)?;
+            .execute(c))?;
         db::outbox::enqueue(conn, "case.submitted", Some(id), &json!({}))?;
         audit::append(
             conn,

@@ -39,6 +39,7 @@ macro_rules! native {
         }
     };
 }
+pub(crate) use native;
 
 pub mod agencies;
 pub mod audit;
