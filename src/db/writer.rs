@@ -120,7 +120,9 @@ impl Writer {
         // Each write of a batch is a savepoint, whose journal of the pages it changed SQLite
         // keeps in a temporary file once it passes 64 KiB; in memory instead, a batch costs
         // no writes but the WAL's.
-        shared.batch_execute("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY")?;
+        shared.batch_execute(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192",
+        )?;
         let checkpointer = open()?;
         let w = Arc::new(Writer {
             state: Mutex::new(State {
