@@ -41,6 +41,13 @@ struct State {
     batch: u64,
     /// Writes in the open batch so far.
     in_batch: usize,
+}
+
+/// How far the batches have gone, for the writers waiting to be answered. It has a lock of
+/// its own: a writer whose work is done waits here, never again for the connection, so that
+/// learning its batch committed does not queue it behind the next batch's writers.
+#[derive(Default)]
+struct Progress {
     /// Every batch up to this one has committed or failed.
     done: u64,
     /// Recent batches whose commit failed, with why.
@@ -59,6 +66,8 @@ pub enum BatchFailed {
 /// The group writer of one database file.
 pub struct Writer {
     state: Mutex<State>,
+    progress: Mutex<Progress>,
+    /// Signalled when a batch is done.
     committed: Condvar,
     /// Writers waiting for their turn: while there are any, a batch is left open for them.
     queued: AtomicUsize,
@@ -133,9 +142,8 @@ impl Writer {
                 open: false,
                 batch: 1,
                 in_batch: 0,
-                done: 0,
-                failed: VecDeque::new(),
             }),
+            progress: Mutex::new(Progress::default()),
             committed: Condvar::new(),
             queued: AtomicUsize::new(0),
             writes: AtomicU64::new(0),
@@ -185,9 +193,8 @@ impl Writer {
                     let _ = s.conn.batch_execute("ROLLBACK");
                     reset_manager(&mut s.conn);
                     let batch = s.batch;
-                    s.finish(Err(BatchFailed::WriterPanicked));
+                    self.finish(&mut s, Err(BatchFailed::WriterPanicked));
                     tracing::error!(batch, "a writer panicked; its batch was rolled back");
-                    self.committed.notify_all();
                 }
                 s
             }
@@ -211,38 +218,50 @@ impl Writer {
         if self.queued.load(Ordering::SeqCst) == 0 || s.in_batch >= MAX_BATCH {
             self.commits.fetch_add(1, Ordering::Relaxed);
             let outcome = commit(&mut s.conn);
-            s.finish(outcome);
-            self.committed.notify_all();
+            self.finish(&mut s, outcome);
         }
+        drop(s);
         // Also a writer whose work failed waits: what made it fail (a change by another
         // writer of the batch, say) is then committed, so a retry reads it.
-        while s.done < mine {
-            s = self
+        let mut p = self.progress();
+        while p.done < mine {
+            p = self
                 .committed
-                .wait(s)
+                .wait(p)
                 .unwrap_or_else(PoisonError::into_inner);
         }
         let out = out?;
-        match s.failed.iter().find(|(b, _)| *b == mine) {
+        match p.failed.iter().find(|(b, _)| *b == mine) {
             Some((_, why)) => Err(AppError::internal("group commit", why.clone())),
             None => Ok(out),
         }
     }
 }
 
-impl State {
-    /// Closes the open batch with its outcome.
-    fn finish(&mut self, outcome: Result<(), BatchFailed>) {
+impl Writer {
+    /// Closes the open batch of `s` (whose lock the caller holds) with its outcome, and
+    /// wakes its writers.
+    fn finish(&self, s: &mut State, outcome: Result<(), BatchFailed>) {
+        let batch = s.batch;
+        s.open = false;
+        s.in_batch = 0;
+        s.batch += 1;
+        let mut p = self.progress();
         if let Err(why) = outcome {
-            self.failed.push_back((self.batch, why));
-            if self.failed.len() > FAILURES_KEPT {
-                self.failed.pop_front();
+            p.failed.push_back((batch, why));
+            if p.failed.len() > FAILURES_KEPT {
+                p.failed.pop_front();
             }
         }
-        self.open = false;
-        self.in_batch = 0;
-        self.done = self.batch;
-        self.batch += 1;
+        p.done = batch;
+        drop(p);
+        self.committed.notify_all();
+    }
+
+    /// The batches' progress. Taken after the connection's lock when both are held, never
+    /// before it.
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
