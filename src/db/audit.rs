@@ -344,12 +344,13 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
     let (seq, prev, _) = head(conn)?;
     let head_hash = link(current_key().as_ref(), seq, prev, &mut rows);
     let chained = rows.len() as i64;
+    let c = super::writer::sqlite(conn)?;
     for r in rows {
-        native!(&mut *conn, |c| diesel::insert_into(audit_events::table)
+        diesel::insert_into(audit_events::table)
             .values(ChainedRow::of(r))
-            .execute(c))?;
+            .execute(c)?;
     }
-    let moved = native!(conn, |c| diesel::update(
+    let moved = diesel::update(
         audit_head::table
             .filter(audit_head::id.eq(1))
             .filter(audit_head::seq.eq(seq)),
@@ -358,7 +359,7 @@ pub fn append(conn: &mut DbConnection, events: &[Event]) -> AppResult<()> {
         audit_head::seq.eq(seq + chained),
         audit_head::hash.eq(&head_hash),
     ))
-    .execute(c))?;
+    .execute(c)?;
     if moved != 1 {
         return Err(AppError::internal(
             "audit append",

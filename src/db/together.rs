@@ -191,12 +191,12 @@ pub fn write_guarded<'q, T, U, R>(
     conflict: impl FnOnce(&mut DbConnection) -> AppError,
 ) -> AppResult<T>
 where
-    U: QueryFragment<Sqlite> + QueryFragment<Pg> + QueryId,
+    U: QueryFragment<Sqlite> + QueryId,
     R: QueryFragment<Pg> + Send + 'q,
 {
     if let DbConnection::Sqlite(_) = conn {
         return super::write(conn, |conn| {
-            if native!(&mut *conn, |c| ExecuteDsl::execute(guard.update, c))? == 0 {
+            if ExecuteDsl::execute(guard.update, super::writer::sqlite(conn)?)? == 0 {
                 return Err(conflict(conn));
             }
             build(

@@ -14,7 +14,7 @@
 //! per thread); only the connection is shared. Writers of a database find its writer by the
 //! file's path, which SQLite reports for any connection to it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
@@ -28,9 +28,6 @@ use crate::error::{AppError, AppResult};
 
 /// The most writes one commit carries: bounds how long the first of a batch waits.
 const MAX_BATCH: usize = 64;
-
-/// How many failed commits are remembered for writers still to wake up and learn of them.
-const FAILURES_KEPT: usize = 64;
 
 /// The shared connection and where its batch stands.
 struct State {
@@ -50,8 +47,29 @@ struct State {
 struct Progress {
     /// Every batch up to this one has committed or failed.
     done: u64,
-    /// Recent batches whose commit failed, with why.
-    failed: VecDeque<(u64, BatchFailed)>,
+    /// Batches that failed, each until every one of its writers has been told.
+    failed: Vec<Failed>,
+}
+
+/// A batch that failed, and how many of its writers are still to learn of it.
+struct Failed {
+    batch: u64,
+    why: BatchFailed,
+    untold: usize,
+}
+
+impl Progress {
+    /// Why the batch `mine` failed, if it did, told to one of its writers.
+    fn outcome(&mut self, mine: u64) -> Option<BatchFailed> {
+        let i = self.failed.iter().position(|f| f.batch == mine)?;
+        let f = &mut self.failed[i];
+        f.untold = f.untold.saturating_sub(1);
+        let why = f.why.clone();
+        if f.untold == 0 {
+            self.failed.swap_remove(i);
+        }
+        Some(why)
+    }
 }
 
 /// Why a batch did not commit. Every writer of the batch is told, so the cause is shared.
@@ -126,12 +144,14 @@ impl Writer {
         let mut shared = open()?;
         // Checkpoints run beside the writer (see `checkpoints`), not inside the commit that
         // happens to fill the WAL, which would hold every writer of the batch behind it.
-        // Each write of a batch is a savepoint, whose journal of the pages it changed SQLite
-        // keeps in a temporary file once it passes 64 KiB; in memory instead, a batch costs
-        // no writes but the WAL's. Its page cache is 8 MiB, not the pool's 512 KiB: every
-        // write of the process goes through this one connection, and its cache is never
-        // invalidated by another's commit, so the pages of the tables and indexes written
-        // stay cached from one batch to the next.
+        // Each write of a batch is a savepoint. SQLite journals the pages the savepoints of
+        // a transaction change, and past 64 KiB moves that journal to a temporary file, kept
+        // until the transaction ends; in memory instead (which also keeps this connection's
+        // sorts in memory), a batch costs no writes but the WAL's. Its page cache is 8 MiB,
+        // not the pool's 512 KiB: every write of the process goes through this connection,
+        // so its cache is not invalidated by this process's own commits (only by another
+        // process writing to the file), and the pages of the tables and indexes written stay
+        // cached from one batch to the next.
         shared.batch_execute(
             "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192",
         )?;
@@ -189,15 +209,20 @@ impl Writer {
                 // writers told.
                 let mut s = poisoned.into_inner();
                 self.state.clear_poison();
-                if s.open {
-                    let _ = s.conn.batch_execute("ROLLBACK");
-                    reset_manager(&mut s.conn);
-                    let batch = s.batch;
-                    self.finish(&mut s, Err(BatchFailed::WriterPanicked));
-                    tracing::error!(batch, "a writer panicked; its batch was rolled back");
-                }
+                self.abandon(&mut s);
                 s
             }
+        }
+    }
+
+    /// Rolls the open batch back after a writer panicked in it, and tells its writers.
+    fn abandon(&self, s: &mut State) {
+        if s.open {
+            let _ = s.conn.batch_execute("ROLLBACK");
+            reset_manager(&mut s.conn);
+            let batch = s.batch;
+            self.finish(s, Err(BatchFailed::WriterPanicked));
+            tracing::error!(batch, "a writer panicked; its batch was rolled back");
         }
     }
 
@@ -211,8 +236,19 @@ impl Writer {
             s.open = true;
         }
         let mine = s.batch;
-        // A savepoint: diesel nests a transaction inside the open one.
-        let out = s.conn.transaction::<T, AppError, _>(f);
+        // A savepoint: diesel nests a transaction inside the open one. A writer that panics
+        // may leave its work half done: the batch is rolled back at once, so its other
+        // writers, already waiting, are told rather than left waiting for a next write.
+        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            s.conn.transaction::<T, AppError, _>(f)
+        })) {
+            Ok(out) => out,
+            Err(panic) => {
+                self.abandon(&mut s);
+                drop(s);
+                std::panic::resume_unwind(panic);
+            }
+        };
         s.in_batch += 1;
         self.writes.fetch_add(1, Ordering::Relaxed);
         if self.queued.load(Ordering::SeqCst) == 0 || s.in_batch >= MAX_BATCH {
@@ -230,27 +266,30 @@ impl Writer {
                 .wait(p)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        let failed = p.outcome(mine);
+        drop(p);
         let out = out?;
-        match p.failed.iter().find(|(b, _)| *b == mine) {
-            Some((_, why)) => Err(AppError::internal("group commit", why.clone())),
+        match failed {
+            Some(why) => Err(AppError::internal("group commit", why)),
             None => Ok(out),
         }
     }
-}
 
-impl Writer {
     /// Closes the open batch of `s` (whose lock the caller holds) with its outcome, and
     /// wakes its writers.
     fn finish(&self, s: &mut State, outcome: Result<(), BatchFailed>) {
-        let batch = s.batch;
+        let (batch, writers) = (s.batch, s.in_batch);
         s.open = false;
         s.in_batch = 0;
         s.batch += 1;
         let mut p = self.progress();
         if let Err(why) = outcome {
-            p.failed.push_back((batch, why));
-            if p.failed.len() > FAILURES_KEPT {
-                p.failed.pop_front();
+            if writers > 0 {
+                p.failed.push(Failed {
+                    batch,
+                    why,
+                    untold: writers,
+                });
             }
         }
         p.done = batch;
@@ -289,8 +328,9 @@ fn checkpoints(writer: Weak<Writer>, mut conn: DbConnection, file: String) -> bo
     spawned.is_ok()
 }
 
-/// The SQLite connection inside; the writer never holds another kind.
-fn sqlite(conn: &mut DbConnection) -> diesel::QueryResult<&mut SqliteConnection> {
+/// The SQLite connection inside (the writer never holds another kind, nor is any other given
+/// to SQLite's own code paths), to run statements on it directly: see [`super::native`].
+pub(super) fn sqlite(conn: &mut DbConnection) -> diesel::QueryResult<&mut SqliteConnection> {
     match conn {
         DbConnection::Sqlite(c) => Ok(c),
         DbConnection::Pg(_) => Err(diesel::result::Error::BrokenTransactionManager),
@@ -404,6 +444,70 @@ mod tests {
         assert!((1..=writes).contains(&commits), "{commits} commits");
         // No batch is left open once every writer has been answered.
         assert!(!w.lock().open);
+    }
+
+    /// A writer that panics mid-batch has the batch rolled back at once: a writer of the same
+    /// batch already waiting for the commit is told it failed (not left waiting for some
+    /// later write), nothing of either is stored, and the writer works on afterwards.
+    #[test]
+    fn a_writer_panicking_mid_batch_fails_its_batch_and_frees_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db").to_string_lossy().to_string();
+        let mut conn = open(&path);
+        conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        let w = Writer::start(&mut conn, || Ok(open(&path)))
+            .unwrap()
+            .unwrap();
+        let (started, go) = std::sync::mpsc::channel();
+        let (answered, answer) = std::sync::mpsc::channel();
+        let first = {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                let done = w.write(|c| {
+                    insert(c, 1)?;
+                    started.send(()).unwrap();
+                    // The second writer queues meanwhile, so this one leaves the batch open.
+                    while w.queued.load(Ordering::SeqCst) == 0 {
+                        std::thread::yield_now();
+                    }
+                    Ok(())
+                });
+                answered.send(done.is_ok()).unwrap();
+            })
+        };
+        go.recv().unwrap();
+        let second = {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                w.write(|c| -> AppResult<()> {
+                    insert(c, 2)?;
+                    panic!("a writer's bug");
+                })
+            })
+        };
+        let first_ok = answer
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the first writer is answered without another write coming");
+        assert!(!first_ok, "its batch was rolled back");
+        assert!(second.join().is_err(), "the panic goes on to the caller");
+        first.join().unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count = |reader: &mut DbConnection| -> i64 {
+            diesel::sql_query("SELECT count(*) AS n FROM t")
+                .get_result::<N>(reader)
+                .unwrap()
+                .n
+        };
+        let mut reader = open(&path);
+        assert_eq!(count(&mut reader), 0, "nothing of the rolled-back batch");
+        w.write(|c| insert(c, 3)).unwrap();
+        assert_eq!(count(&mut reader), 1);
+        assert!(w.progress().failed.is_empty(), "every writer was told");
     }
 
     /// A database in memory has no file to share a writer through.
