@@ -204,9 +204,9 @@ impl Writer {
         match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => {
-                // A writer panicked holding the connection, perhaps mid-way through its work:
-                // nothing of the open batch can be trusted, so it is rolled back and its
-                // writers told.
+                // A writer panicked holding the connection outside its work (`write` catches
+                // a panic in the work itself and rolls back there): nothing of the open batch
+                // can be trusted, so it is rolled back and its writers told.
                 let mut s = poisoned.into_inner();
                 self.state.clear_poison();
                 self.abandon(&mut s);
@@ -373,6 +373,34 @@ mod tests {
         DbConnection::Sqlite(c)
     }
 
+    /// A group writer over a new database file holding one table `t`, with the file's path;
+    /// the file lives as long as the directory returned with it.
+    fn started() -> (tempfile::TempDir, String, Arc<Writer>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db").to_string_lossy().to_string();
+        let mut conn = open(&path);
+        conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        let w = Writer::start(&mut conn, || Ok(open(&path)))
+            .unwrap()
+            .unwrap();
+        (dir, path, w)
+    }
+
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// The rows of `t` matching `filter` (an SQL condition).
+    fn count(reader: &mut DbConnection, filter: &str) -> i64 {
+        diesel::sql_query(format!("SELECT count(*) AS n FROM t WHERE {filter}"))
+            .get_result::<N>(reader)
+            .unwrap()
+            .n
+    }
+
     fn insert(conn: &mut DbConnection, x: i64) -> AppResult<usize> {
         Ok(diesel::sql_query("INSERT INTO t (x) VALUES (?)")
             .bind::<diesel::sql_types::BigInt, _>(x)
@@ -384,14 +412,7 @@ mod tests {
     /// whatever batch it shared.
     #[test]
     fn concurrent_writers_commit_together_and_a_failing_one_rolls_back_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db").to_string_lossy().to_string();
-        let mut conn = open(&path);
-        conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .unwrap();
-        let w = Writer::start(&mut conn, || Ok(open(&path)))
-            .unwrap()
-            .unwrap();
+        let (_dir, path, w) = started();
         assert!(Arc::ptr_eq(
             &w,
             &Writer::of(&mut open(&path)).unwrap().unwrap()
@@ -425,20 +446,17 @@ mod tests {
                 .sum::<usize>()
         });
         assert_eq!(failed, 8 * 5);
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         let mut reader = open(&path);
-        let n: N = diesel::sql_query("SELECT count(*) AS n FROM t")
-            .get_result(&mut reader)
-            .unwrap();
-        assert_eq!(n.n, 8 * 45, "exactly the writes that succeeded");
-        let big: N = diesel::sql_query("SELECT count(*) AS n FROM t WHERE x >= 1000000")
-            .get_result(&mut reader)
-            .unwrap();
-        assert_eq!(big.n, 0, "nothing of a failed write");
+        assert_eq!(
+            count(&mut reader, "1"),
+            8 * 45,
+            "exactly the writes that succeeded"
+        );
+        assert_eq!(
+            count(&mut reader, "x >= 1000000"),
+            0,
+            "nothing of a failed write"
+        );
         let (writes, commits) = w.counts();
         assert_eq!(writes, 8 * 50);
         assert!((1..=writes).contains(&commits), "{commits} commits");
@@ -451,14 +469,7 @@ mod tests {
     /// later write), nothing of either is stored, and the writer works on afterwards.
     #[test]
     fn a_writer_panicking_mid_batch_fails_its_batch_and_frees_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.db").to_string_lossy().to_string();
-        let mut conn = open(&path);
-        conn.batch_execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-            .unwrap();
-        let w = Writer::start(&mut conn, || Ok(open(&path)))
-            .unwrap()
-            .unwrap();
+        let (_dir, path, w) = started();
         let (started, go) = std::sync::mpsc::channel();
         let (answered, answer) = std::sync::mpsc::channel();
         let first = {
@@ -492,21 +503,14 @@ mod tests {
         assert!(!first_ok, "its batch was rolled back");
         assert!(second.join().is_err(), "the panic goes on to the caller");
         first.join().unwrap();
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let count = |reader: &mut DbConnection| -> i64 {
-            diesel::sql_query("SELECT count(*) AS n FROM t")
-                .get_result::<N>(reader)
-                .unwrap()
-                .n
-        };
         let mut reader = open(&path);
-        assert_eq!(count(&mut reader), 0, "nothing of the rolled-back batch");
+        assert_eq!(
+            count(&mut reader, "1"),
+            0,
+            "nothing of the rolled-back batch"
+        );
         w.write(|c| insert(c, 3)).unwrap();
-        assert_eq!(count(&mut reader), 1);
+        assert_eq!(count(&mut reader, "1"), 1);
         assert!(w.progress().failed.is_empty(), "every writer was told");
     }
 
